@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * sauthd.conf: defaults first, then the file. Keys are those of DESIGN.md;
+ * unknown keys and sections are warned about and ignored.
+ */
+
+typedef enum LoginPolicy {
+        LOGIN_CLOSED,
+        LOGIN_OPEN,
+        LOGIN_AUTO,     /* only for [login] external */
+        LOGIN_ADMIN,    /* only for [login] register */
+} LoginPolicy;
+
+typedef struct ConfigPair {
+        char *name;
+        char *value;
+} ConfigPair;
+
+typedef struct ProviderConfig {
+        char *name;
+        char *issuer;
+        char *client_id;
+        char *client_secret_file;
+        char *scopes;
+        char *redirect_uri;
+} ProviderConfig;
+
+typedef struct SauthConfig {
+        /* [daemon] */
+        char *admin_group;
+        unsigned workers;               /* 0 = number of CPUs */
+        unsigned max_queue;             /* hash jobs waiting at most */
+
+        /* [store] */
+        char *store_path;
+
+        /* [password] */
+        unsigned long long hash_ops;
+        unsigned long long hash_mem_kib;
+        char *pwquality_conf;
+        double min_guesses_log10;
+        unsigned history;
+        unsigned max_length;
+        bool reset_admin_by_mail;       /* admins may reset by mail */
+
+        /* [lockout] */
+        unsigned deny;
+        uint64_t fail_interval;
+        uint64_t unlock_time;
+
+        /* [tokens] */
+        char *issuer;
+        char *key_file;
+        uint64_t session_lifetime;
+        uint64_t admin_lifetime;
+        uint64_t confirm_lifetime;
+        uint64_t reset_lifetime;
+
+        /* [mail] */
+        char *mail_sender;
+        char *mail_from;
+        char *mail_templates;
+        char *mail_credentials_file;    /* SMTP "user:password", mode 0600 */
+        unsigned mail_timeout;          /* seconds for one message */
+        unsigned resets_per_hour;       /* per account; more are dropped */
+
+        /* [roles] */
+        char *privacy_levels;
+        char *roles_resource;
+
+        /* [login] */
+        LoginPolicy login_internal;     /* open | closed */
+        LoginPolicy login_register;     /* admin | open */
+        LoginPolicy login_external;     /* closed | auto | open */
+        char *settings_id;
+
+        /* [resources] */
+        ConfigPair *resources;
+        size_t n_resources;
+
+        /* [provider NAME] */
+        ProviderConfig *providers;
+        size_t n_providers;
+} SauthConfig;
+
+/* A configuration holding only the defaults. */
+int config_new_default(SauthConfig **ret);
+
+/* Defaults, then FILE. A missing file is an error only if required is
+ * true. A file group or other can write, or owned by another user than
+ * root or us, is refused with -EPERM. Problems are written to stderr. */
+int config_load(const char *path, bool required, SauthConfig **ret);
+
+void config_free(SauthConfig *c);
+static inline void config_freep(SauthConfig **c) {
+        config_free(*c);
+}
+
+const char *login_policy_to_string(LoginPolicy p);

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <security/_pam_types.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "sauth-errors.h"
+#include "sauth-names.h"
+#include "util.h"
+
+struct status_row {
+        const char *name;       /* short name, the suffix of the error name */
+        const char *error;      /* full D-Bus error name, NULL if none */
+        int pam;
+};
+
+#define ROW(n, p) { n, SAUTH_ERROR_PREFIX n, p }
+
+static const struct status_row status_table[_SAUTH_STATUS_MAX] = {
+        [SAUTH_OK]                     = { "Ok", NULL, PAM_SUCCESS },
+        [SAUTH_E_INVALID_CREDENTIALS]  = ROW("InvalidCredentials",  PAM_AUTH_ERR),
+        [SAUTH_E_ACCOUNT_LOCKED]       = ROW("AccountLocked",       PAM_MAXTRIES),
+        [SAUTH_E_ACCOUNT_DISABLED]     = ROW("AccountDisabled",     PAM_ACCT_EXPIRED),
+        [SAUTH_E_PASSWORD_MISMATCH]    = ROW("PasswordMismatch",    PAM_AUTHTOK_ERR),
+        [SAUTH_E_WEAK_PASSWORD]        = ROW("WeakPassword",        PAM_AUTHTOK_ERR),
+        [SAUTH_E_INVALID_TOKEN]        = ROW("InvalidToken",        PAM_AUTHTOK_ERR),
+        [SAUTH_E_ALREADY_REGISTERED]   = ROW("AlreadyRegistered",   PAM_SERVICE_ERR),
+        [SAUTH_E_INVALID_ARGUMENT]     = ROW("InvalidArgument",     PAM_SERVICE_ERR),
+        [SAUTH_E_ACCESS_DENIED]        = ROW("AccessDenied",        PAM_PERM_DENIED),
+        [SAUTH_E_NOT_FOUND]            = ROW("NotFound",            PAM_USER_UNKNOWN),
+        [SAUTH_E_UNSUPPORTED_METHOD]   = ROW("UnsupportedMethod",   PAM_SERVICE_ERR),
+        [SAUTH_E_PROVIDER_ERROR]       = ROW("ProviderError",       PAM_AUTHINFO_UNAVAIL),
+        [SAUTH_E_AUTHORIZATION_DENIED] = ROW("AuthorizationDenied", PAM_AUTH_ERR),
+        [SAUTH_E_EXPIRED_TOKEN]        = ROW("ExpiredToken",        PAM_AUTH_ERR),
+        [SAUTH_E_RATE_LIMITED]         = ROW("RateLimited",         PAM_MAXTRIES),
+        [SAUTH_E_LIMIT_EXCEEDED]       = ROW("LimitExceeded",       PAM_SERVICE_ERR),
+        [SAUTH_E_INTERNAL]             = ROW("Internal",            PAM_SYSTEM_ERR),
+        [SAUTH_E_UNREACHABLE]          = { "Unreachable", NULL, PAM_AUTHINFO_UNAVAIL },
+        [SAUTH_E_MUST_CHANGE]          = { "MustChange",  NULL, PAM_NEW_AUTHTOK_REQD },
+        [SAUTH_E_UNKNOWN]              = { "Unknown",     NULL, PAM_SERVICE_ERR },
+};
+
+/* Standard D-Bus errors that mean "nobody answered". */
+static const char *const unreachable_errors[] = {
+        "org.freedesktop.DBus.Error.ServiceUnknown",
+        "org.freedesktop.DBus.Error.NameHasNoOwner",
+        "org.freedesktop.DBus.Error.NoReply",
+        "org.freedesktop.DBus.Error.Timeout",
+        "org.freedesktop.DBus.Error.TimedOut",
+        "org.freedesktop.DBus.Error.Disconnected",
+        "org.freedesktop.DBus.Error.NoServer",
+        "org.freedesktop.DBus.Error.NoNetwork",
+        "org.freedesktop.DBus.Error.FileNotFound",
+        "org.freedesktop.DBus.Error.SpawnFailed",
+        "org.freedesktop.DBus.Error.LimitsExceeded",
+};
+
+const char *sauth_status_error_name(SauthStatus s) {
+        if ((unsigned) s >= _SAUTH_STATUS_MAX)
+                return NULL;
+        return status_table[s].error;
+}
+
+int sauth_status_to_pam(SauthStatus s) {
+        if ((unsigned) s >= _SAUTH_STATUS_MAX)
+                return PAM_SERVICE_ERR;
+        return status_table[s].pam;
+}
+
+const char *sauth_status_to_string(SauthStatus s) {
+        if ((unsigned) s >= _SAUTH_STATUS_MAX)
+                return "Unknown";
+        return status_table[s].name;
+}
+
+SauthStatus sauth_status_from_error_name(const char *name) {
+        if (!name)
+                return SAUTH_OK;
+
+        for (size_t i = 0; i < _SAUTH_STATUS_MAX; i++)
+                if (status_table[i].error && strcmp(status_table[i].error, name) == 0)
+                        return (SauthStatus) i;
+
+        for (size_t i = 0; i < ELEMENTSOF(unreachable_errors); i++)
+                if (strcmp(unreachable_errors[i], name) == 0)
+                        return SAUTH_E_UNREACHABLE;
+
+        return SAUTH_E_UNKNOWN;
+}
+
+SauthStatus sauth_status_from_errno(int r) {
+        if (r == 0)
+                return SAUTH_OK;
+        if (r == -ENOMEM || r == ENOMEM)
+                return SAUTH_E_INTERNAL;
+        /* Any other failure to reach the daemon (no socket, refused, timed
+         * out, bus gone) is "the service is unavailable", never "denied":
+         * the admin decides with unavail= what PAM makes of that. */
+        return SAUTH_E_UNREACHABLE;
+}

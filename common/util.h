@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Small helpers shared by every program: cleanup attributes, hand-over of
+ * ownership, wiping of secrets. Nothing here links anything but libc, so
+ * the PAM module may use all of it.
+ */
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _unused_ __attribute__((unused))
+#define _must_check_ __attribute__((warn_unused_result))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+
+/* Hands ownership of a pointer over: returns it and clears the variable, so
+ * the cleanup attribute on the variable no longer frees it. */
+#define TAKE_PTR(p)                             \
+        ({                                      \
+                __typeof__(p) _take_ = (p);     \
+                (p) = NULL;                     \
+                _take_;                         \
+        })
+
+#define TAKE_FD(fd)                             \
+        ({                                      \
+                int _take_fd_ = (fd);           \
+                (fd) = -1;                      \
+                _take_fd_;                      \
+        })
+
+static inline void freep(void *p) {
+        free(*(void **) p);
+}
+#define _cleanup_free_ _cleanup_(freep)
+
+static inline void closep(int *fd) {
+        if (*fd >= 0)
+                close(*fd);
+}
+#define _cleanup_close_ _cleanup_(closep)
+
+static inline void fclosep(FILE **f) {
+        if (*f)
+                fclose(*f);
+}
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+/* Wipes a NUL-terminated secret and frees it. Takes NULL. */
+static inline void *erase_and_free(char *s) {
+        if (s) {
+                explicit_bzero(s, strlen(s));
+                free(s);
+        }
+        return NULL;
+}
+static inline void erase_and_freep(char **s) {
+        erase_and_free(*s);
+}
+#define _cleanup_erase_ _cleanup_(erase_and_freep)
+
+static inline void strv_free(char **l) {
+        if (!l)
+                return;
+        for (char **i = l; *i; i++)
+                free(*i);
+        free(l);
+}
+static inline void strv_freep(char ***l) {
+        strv_free(*l);
+}
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
+
+static inline bool streq(const char *a, const char *b) {
+        return strcmp(a, b) == 0;
+}
+
+static inline bool isempty(const char *s) {
+        return !s || !*s;
+}
+
+/* strdup that keeps NULL. */
+static inline char *strdup_or_null(const char *s) {
+        return s ? strdup(s) : NULL;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "config.h"
+#include "pool.h"
+
+/*
+ * Mail: templates NAME.tmpl (headers, blank line, body) from [mail]
+ * templates, with {{token}} {{username}} {{name}} {{identity}} {{uid}}
+ * {{expires}} placeholders; sent by the [mail] sender — a command that
+ * reads the message on stdin (no shell), or smtp://host:port / smtps://
+ * through libcurl. Sending runs on a pool worker, never on the loop; a
+ * failure is logged (without the message) and reported to nobody else.
+ */
+
+typedef struct MailFields {
+        const char *to;         /* the recipient; also {{identity}} */
+        const char *token;      /* secret; wiped from every buffer after use */
+        const char *username;
+        const char *name;
+        const char *uid;
+        const char *expires;    /* human-readable time */
+} MailFields;
+
+/* Renders template NAME (a plain name: [a-z0-9_-]+) into a complete
+ * message with From:, To: and Date: added if the template lacks them.
+ * -EINVAL for a bad name, -ENOENT no such template. *ret is to be freed
+ * with erase_and_free(). */
+int mail_render(const SauthConfig *c, const char *template_name, const MailFields *f, char **ret);
+
+/* Sends a rendered message, blocking (pool workers only). 0 or -errno. */
+int mail_send_blocking(const SauthConfig *c, const char *to, const char *message);
+
+/* Renders on the caller's thread and queues the sending on the mail pool.
+ * Takes care of wiping the message when done. */
+int mail_queue(Pool *mail_pool, const SauthConfig *c, const char *template_name, const MailFields *f);

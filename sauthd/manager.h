@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "hash.h"
+#include "policy.h"
+#include "pool.h"
+#include "ratelimit.h"
+#include "store.h"
+
+/*
+ * The daemon's state. Owned by the event-loop thread: only it touches the
+ * bus connection and the store.
+ */
+typedef struct Manager {
+        SauthConfig *config;
+        sd_event *event;
+        sd_bus *bus;
+        sd_bus_slot *vtable_slot;
+        Store *store;
+        Policy *policy;
+        Pool *hash_pool;        /* Argon2id */
+        Pool *mail_pool;        /* sending mail */
+        HashCost cost;
+        char dummy_hash[HASH_STR_MAX];
+        RateLimit check_limit;  /* CheckPassword, per caller uid */
+        bool verbose;
+        bool stopping;
+} Manager;
+
+typedef struct ManagerOptions {
+        const char *config_path;
+        bool config_required;
+        const char *bus_address;        /* NULL: the system bus */
+        const char *db_path;            /* overrides [store] path */
+        bool verbose;
+} ManagerOptions;
+
+int manager_new(const ManagerOptions *o, Manager **ret);
+int manager_run(Manager *m);
+void manager_free(Manager *m);
+static inline void manager_freep(Manager **m) {
+        manager_free(*m);
+}
+
+/* Logs to stderr (the journal, under systemd) with a priority prefix. */
+void log_msg(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define log_debug(m, ...) do { if ((m)->verbose) log_msg(7, __VA_ARGS__); } while (0)

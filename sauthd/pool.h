@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+/*
+ * A fixed pool of worker threads for work that must not run on the event
+ * loop (Argon2id, sending mail). A job's work() runs on a worker; its done()
+ * runs later on the loop thread, woken through an eventfd watched by
+ * sd-event. Jobs never touch sd-bus or the store from work().
+ */
+
+typedef struct Pool Pool;
+
+typedef void (*pool_work_fn)(void *userdata);
+typedef void (*pool_done_fn)(void *userdata);
+
+/* n_workers = 0 means the number of CPUs. At most max_queue jobs wait or
+ * run at once; more are refused with -EBUSY. */
+int pool_new(sd_event *event, const char *name, unsigned n_workers, unsigned max_queue, Pool **ret);
+
+/* Queues a job. userdata belongs to the job until done() runs. */
+int pool_submit(Pool *p, pool_work_fn work, pool_done_fn done, void *userdata) __attribute__((warn_unused_result));
+
+/* Jobs submitted and not yet done. */
+unsigned pool_pending(const Pool *p);
+
+unsigned pool_workers(const Pool *p);
+
+/* Called on the loop whenever the pool becomes idle (for shutdown). */
+void pool_set_idle_callback(Pool *p, void (*idle)(void *userdata), void *userdata);
+
+/* Waits for running jobs, runs every pending done(), stops the threads. */
+void pool_free(Pool *p);
+static inline void pool_freep(Pool **p) {
+        pool_free(*p);
+}

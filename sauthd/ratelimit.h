@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * A token bucket per key (a caller's uid), in a small fixed table: cheap
+ * enough to sit in front of every CheckPassword call. The oldest bucket is
+ * recycled when the table is full.
+ */
+
+#define RATELIMIT_SLOTS 64
+
+typedef struct RateBucket {
+        uint64_t key;
+        double tokens;
+        uint64_t last_usec;
+        bool used;
+} RateBucket;
+
+typedef struct RateLimit {
+        double rate_per_sec;
+        double burst;
+        RateBucket slots[RATELIMIT_SLOTS];
+} RateLimit;
+
+void ratelimit_init(RateLimit *rl, double rate_per_sec, double burst);
+
+/* true if the call for key may go ahead at now_usec. */
+bool ratelimit_allow(RateLimit *rl, uint64_t key, uint64_t now_usec);

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+/*
+ * The credential store. store.c is the only file that speaks SQL, and its
+ * SQL is kept to what PostgreSQL accepts too (TEXT, BIGINT, INTEGER; no
+ * SQLite-only functions), so that a fleet can later share one PostgreSQL
+ * store with no change outside store.c.
+ *
+ * Every function is one transaction. All run on the event-loop thread only.
+ * Errors are negative errno: -ENOENT nothing matched, -EEXIST a uniqueness
+ * conflict, -EKEYREJECTED a token that is not valid for the request, -EIO
+ * anything the database said (logged to stderr without values).
+ */
+
+#define STORE_SCHEMA_VERSION 2
+
+typedef struct Store Store;
+
+typedef struct StoreAccount {
+        char *id;
+        char *uid;              /* the person */
+        char *username;
+        char *password_hash;    /* NULL: no password set yet */
+        char *status;           /* "active" | "disabled" */
+        char *name;             /* the person's display name */
+        char *identity;         /* the person's normalised identity (email) */
+        bool must_change;
+        bool is_admin;
+        bool contact_confirmed;
+        int64_t failures;       /* failed logins in the current window */
+        int64_t first_failure;  /* UNIX time the window began, 0 if none */
+        int64_t locked_until;   /* UNIX time, 0 if not locked */
+        int64_t last_login;
+} StoreAccount;
+
+void store_account_free(StoreAccount *a);
+static inline void store_account_freep(StoreAccount **a) {
+        store_account_free(*a);
+}
+
+/* Opens or creates the database (created mode 0600; an existing file that
+ * group or other may write is refused with -EPERM), turns on WAL and foreign
+ * keys, and migrates the schema to STORE_SCHEMA_VERSION. */
+int store_open(const char *path, Store **ret);
+
+/* Same, but stops migrating at version target (for upgrade tests). */
+int store_open_at_version(const char *path, int target, Store **ret);
+
+void store_close(Store *s);
+static inline void store_closep(Store **s) {
+        store_close(*s);
+}
+
+int store_schema_version(Store *s);
+
+/* Lookups. -ENOENT if no such account. */
+int store_account_by_username(Store *s, const char *username, StoreAccount **ret);
+int store_account_by_uid(Store *s, const char *uid, StoreAccount **ret);
+/* By normalised identity (people.identity). */
+int store_account_by_identity(Store *s, const char *identity, StoreAccount **ret);
+
+typedef struct StoreRegistration {
+        const char *identity;       /* normalised */
+        const char *username;
+        const char *name;
+        const char *picture;        /* may be "" */
+        const char *token_hash;     /* confirm token, hex BLAKE2b */
+        int64_t token_expires;
+        int64_t now;
+} StoreRegistration;
+
+typedef struct StoreIds {
+        char *uid;
+        char *contact_id;
+        char *account_id;
+} StoreIds;
+
+void store_ids_done(StoreIds *ids);
+
+/* Person + contact + account (no password, must change) + confirmation
+ * token, in one transaction. -EEXIST if the username or identity is taken. */
+int store_register(Store *s, const StoreRegistration *reg, StoreIds *ret);
+
+/* A new account for an existing person, with a confirmation token.
+ * -ENOENT if no such person, -EEXIST if the username is taken or the person
+ * has an account already. Returns the new account's id. */
+int store_account_add(Store *s, const char *uid, const char *username,
+                      const char *token_hash, int64_t token_expires, int64_t now,
+                      char **ret_account_id);
+
+/* Adds a single-use token (hash only) for uid and purpose. */
+int store_token_add(Store *s, const char *token_hash, const char *uid,
+                    const char *purpose, int64_t expires, int64_t now);
+
+/* 0 if the token hash exists, is bound to uid, unused and unexpired at now;
+ * on success ret_purpose (if not NULL) gets its purpose. -EKEYREJECTED else. */
+int store_token_check(Store *s, const char *token_hash, const char *uid,
+                      int64_t now, char **ret_purpose);
+
+/* Counts tokens of a purpose made for uid since 'since' (rate limits). */
+int store_token_count_since(Store *s, const char *uid, const char *purpose,
+                            int64_t since, unsigned *ret);
+
+typedef struct StorePasswordChange {
+        const char *account_id;
+        const char *new_hash;
+        const char *token_hash;     /* NULL: old-password or admin path */
+        const char *uid;            /* the token must be bound to it */
+        unsigned history;           /* keep this many old hashes */
+        int64_t now;
+} StorePasswordChange;
+
+/* Sets the password hash, clears must-change and failures, records the old
+ * hash in the history (trimmed to 'history' rows), and — when token_hash is
+ * given — checks and consumes the token in the same transaction (-EKEYREJECTED
+ * if it is no longer valid) and, for a confirm token, confirms the contact. */
+int store_set_password(Store *s, const StorePasswordChange *chg);
+
+/* Up to max previous password hashes of the account, newest first, NULL
+ * terminated (current hash not included). */
+int store_password_history(Store *s, const char *account_id, unsigned max, char ***ret);
+
+/* Replaces the hash only if it is still old_hash (rehash after login). */
+int store_rehash(Store *s, const char *account_id, const char *old_hash, const char *new_hash);
+
+/* A failed attempt at 'now': starts or extends the failure window
+ * (fail_interval seconds), and at 'deny' failures sets locked_until to
+ * now + unlock_time. Returns the account's failure count after it. */
+int store_record_failure(Store *s, const char *account_id, int64_t now,
+                         unsigned deny, int64_t fail_interval, int64_t unlock_time);
+
+/* A successful login: clears failures and lock, sets last_login. */
+int store_record_success(Store *s, const char *account_id, int64_t now);
+
+int store_set_status(Store *s, const char *username, const char *status);
+int store_set_admin(Store *s, const char *username, bool admin);
+int store_set_must_change(Store *s, const char *username, bool must_change);

@@ -1,0 +1,288 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Shared harness of the integration tests. Each test case runs in its own
+# temp dir with its own dbus-daemon and sauthd, as direct children of the
+# test shell; the EXIT trap stops them and waits for them.
+#
+# A script defines test_NAME functions and ends with `sa_main "$@"`.
+# `script --list` prints the case names; `script NAME` runs one case.
+
+set -eu -o pipefail
+
+BUS_NAME=org.sessionauth.SessionAuth1
+BUS_PATH=/org/sessionauth/SessionAuth1
+BUS_IFACE=org.sessionauth.SessionAuth1
+ERR=org.sessionauth.SessionAuth1.Error
+PAM_WRAPPER_LIB=${PAM_WRAPPER_LIB:-/usr/lib/x86_64-linux-gnu/libpam_wrapper.so}
+NSS_WRAPPER_LIB=${NSS_WRAPPER_LIB:-/usr/lib/x86_64-linux-gnu/libnss_wrapper.so}
+
+T=""
+BUS_PID=""
+SAUTHD_PID=""
+BUS_ADDRESS=""
+EXTRA_PIDS=()
+
+fail() {
+        echo "FAIL: $*" >&2
+        exit 1
+}
+
+note() {
+        echo "# $*" >&2
+}
+
+# ---------------------------------------------------------------- lifecycle
+
+sa_cleanup() {
+        local rc=$?
+        for pid in "${EXTRA_PIDS[@]}" $SAUTHD_PID $BUS_PID; do
+                kill -CONT "$pid" 2>/dev/null || true
+                kill "$pid" 2>/dev/null || true
+        done
+        for pid in "${EXTRA_PIDS[@]}" $SAUTHD_PID $BUS_PID; do
+                wait "$pid" 2>/dev/null || true
+        done
+        if [ -n "$T" ] && [ -d "$T" ]; then
+                if [ "$rc" -ne 0 ] && [ -f "$T/sauthd.log" ]; then
+                        echo "--- sauthd log (last 30 lines) ---" >&2
+                        tail -n 30 "$T/sauthd.log" >&2 || true
+                fi
+                [ -n "${SA_KEEP:-}" ] || rm -rf "$T"
+        fi
+        exit "$rc"
+}
+
+# Makes the temp dir, the bus config and the daemon config. Extra config
+# lines may be given as "section.key=value" arguments.
+sa_prepare() {
+        local base=${BUILD_DIR:-/tmp}/test-tmp
+        mkdir -p "$base"
+        T=$(mktemp -d "$base/sa.XXXXXX")
+        chmod 700 "$T"
+        mkdir -p "$T/mail" "$T/pam.d"
+        BUS_ADDRESS="unix:path=$T/bus.sock"
+        cat > "$T/bus.conf" <<BUS
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$T/bus.sock</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+BUS
+        : > "$T/pwquality.conf"
+        sa_write_config "$@"
+        trap sa_cleanup EXIT
+}
+
+sa_write_config() {
+        declare -A kv=(
+                [daemon.admin_group]=sauth-admin
+                [daemon.workers]=2
+                [store.path]="$T/sauth.db"
+                [password.hash_ops]=1
+                [password.hash_mem_kib]=8192
+                [password.pwquality_conf]="$T/pwquality.conf"
+                [tokens.key_file]="$T/jwt.key"
+                [tokens.issuer]=test.example
+                [mail.sender]="$TESTS_DIR/integration/mail-capture.sh $T/mail"
+                [mail.from]=sauthd@test.example
+                [mail.templates]="$TEMPLATES_DIR"
+        )
+        local arg
+        for arg in "$@"; do
+                kv[${arg%%=*}]=${arg#*=}
+        done
+        local section key
+        : > "$T/sauthd.conf"
+        for section in daemon store password lockout tokens mail roles login resources; do
+                echo "[$section]" >> "$T/sauthd.conf"
+                for key in "${!kv[@]}"; do
+                        [ "${key%%.*}" = "$section" ] && echo "${key#*.} = ${kv[$key]}" >> "$T/sauthd.conf"
+                done
+        done
+        chmod 600 "$T/sauthd.conf"
+}
+
+sa_start_bus() {
+        dbus-daemon --config-file="$T/bus.conf" --nofork --nopidfile &
+        BUS_PID=$!
+        local i
+        for i in $(seq 1 200); do
+                [ -S "$T/bus.sock" ] && return 0
+                sleep 0.02
+        done
+        fail "dbus-daemon did not start"
+}
+
+# Starts sauthd and waits until it owns its name.
+sa_start_daemon() {
+        "$SAUTHD" --address "$BUS_ADDRESS" --config "$T/sauthd.conf" --verbose "$@" >> "$T/sauthd.log" 2>&1 &
+        SAUTHD_PID=$!
+        local i
+        for i in $(seq 1 250); do
+                if busctl --address="$BUS_ADDRESS" status "$BUS_NAME" >/dev/null 2>&1; then
+                        return 0
+                fi
+                kill -0 "$SAUTHD_PID" 2>/dev/null || { wait "$SAUTHD_PID" || true; SAUTHD_PID=""; fail "sauthd exited at start: $(tail -n 5 "$T/sauthd.log")"; }
+                sleep 0.02
+        done
+        fail "sauthd did not take its bus name"
+}
+
+sa_stop_daemon() {
+        [ -n "$SAUTHD_PID" ] || return 0
+        kill -TERM "$SAUTHD_PID"
+        local rc=0
+        wait "$SAUTHD_PID" || rc=$?
+        SAUTHD_PID=""
+        return $rc
+}
+
+# The usual start: temp dir, bus, daemon.
+sa_setup() {
+        sa_prepare "$@"
+        sa_start_bus
+        sa_start_daemon
+}
+
+sa_main() {
+        if [ "${1:-}" = "--list" ]; then
+                declare -F | awk '{print $3}' | sed -n 's/^test_//p'
+                exit 0
+        fi
+        [ $# -eq 1 ] || { echo "usage: $0 --list | CASE" >&2; exit 2; }
+        : "${SAUTHD:?}" "${SAUTHCTL:?}" "${PAM_MODULE:?}" "${TESTS_DIR:?}" "${TEMPLATES_DIR:?}"
+        declare -F "test_$1" >/dev/null || { echo "no such case: $1" >&2; exit 2; }
+        "test_$1"
+        echo "ok $1"
+}
+
+# ---------------------------------------------------------------- bus calls
+
+# sa_call METHOD SIGNATURE ARGS... — busctl call; prints the reply as JSON.
+# Fails the test if the call fails.
+sa_call() {
+        local method=$1; shift
+        busctl --address="$BUS_ADDRESS" --json=short call "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" "$method" "$@" \
+                || fail "$method failed"
+}
+
+# sa_call_as UID METHOD SIGNATURE ARGS... — the same call from another uid.
+sa_call_as() {
+        local uid=$1 method=$2; shift 2
+        setpriv --reuid="$uid" --regid="$uid" --clear-groups \
+                busctl --address="$BUS_ADDRESS" --json=short call "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" "$method" "$@"
+}
+
+# sa_error METHOD GVARIANT-ARGS... — a call expected to fail; prints the
+# short D-Bus error name (InvalidCredentials…). gdbus shows error names,
+# busctl only messages.
+sa_error() {
+        local method=$1; shift
+        local out rc=0
+        out=$(gdbus call --address "$BUS_ADDRESS" --dest "$BUS_NAME" --object-path "$BUS_PATH" \
+                --method "$BUS_IFACE.$method" "$@" 2>&1) || rc=$?
+        [ $rc -ne 0 ] || fail "$method succeeded where an error was expected"
+        sed -n 's/.*GDBus\.Error:\([A-Za-z0-9_.]*\):.*/\1/p' <<<"$out" | head -n 1 | sed "s/^$ERR\.//"
+}
+
+sa_error_as() {
+        local uid=$1 method=$2; shift 2
+        local out rc=0
+        out=$(setpriv --reuid="$uid" --regid="$uid" --clear-groups \
+                gdbus call --address "$BUS_ADDRESS" --dest "$BUS_NAME" --object-path "$BUS_PATH" \
+                --method "$BUS_IFACE.$method" "$@" 2>&1) || rc=$?
+        [ $rc -ne 0 ] || fail "$method as $uid succeeded where an error was expected"
+        sed -n 's/.*GDBus\.Error:\([A-Za-z0-9_.]*\):.*/\1/p' <<<"$out" | head -n 1 | sed "s/^$ERR\.//"
+}
+
+# Value of KEY in an a{sv} reply printed by sa_call.
+jget() {
+        jq -r --arg k "$1" '.data[0][$k].data | if type == "array" then join(" ") else tostring end'
+}
+
+# ---------------------------------------------------------------- accounts
+
+# sa_register USERNAME [IDENTITY] [NAME] — prints the uid.
+sa_register() {
+        local user=$1 ident=${2:-$1@example.org} name=${3:-Test User}
+        sa_call Register sssss "$ident" "$user" "$name" "" "" | jget uid
+}
+
+# The newest token mailed to IDENTITY.
+sa_mailed_token() {
+        local ident=$1 f
+        f=$(grep -l -i "^To: .*$ident" "$T"/mail/*.eml 2>/dev/null | sort | tail -n 1) || true
+        [ -n "$f" ] || fail "no mail for $ident"
+        grep -oE '^    [A-Za-z0-9_-]{43}$' "$f" | tr -d ' ' | tail -n 1
+}
+
+sa_mail_count() {
+        find "$T/mail" -name '*.eml' | wc -l
+}
+
+# sa_set_first_password UID PASSWORD (with the mailed confirm token)
+sa_set_first_password() {
+        local uid=$1 pw=$2 ident=$3 tok
+        tok=$(sa_mailed_token "$ident")
+        sa_call ChangePassword sssss "$uid" "$pw" "$tok" "" "$pw" >/dev/null
+}
+
+# sa_user USERNAME PASSWORD — a confirmed account with a password; prints uid.
+sa_user() {
+        local user=$1 pw=$2 uid
+        uid=$(sa_register "$user")
+        sa_set_first_password "$uid" "$pw" "$user@example.org"
+        echo "$uid"
+}
+
+sa_login() {
+        sa_call AccountLogin sssa{sv} "$1" "$2" local 0
+}
+
+# ---------------------------------------------------------------- PAM
+
+# sa_pam_service NAME [MODULE ARGS...] — a PAM service file using the module.
+sa_pam_service() {
+        local name=$1; shift
+        local args="bus=$BUS_ADDRESS $*"
+        cat > "$T/pam.d/$name" <<PAM
+auth     required $PAM_MODULE $args
+account  required $PAM_MODULE $args
+password required $PAM_MODULE $args
+session  required $PAM_MODULE $args
+PAM
+        cp "$T/pam.d/$name" "$T/pam.d/other"
+}
+
+# sa_pam SERVICE USER OPS... — pamtester under pam_wrapper; answers on stdin.
+# Prints pamtester's output; returns its exit code.
+sa_pam() {
+        local service=$1 user=$2; shift 2
+        LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
+                pamtester -v "$service" "$user" "$@" 2>&1
+}
+
+# ---------------------------------------------------------------- asserts
+
+expect_eq() {
+        [ "$1" = "$2" ] || fail "${3:-value}: expected '$2', got '$1'"
+}
+
+expect_ne() {
+        [ "$1" != "$2" ] || fail "${3:-value}: expected something other than '$2'"
+}
+
+expect_match() {
+        grep -qE -- "$2" <<<"$1" || fail "${3:-output}: expected to match /$2/, got: $1"
+}
+
+expect_no_match() {
+        ! grep -qE -- "$2" <<<"$1" || fail "${3:-output}: must not match /$2/"
+}
