@@ -1,1 +1,757 @@
-/* placeholder */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * pam_sessionauth.so: a thin client of sauthd. It owns no data; every
+ * decision is the daemon's, reached over D-Bus, and every PAM code comes
+ * from the one table in common/sauth-errors.c.
+ */
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <syslog.h>
+#include <time.h>
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include <systemd/sd-bus.h>
+
+#include "sauth-errors.h"
+#include "sauth-names.h"
+#include "util.h"
+
+#define DEFAULT_TIMEOUT_SEC 25U
+#define MAX_TIMEOUT_SEC     3600U
+#define DEFAULT_RETRY       3U
+#define MAX_RETRY           100U
+#define USEC_PER_SEC        1000000ULL
+
+/* The session token of the last login, for a later session step. */
+#define DATA_JWT_TOKEN "pam_sessionauth_jwt_token"
+
+typedef enum Prompt {
+        PROMPT_AUTO,
+        PROMPT_ALWAYS,
+        PROMPT_NEVER,
+} Prompt;
+
+typedef struct Args {
+        const char *bus_address;        /* NULL: the system bus */
+        uint64_t timeout_usec;
+        unsigned retry;
+        bool debug;
+        bool use_first_pass;            /* these three are read by libpam's */
+        bool try_first_pass;            /* pam_get_authtok() itself; we keep */
+        bool use_authtok;               /* them to know what it will do */
+        bool unavail_ignore;
+        const char *device;             /* device flow: not used yet */
+        Prompt prompt;                  /* device flow: not used yet */
+} Args;
+
+/* What one entry point works with; context_done() releases all of it. */
+typedef struct Context {
+        pam_handle_t *pamh;
+        Args args;
+        sd_bus *bus;
+        const char *user;
+} Context;
+
+static void context_done(Context *c) {
+        c->bus = sd_bus_flush_close_unref(c->bus);
+}
+
+/* ------------------------------------------------------------ arguments */
+
+static const char *arg_value(const char *arg, const char *key) {
+        size_t n = strlen(key);
+
+        if (strncmp(arg, key, n) != 0 || arg[n] != '=')
+                return NULL;
+        return arg + n + 1;
+}
+
+static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret) {
+        char *end = NULL;
+        unsigned long v;
+
+        if (isempty(s) || *s == '-' || *s == '+')
+                return -EINVAL;
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno != 0 || *end != '\0' || v < min || v > max)
+                return -ERANGE;
+        *ret = (unsigned) v;
+        return 0;
+}
+
+static bool args_parse_flag(Args *a, const char *arg) {
+        const struct {
+                const char *name;
+                bool *flag;
+        } flags[] = {
+                { "debug",          &a->debug },
+                { "use_first_pass", &a->use_first_pass },
+                { "try_first_pass", &a->try_first_pass },
+                { "use_authtok",    &a->use_authtok },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(flags); i++)
+                if (streq(arg, flags[i].name)) {
+                        *flags[i].flag = true;
+                        return true;
+                }
+        return false;
+}
+
+/* Returns false if the argument is not ours. A bad value is logged and the
+ * default kept: a typo in a PAM file must not lock everyone out. */
+static bool args_parse_value(pam_handle_t *pamh, Args *a, const char *arg) {
+        const char *v;
+        unsigned u;
+
+        if ((v = arg_value(arg, "bus")))
+                a->bus_address = isempty(v) ? NULL : v;
+        else if ((v = arg_value(arg, "timeout"))) {
+                if (parse_uint(v, 1, MAX_TIMEOUT_SEC, &u) < 0)
+                        pam_syslog(pamh, LOG_WARNING, "bad timeout=%s, using %u", v, DEFAULT_TIMEOUT_SEC);
+                else
+                        a->timeout_usec = u * USEC_PER_SEC;
+        } else if ((v = arg_value(arg, "retry"))) {
+                if (parse_uint(v, 1, MAX_RETRY, &u) < 0)
+                        pam_syslog(pamh, LOG_WARNING, "bad retry=%s, using %u", v, DEFAULT_RETRY);
+                else
+                        a->retry = u;
+        } else if ((v = arg_value(arg, "unavail"))) {
+                if (streq(v, "ignore") || streq(v, "fail"))
+                        a->unavail_ignore = streq(v, "ignore");
+                else
+                        pam_syslog(pamh, LOG_WARNING, "bad unavail=%s, using fail", v);
+        } else if ((v = arg_value(arg, "prompt"))) {
+                if (streq(v, "auto") || streq(v, "always") || streq(v, "never"))
+                        a->prompt = streq(v, "always") ? PROMPT_ALWAYS :
+                                    streq(v, "never") ? PROMPT_NEVER : PROMPT_AUTO;
+                else
+                        pam_syslog(pamh, LOG_WARNING, "bad prompt=%s, using auto", v);
+        } else if ((v = arg_value(arg, "device")))
+                a->device = isempty(v) ? NULL : v;
+        else if (arg_value(arg, "authtok_type"))
+                ;       /* libpam's pam_get_authtok() reads it. */
+        else
+                return false;
+        return true;
+}
+
+static void args_parse(pam_handle_t *pamh, int argc, const char **argv, Args *ret) {
+        *ret = (Args) {
+                .timeout_usec = DEFAULT_TIMEOUT_SEC * USEC_PER_SEC,
+                .retry = DEFAULT_RETRY,
+                .prompt = PROMPT_AUTO,
+        };
+
+        for (int i = 0; i < argc; i++) {
+                if (!argv[i])
+                        continue;
+                if (!args_parse_flag(ret, argv[i]) && !args_parse_value(pamh, ret, argv[i]))
+                        pam_syslog(pamh, LOG_WARNING, "unknown argument ignored: %s", argv[i]);
+        }
+}
+
+/* ------------------------------------------------------------ outcomes */
+
+static bool startswith(const char *s, const char *prefix) {
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* The outcome of a bus call. An error name from the daemon (or a standard
+ * D-Bus one such as ServiceUnknown) goes through the table; a failure with
+ * no name, or one sd-bus made up from a local errno, is a transport error. */
+static SauthStatus status_from_call(int r, const sd_bus_error *error) {
+        if (r >= 0)
+                return SAUTH_OK;
+        if (!sd_bus_error_is_set(error) || startswith(error->name, "System.Error."))
+                return sauth_status_from_errno(r);
+        return sauth_status_from_error_name(error->name);
+}
+
+/* The PAM code for an outcome, after logging it. The user name is logged
+ * only with debug: on failure it may be a password typed in the wrong
+ * field. */
+static int context_result(Context *c, SauthStatus s, const char *what) {
+        if (s == SAUTH_OK)
+                return PAM_SUCCESS;
+
+        if (s == SAUTH_E_UNREACHABLE) {
+                pam_syslog(c->pamh, LOG_ERR, "%s: sauthd unreachable%s", what,
+                           c->args.unavail_ignore ? ", ignoring (unavail=ignore)" : "");
+                if (c->args.unavail_ignore)
+                        return PAM_IGNORE;
+        } else if (c->args.debug)
+                pam_syslog(c->pamh, LOG_DEBUG, "%s for user \"%s\": %s", what,
+                           c->user ? c->user : "(none)", sauth_status_to_string(s));
+        else
+                pam_syslog(c->pamh, LOG_NOTICE, "%s: %s", what, sauth_status_to_string(s));
+
+        return sauth_status_to_pam(s);
+}
+
+/* ------------------------------------------------------------ bus */
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* sd_bus_start() only begins the connection; authentication and Hello
+ * would be finished by the first call under sd-bus's own, longer timeouts.
+ * Finish them here, within ours. */
+static int bus_wait_ready(sd_bus *bus, uint64_t deadline) {
+        for (;;) {
+                uint64_t n;
+                int r;
+
+                r = sd_bus_is_ready(bus);
+                if (r != 0)
+                        return r < 0 ? r : 0;
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        continue;
+                n = now_usec();
+                if (n >= deadline)
+                        return -ETIMEDOUT;
+                r = sd_bus_wait(bus, deadline - n);
+                if (r < 0 && r != -EINTR)
+                        return r;
+        }
+}
+
+/* The address is never taken from the environment: a password check must
+ * not be redirected by DBUS_SYSTEM_BUS_ADDRESS. */
+static int bus_connect(const Args *a, sd_bus **ret) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        uint64_t deadline = now_usec() + a->timeout_usec;
+        int r;
+
+        r = sd_bus_new(&bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_set_address(bus, a->bus_address ? a->bus_address : SAUTH_SYSTEM_BUS_ADDRESS);
+        if (r < 0)
+                return r;
+        r = sd_bus_set_bus_client(bus, 1);
+        if (r < 0)
+                return r;
+        r = sd_bus_set_method_call_timeout(bus, a->timeout_usec);
+        if (r < 0)
+                return r;
+        r = sd_bus_start(bus);
+        if (r < 0)
+                return r;
+        r = bus_wait_ready(bus, deadline);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(bus);
+        return 0;
+}
+
+static SauthStatus context_connect(Context *c) {
+        int r;
+
+        if (c->bus)
+                return SAUTH_OK;
+        r = bus_connect(&c->args, &c->bus);
+        if (r < 0 && c->args.debug)
+                pam_syslog(c->pamh, LOG_DEBUG, "cannot connect to %s: %s",
+                           c->args.bus_address ? c->args.bus_address : SAUTH_SYSTEM_BUS_ADDRESS,
+                           strerror(-r));
+        return sauth_status_from_errno(r);
+}
+
+/* sauthd runs as root, and on the system bus only root may own its name.
+ * Check who actually sent a successful reply before believing it, so that
+ * a misconfigured bus cannot make a stranger's "yes" count. */
+static int bus_check_sender(Context *c, sd_bus_message *reply) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        const char *sender = sd_bus_message_get_sender(reply);
+        uid_t uid;
+        int r;
+
+        if (!sender)
+                return -EBADMSG;
+        r = sd_bus_get_name_creds(c->bus, sender, SD_BUS_CREDS_UID, &creds);
+        if (r < 0)
+                return r;
+        r = sd_bus_creds_get_uid(creds, &uid);
+        if (r < 0)
+                return r;
+        if (uid != 0) {
+                pam_syslog(c->pamh, LOG_CRIT, "reply from %s, uid %u, not root: refused", sender, (unsigned) uid);
+                return -EPERM;
+        }
+        return 0;
+}
+
+static int bus_new_call(Context *c, const char *method, sd_bus_message **ret) {
+        return sd_bus_message_new_method_call(c->bus, ret, SAUTH_BUS_NAME, SAUTH_BUS_PATH,
+                                              SAUTH_BUS_INTERFACE, method);
+}
+
+/* Sends a prepared call and checks its reply. On failure *ret_error may
+ * hold the daemon's error (its message is shown to users on a refused
+ * password, never parsed). */
+static SauthStatus bus_send(Context *c, sd_bus_message *m, sd_bus_error *ret_error, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_call(c->bus, m, c->args.timeout_usec, ret_error, &reply);
+        if (r < 0) {
+                if (c->args.debug)
+                        pam_syslog(c->pamh, LOG_DEBUG, "%s: %s", sd_bus_message_get_member(m),
+                                   sd_bus_error_is_set(ret_error) ? ret_error->name : strerror(-r));
+                return status_from_call(r, ret_error);
+        }
+        r = bus_check_sender(c, reply);
+        if (r < 0)
+                return sauth_status_from_errno(r);
+
+        *ret = TAKE_PTR(reply);
+        return SAUTH_OK;
+}
+
+/* ------------------------------------------------------------ replies */
+
+/* One wanted key of an a{sv} reply: its D-Bus type and where to put it.
+ * Strings point into the reply message. */
+typedef struct DictKey {
+        const char *key;
+        char type;                      /* 's' const char*, 'b' int, 't' uint64_t */
+        void *ret;
+} DictKey;
+
+static int dict_read_entry(sd_bus_message *m, const DictKey *keys, size_t n) {
+        const char *key;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &key);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                char sig[2] = { keys[i].type, 0 };
+
+                if (!streq(key, keys[i].key))
+                        continue;
+                r = sd_bus_message_enter_container(m, 'v', sig);
+                if (r < 0)
+                        return r;       /* -ENXIO: the daemon sent another type */
+                r = sd_bus_message_read_basic(m, keys[i].type, keys[i].ret);
+                if (r < 0)
+                        return r;
+                return sd_bus_message_exit_container(m);
+        }
+        return sd_bus_message_skip(m, "v");
+}
+
+/* Reads the keys asked for from an a{sv}; other keys are skipped, so the
+ * daemon may add keys without breaking old modules. */
+static int dict_read(sd_bus_message *m, const DictKey *keys, size_t n) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                r = dict_read_entry(m, keys, n);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+/* ------------------------------------------------------------ PAM items */
+
+static SauthStatus context_get_user(Context *c) {
+        int r;
+
+        r = pam_get_user(c->pamh, &c->user, NULL);
+        if (r != PAM_SUCCESS || isempty(c->user)) {
+                c->user = NULL;
+                return SAUTH_E_INVALID_ARGUMENT;
+        }
+        return SAUTH_OK;
+}
+
+static int append_context_item(Context *c, sd_bus_message *m, const char *key, int item) {
+        const void *v = NULL;
+
+        if (pam_get_item(c->pamh, item, &v) != PAM_SUCCESS || !v)
+                return 0;
+        return sd_bus_message_append(m, "{sv}", key, "s", (const char *) v);
+}
+
+/* Where the login comes from, for the daemon's audit trail and policy. */
+static int append_login_context(Context *c, sd_bus_message *m) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        r = append_context_item(c, m, "service", PAM_SERVICE);
+        if (r >= 0)
+                r = append_context_item(c, m, "tty", PAM_TTY);
+        if (r >= 0)
+                r = append_context_item(c, m, "rhost", PAM_RHOST);
+        if (r >= 0)
+                r = append_context_item(c, m, "ruser", PAM_RUSER);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(m);
+}
+
+static void cleanup_secret_data(pam_handle_t *pamh, void *data, int error_status) {
+        erase_and_free(data);
+}
+
+/* Keeps the session token for a later session step. Failing to keep it
+ * does not fail the login. */
+static void context_keep_token(Context *c, const char *token) {
+        char *copy;
+
+        if (isempty(token))
+                return;
+        copy = strdup(token);
+        if (!copy)
+                return;
+        if (pam_set_data(c->pamh, DATA_JWT_TOKEN, copy, cleanup_secret_data) != PAM_SUCCESS)
+                erase_and_free(copy);
+}
+
+/* ------------------------------------------------------------ auth */
+
+static SauthStatus account_login(Context *c, const char *password) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *token = NULL;
+        const DictKey keys[] = { { "jwt_token", 's', &token } };
+        SauthStatus s;
+        int r;
+
+        r = bus_new_call(c, "AccountLogin", &m);
+        if (r >= 0)
+                r = sd_bus_message_sensitive(m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "sss", c->user, password, SAUTH_METHOD_LOCAL);
+        if (r >= 0)
+                r = append_login_context(c, m);
+        if (r < 0)
+                return sauth_status_from_errno(r);
+
+        s = bus_send(c, m, &error, &reply);
+        if (s != SAUTH_OK)
+                return s;
+
+        /* The reply carries the session token: wipe it when freed. */
+        (void) sd_bus_message_sensitive(reply);
+        if (dict_read(reply, keys, ELEMENTSOF(keys)) >= 0)
+                context_keep_token(c, token);
+        return SAUTH_OK;
+}
+
+static Context context_new(pam_handle_t *pamh, int argc, const char **argv) {
+        Context c = { .pamh = pamh };
+
+        args_parse(pamh, argc, argv, &c.args);
+        return c;
+}
+
+int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv) {
+        _cleanup_(context_done) Context c = context_new(pamh, argc, argv);
+        const char *password = NULL;
+        SauthStatus s;
+        int r;
+
+        s = context_get_user(&c);
+        if (s != SAUTH_OK)
+                return context_result(&c, s, "authenticate");
+
+        /* Owned by libpam (PAM_AUTHTOK), which wipes it; we make no copy.
+         * libpam honours use_first_pass and try_first_pass here. */
+        r = pam_get_authtok(pamh, PAM_AUTHTOK, &password, NULL);
+        if (r != PAM_SUCCESS) {
+                pam_syslog(pamh, LOG_NOTICE, "no password obtained: %s", pam_strerror(pamh, r));
+                return r;
+        }
+
+        s = context_connect(&c);
+        if (s == SAUTH_OK)
+                s = account_login(&c, password);
+        if (s == SAUTH_OK && c.args.debug)
+                pam_syslog(pamh, LOG_DEBUG, "user \"%s\" authenticated", c.user);
+        return context_result(&c, s, "authenticate");
+}
+
+int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv) {
+        return PAM_SUCCESS;
+}
+
+/* ------------------------------------------------------------ account */
+
+typedef struct AccountStatus {
+        int exists;
+        const char *status;
+        uint64_t locked_until;
+        int must_change;
+        const char *uid;
+} AccountStatus;
+
+/* AccountStatus(username). Strings in *ret point into *ret_reply. */
+static SauthStatus account_status(Context *c, sd_bus_message **ret_reply, AccountStatus *ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        AccountStatus st = {};
+        const DictKey keys[] = {
+                { "exists",               'b', &st.exists },
+                { "status",               's', &st.status },
+                { "locked_until",         't', &st.locked_until },
+                { "password_must_change", 'b', &st.must_change },
+                { "uid",                  's', &st.uid },
+        };
+        SauthStatus s;
+        int r;
+
+        r = bus_new_call(c, "AccountStatus", &m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", c->user);
+        if (r < 0)
+                return sauth_status_from_errno(r);
+
+        s = bus_send(c, m, &error, &reply);
+        if (s != SAUTH_OK)
+                return s;
+        r = dict_read(reply, keys, ELEMENTSOF(keys));
+        if (r < 0)
+                return sauth_status_from_errno(r);
+
+        *ret = st;
+        *ret_reply = TAKE_PTR(reply);
+        return SAUTH_OK;
+}
+
+/* What an account's state means for a login. Anything unexpected fails
+ * closed: a missing or unknown status counts as disabled. */
+static SauthStatus account_verdict(const AccountStatus *st) {
+        if (!st->exists)
+                return SAUTH_E_NOT_FOUND;
+        if (!st->status || !streq(st->status, SAUTH_STATUS_ACTIVE))
+                return SAUTH_E_ACCOUNT_DISABLED;
+        if (st->locked_until > (uint64_t) time(NULL))
+                return SAUTH_E_ACCOUNT_LOCKED;
+        if (st->must_change)
+                return SAUTH_E_MUST_CHANGE;
+        return SAUTH_OK;
+}
+
+int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv) {
+        _cleanup_(context_done) Context c = context_new(pamh, argc, argv);
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        AccountStatus st = {};
+        SauthStatus s;
+
+        s = context_get_user(&c);
+        if (s == SAUTH_OK)
+                s = context_connect(&c);
+        if (s == SAUTH_OK)
+                s = account_status(&c, &reply, &st);
+        if (s == SAUTH_OK)
+                s = account_verdict(&st);
+        if (s == SAUTH_E_MUST_CHANGE)
+                pam_syslog(pamh, LOG_NOTICE, "password of user \"%s\" must be changed", c.user);
+        return context_result(&c, s, "account");
+}
+
+/* ------------------------------------------------------------ session */
+
+int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv) {
+        return PAM_IGNORE;
+}
+
+int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv) {
+        return PAM_IGNORE;
+}
+
+/* ------------------------------------------------------------ password */
+
+/* Like pam_unix: root changes a password without the old one, except when
+ * the application asks for an expired password to be changed. A set-uid
+ * passwd run by a user has getuid() != 0, so the user is asked. */
+static bool need_old_password(int flags) {
+        return getuid() != 0 || (flags & PAM_CHANGE_EXPIRED_AUTHTOK);
+}
+
+/* The old password, from PAM_OLDAUTHTOK or asked for (libpam honours
+ * use_first_pass / try_first_pass). Empty when it is not needed. */
+static int get_old_password(Context *c, int flags, const char **ret) {
+        const char *old = NULL;
+        int r;
+
+        if (!need_old_password(flags)) {
+                *ret = "";
+                return PAM_SUCCESS;
+        }
+        r = pam_get_authtok(c->pamh, PAM_OLDAUTHTOK, &old, "Current password: ");
+        if (r != PAM_SUCCESS)
+                return r;
+        /* An empty old password would read as "none given" to the daemon,
+         * which a set-uid caller (seen as root) does not need. */
+        if (isempty(old))
+                return sauth_status_to_pam(SAUTH_E_INVALID_CREDENTIALS);
+        *ret = old;
+        return PAM_SUCCESS;
+}
+
+static SauthStatus methods_ping(Context *c) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = bus_new_call(c, "Methods", &m);
+        if (r < 0)
+                return sauth_status_from_errno(r);
+        return bus_send(c, m, &error, &reply);
+}
+
+static int chauthtok_prelim(Context *c, int flags) {
+        const char *old;
+        SauthStatus s;
+        int r;
+
+        s = context_connect(c);
+        if (s == SAUTH_OK)
+                s = methods_ping(c);
+        if (s != SAUTH_OK)
+                return context_result(c, s, "chauthtok");
+
+        r = get_old_password(c, flags, &old);
+        if (r != PAM_SUCCESS)
+                pam_syslog(c->pamh, LOG_NOTICE, "chauthtok: no old password obtained: %s", pam_strerror(c->pamh, r));
+        return r;
+}
+
+/* The new password, asked twice unless use_authtok takes the one an
+ * earlier module (pam_pwquality…) set and verified. */
+static int get_new_password(Context *c, const char **ret) {
+        const char *new = NULL;
+        int r;
+
+        if (c->args.use_authtok)
+                return pam_get_authtok(c->pamh, PAM_AUTHTOK, ret, NULL);
+
+        r = pam_get_authtok_noverify(c->pamh, &new, NULL);
+        if (r != PAM_SUCCESS)
+                return r;
+        /* Compares the second entry with *ret, then stores it. */
+        *ret = new;
+        return pam_get_authtok_verify(c->pamh, ret, NULL);
+}
+
+static SauthStatus change_password(Context *c, const char *uid, const char *old, const char *new,
+                                   sd_bus_error *ret_error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        int r;
+
+        r = bus_new_call(c, "ChangePassword", &m);
+        if (r >= 0)
+                r = sd_bus_message_sensitive(m);
+        /* The new password twice: it was verified above, and the daemon
+         * wants the pair. */
+        if (r >= 0)
+                r = sd_bus_message_append(m, "sssss", uid, new, "", old, new);
+        if (r < 0)
+                return sauth_status_from_errno(r);
+        return bus_send(c, m, ret_error, &reply);
+}
+
+static bool status_may_retry(SauthStatus s) {
+        return s == SAUTH_E_WEAK_PASSWORD || s == SAUTH_E_PASSWORD_MISMATCH;
+}
+
+/* One try: asks for the new password and sends it. Returns a PAM code;
+ * *ret_retry says whether asking again may help. Two entries that differ
+ * (libpam's PAM_TRY_AGAIN) count as a refused password. */
+static int chauthtok_try(Context *c, const char *uid, const char *old, bool *ret_retry) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *new = NULL;
+        SauthStatus s;
+        int r;
+
+        *ret_retry = false;
+        r = get_new_password(c, &new);
+        if (r == PAM_TRY_AGAIN)
+                s = SAUTH_E_PASSWORD_MISMATCH;
+        else if (r != PAM_SUCCESS)
+                return r;
+        else
+                s = change_password(c, uid, old, new, &error);
+
+        if (status_may_retry(s)) {
+                /* The daemon's reason ("too short"…) is for the user. */
+                if (!isempty(error.message))
+                        pam_error(c->pamh, "%s", error.message);
+                *ret_retry = true;
+        }
+        return context_result(c, s, "chauthtok");
+}
+
+static int chauthtok_update(Context *c, int flags) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        AccountStatus st = {};
+        const char *old;
+        bool retry = false;
+        SauthStatus s;
+        int r;
+
+        s = context_connect(c);
+        if (s == SAUTH_OK)
+                s = account_status(c, &reply, &st);
+        if (s == SAUTH_OK && (!st.exists || isempty(st.uid)))
+                s = SAUTH_E_NOT_FOUND;
+        if (s != SAUTH_OK)
+                return context_result(c, s, "chauthtok");
+
+        r = get_old_password(c, flags, &old);
+        if (r != PAM_SUCCESS)
+                return r;
+
+        for (unsigned i = 0; i < c->args.retry; i++) {
+                r = chauthtok_try(c, st.uid, old, &retry);
+                if (!retry || c->args.use_authtok)
+                        break;
+                /* Forget the refused password so the next try asks anew. */
+                (void) pam_set_item(c->pamh, PAM_AUTHTOK, NULL);
+        }
+        if (r == PAM_SUCCESS)
+                pam_syslog(c->pamh, LOG_NOTICE, "password changed for \"%s\"", c->user);
+        return r;
+}
+
+int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv) {
+        _cleanup_(context_done) Context c = context_new(pamh, argc, argv);
+        SauthStatus s;
+
+        s = context_get_user(&c);
+        if (s != SAUTH_OK)
+                return context_result(&c, s, "chauthtok");
+
+        if (flags & PAM_PRELIM_CHECK)
+                return chauthtok_prelim(&c, flags);
+        if (flags & PAM_UPDATE_AUTHTOK)
+                return chauthtok_update(&c, flags);
+        return PAM_SERVICE_ERR;
+}
