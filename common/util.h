@@ -89,3 +89,14 @@ static inline bool isempty(const char *s) {
 static inline char *strdup_or_null(const char *s) {
         return s ? strdup(s) : NULL;
 }
+
+#include <stdint.h>
+#include <time.h>
+
+/* Monotonic microseconds, for rate limits and delays. */
+static inline uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}

@@ -1,1 +1,195 @@
-/* placeholder */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "bus.h"
+#include "mail.h"
+#include "manager.h"
+#include "sauth-config.h"
+#include "sauth-names.h"
+#include "util.h"
+
+/* CheckPassword: a dialog checks as the user types; this is far above
+ * typing speed and far below a guessing attack's. */
+#define CHECK_RATE_PER_SEC 5.0
+#define CHECK_BURST 30.0
+
+void log_msg(int priority, const char *fmt, ...) {
+        va_list ap;
+
+        /* "<N>" lets the journal keep the priority of each line. */
+        fprintf(stderr, "<%d>", priority);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+}
+
+static void manager_maybe_exit(void *userdata) {
+        Manager *m = userdata;
+
+        if (m->stopping && pool_pending(m->hash_pool) == 0 && pool_pending(m->mail_pool) == 0)
+                (void) sd_event_exit(m->event, 0);
+}
+
+static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        if (m->stopping)
+                return 0;
+        m->stopping = true;
+        log_msg(6, "signal %u: finishing work in progress, then stopping", si->ssi_signo);
+        /* New callers get "no such service" at once instead of waiting. */
+        (void) sd_bus_release_name(m->bus, SAUTH_BUS_NAME);
+        pool_set_idle_callback(m->hash_pool, manager_maybe_exit, m);
+        pool_set_idle_callback(m->mail_pool, manager_maybe_exit, m);
+        manager_maybe_exit(m);
+        return 0;
+}
+
+static int manager_connect(Manager *m, const char *address) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        if (!address)
+                r = sd_bus_open_system(&bus);
+        else {
+                r = sd_bus_new(&bus);
+                if (r >= 0)
+                        r = sd_bus_set_address(bus, address);
+                if (r >= 0)
+                        r = sd_bus_set_bus_client(bus, 1);
+                if (r >= 0)
+                        r = sd_bus_start(bus);
+        }
+        if (r < 0) {
+                log_msg(3, "cannot connect to the bus %s: %s", address ? address : "(system)", strerror(-r));
+                return r;
+        }
+        r = sd_bus_attach_event(bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return r;
+        m->bus = TAKE_PTR(bus);
+        return 0;
+}
+
+static int manager_setup_event(Manager *m) {
+        sigset_t ss;
+        int r;
+
+        /* Signals are blocked before any worker starts, so that only the
+         * loop's signalfd sees them. */
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
+                return -errno;
+        signal(SIGPIPE, SIG_IGN);
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return r;
+        r = sd_event_add_signal(m->event, NULL, SIGTERM, manager_on_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGINT, manager_on_signal, m);
+        return r;
+}
+
+static int manager_load(Manager *m, const ManagerOptions *o) {
+        int r;
+
+        r = config_load(o->config_path, o->config_required, &m->config);
+        if (r < 0)
+                return r;
+        if (o->db_path) {
+                free(m->config->store_path);
+                m->config->store_path = strdup(o->db_path);
+                if (!m->config->store_path)
+                        return -ENOMEM;
+        }
+        m->cost = (HashCost) { .ops = m->config->hash_ops, .mem_kib = m->config->hash_mem_kib };
+        ratelimit_init(&m->check_limit, CHECK_RATE_PER_SEC, CHECK_BURST);
+
+        r = store_open(m->config->store_path, &m->store);
+        if (r < 0) {
+                log_msg(3, "cannot open the store %s: %s", m->config->store_path, strerror(-r));
+                return r;
+        }
+        r = policy_new(m->config, &m->policy);
+        if (r < 0) {
+                log_msg(3, "cannot load the password rules: %s", strerror(-r));
+                return r;
+        }
+        /* One hash at startup, so that unknown users cost what known ones do. */
+        r = hash_make_dummy(m->cost, m->dummy_hash);
+        if (r < 0)
+                log_msg(3, "cannot make an Argon2id hash with m=%llu KiB", m->config->hash_mem_kib);
+        return r;
+}
+
+int manager_new(const ManagerOptions *o, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        int r;
+
+        if (sodium_init() < 0)
+                return -EIO;
+        r = mail_global_init();
+        if (r < 0)
+                return r;
+
+        m = calloc(1, sizeof *m);
+        if (!m)
+                return -ENOMEM;
+        m->verbose = o->verbose;
+
+        r = manager_load(m, o);
+        if (r < 0)
+                return r;
+        r = manager_setup_event(m);
+        if (r < 0)
+                return r;
+        r = pool_new(m->event, "hash-pool", m->config->workers, m->config->max_queue, &m->hash_pool);
+        if (r >= 0)
+                r = pool_new(m->event, "mail-pool", 1, 256, &m->mail_pool);
+        if (r < 0)
+                return r;
+        r = manager_connect(m, o->bus_address);
+        if (r < 0)
+                return r;
+        r = bus_install(m);
+        if (r < 0) {
+                log_msg(3, "cannot take the bus name %s: %s", SAUTH_BUS_NAME, strerror(-r));
+                return r;
+        }
+
+        log_msg(6, "sauthd %s ready: %u hash workers, Argon2id t=%llu m=%llu KiB, store %s",
+                SAUTH_VERSION, pool_workers(m->hash_pool), m->cost.ops, m->cost.mem_kib, m->config->store_path);
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+int manager_run(Manager *m) {
+        return sd_event_loop(m->event);
+}
+
+void manager_free(Manager *m) {
+        if (!m)
+                return;
+
+        /* Pools first: they finish their jobs and send the last replies
+         * while the bus and the store are still there. */
+        pool_free(m->hash_pool);
+        pool_free(m->mail_pool);
+        m->vtable_slot = sd_bus_slot_unref(m->vtable_slot);
+        if (m->bus)
+                sd_bus_flush_close_unref(m->bus);
+        store_close(m->store);
+        policy_free(m->policy);
+        sodium_memzero(m->dummy_hash, sizeof m->dummy_hash);
+        sd_event_unref(m->event);
+        config_free(m->config);
+        free(m);
+}

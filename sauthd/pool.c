@@ -1,1 +1,233 @@
-/* placeholder */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "pool.h"
+#include "util.h"
+
+typedef struct PoolJob {
+        pool_work_fn work;
+        pool_done_fn done;
+        void *userdata;
+        struct PoolJob *next;
+} PoolJob;
+
+typedef struct JobList {
+        PoolJob *head;
+        PoolJob *tail;
+} JobList;
+
+struct Pool {
+        char *name;
+        pthread_mutex_t lock;
+        pthread_cond_t wake;
+        JobList waiting;        /* guarded by lock */
+        JobList finished;       /* guarded by lock */
+        bool stop;              /* guarded by lock */
+
+        pthread_t *threads;
+        unsigned n_threads;
+
+        /* Loop thread only. */
+        unsigned pending;
+        unsigned max_queue;
+        int efd;
+        sd_event_source *efd_source;
+        void (*idle)(void *userdata);
+        void *idle_userdata;
+};
+
+static void job_list_push(JobList *l, PoolJob *j) {
+        j->next = NULL;
+        if (l->tail)
+                l->tail->next = j;
+        else
+                l->head = j;
+        l->tail = j;
+}
+
+static PoolJob *job_list_pop(JobList *l) {
+        PoolJob *j = l->head;
+
+        if (j) {
+                l->head = j->next;
+                if (!l->head)
+                        l->tail = NULL;
+        }
+        return j;
+}
+
+static void *pool_worker(void *arg) {
+        Pool *p = arg;
+        uint64_t one = 1;
+
+        for (;;) {
+                PoolJob *j;
+
+                pthread_mutex_lock(&p->lock);
+                while (!p->stop && !p->waiting.head)
+                        pthread_cond_wait(&p->wake, &p->lock);
+                j = job_list_pop(&p->waiting);
+                pthread_mutex_unlock(&p->lock);
+                if (!j)
+                        return NULL;    /* stopping and nothing left */
+
+                j->work(j->userdata);
+
+                pthread_mutex_lock(&p->lock);
+                job_list_push(&p->finished, j);
+                pthread_mutex_unlock(&p->lock);
+
+                /* Wakes the loop; a full counter still leaves it readable. */
+                (void) !write(p->efd, &one, sizeof one);
+        }
+}
+
+/* Runs done() of every finished job, on the loop thread. */
+static void pool_deliver(Pool *p) {
+        JobList done;
+
+        pthread_mutex_lock(&p->lock);
+        done = p->finished;
+        p->finished = (JobList) {};
+        pthread_mutex_unlock(&p->lock);
+
+        for (PoolJob *j = done.head, *next; j; j = next) {
+                next = j->next;
+                if (j->done)
+                        j->done(j->userdata);
+                free(j);
+                p->pending--;
+        }
+        if (p->pending == 0 && p->idle)
+                p->idle(p->idle_userdata);
+}
+
+static int pool_on_eventfd(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Pool *p = userdata;
+        uint64_t n;
+
+        (void) !read(fd, &n, sizeof n);
+        pool_deliver(p);
+        return 0;
+}
+
+static unsigned cpu_count(void) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+        return n > 0 ? (unsigned) n : 1;
+}
+
+static int pool_start_threads(Pool *p, unsigned n) {
+        sigset_t all, old;
+        int r = 0;
+
+        p->threads = calloc(n, sizeof *p->threads);
+        if (!p->threads)
+                return -ENOMEM;
+
+        /* Workers take no signals: sd-event handles them on the loop. */
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        for (; p->n_threads < n; p->n_threads++) {
+                r = -pthread_create(&p->threads[p->n_threads], NULL, pool_worker, p);
+                if (r < 0)
+                        break;
+        }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return p->n_threads > 0 ? 0 : r;
+}
+
+int pool_new(sd_event *event, const char *name, unsigned n_workers, unsigned max_queue, Pool **ret) {
+        _cleanup_(pool_freep) Pool *p = NULL;
+        int r;
+
+        p = calloc(1, sizeof *p);
+        if (!p)
+                return -ENOMEM;
+        p->efd = -1;
+        pthread_mutex_init(&p->lock, NULL);
+        pthread_cond_init(&p->wake, NULL);
+        p->max_queue = max_queue ? max_queue : 1;
+        p->name = strdup(name);
+        if (!p->name)
+                return -ENOMEM;
+
+        p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (p->efd < 0)
+                return -errno;
+        r = sd_event_add_io(event, &p->efd_source, p->efd, EPOLLIN, pool_on_eventfd, p);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(p->efd_source, p->name);
+
+        r = pool_start_threads(p, n_workers ? n_workers : cpu_count());
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+int pool_submit(Pool *p, pool_work_fn work, pool_done_fn done, void *userdata) {
+        PoolJob *j;
+
+        if (p->pending >= p->max_queue)
+                return -EBUSY;
+
+        j = calloc(1, sizeof *j);
+        if (!j)
+                return -ENOMEM;
+        *j = (PoolJob) { .work = work, .done = done, .userdata = userdata };
+
+        pthread_mutex_lock(&p->lock);
+        job_list_push(&p->waiting, j);
+        pthread_cond_signal(&p->wake);
+        pthread_mutex_unlock(&p->lock);
+        p->pending++;
+        return 0;
+}
+
+unsigned pool_pending(const Pool *p) {
+        return p->pending;
+}
+
+unsigned pool_workers(const Pool *p) {
+        return p->n_threads;
+}
+
+void pool_set_idle_callback(Pool *p, void (*idle)(void *userdata), void *userdata) {
+        p->idle = idle;
+        p->idle_userdata = userdata;
+}
+
+void pool_free(Pool *p) {
+        if (!p)
+                return;
+
+        pthread_mutex_lock(&p->lock);
+        p->stop = true;
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->lock);
+
+        /* Workers drain the queue before they leave, so every job's done()
+         * still runs: no request is left without a reply. */
+        for (unsigned i = 0; i < p->n_threads; i++)
+                pthread_join(p->threads[i], NULL);
+        p->idle = NULL;
+        pool_deliver(p);
+
+        sd_event_source_disable_unref(p->efd_source);
+        closep(&p->efd);
+        pthread_mutex_destroy(&p->lock);
+        pthread_cond_destroy(&p->wake);
+        free(p->threads);
+        free(p->name);
+        free(p);
+}

@@ -1,1 +1,43 @@
-/* placeholder */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
+#include "ratelimit.h"
+
+void ratelimit_init(RateLimit *rl, double rate_per_sec, double burst) {
+        memset(rl, 0, sizeof *rl);
+        rl->rate_per_sec = rate_per_sec;
+        rl->burst = burst;
+}
+
+static RateBucket *ratelimit_bucket(RateLimit *rl, uint64_t key, uint64_t now_usec) {
+        RateBucket *victim = NULL;
+
+        for (size_t i = 0; i < RATELIMIT_SLOTS; i++) {
+                RateBucket *b = &rl->slots[i];
+
+                if (b->used && b->key == key)
+                        return b;
+                /* A free slot wins; else the one idle the longest. */
+                if (!victim || (victim->used && (!b->used || b->last_usec < victim->last_usec)))
+                        victim = b;
+        }
+        *victim = (RateBucket) { .key = key, .tokens = rl->burst, .last_usec = now_usec, .used = true };
+        return victim;
+}
+
+bool ratelimit_allow(RateLimit *rl, uint64_t key, uint64_t now_usec) {
+        RateBucket *b = ratelimit_bucket(rl, key, now_usec);
+        double elapsed;
+
+        if (now_usec > b->last_usec) {
+                elapsed = (double) (now_usec - b->last_usec) / 1e6;
+                b->tokens += elapsed * rl->rate_per_sec;
+                if (b->tokens > rl->burst)
+                        b->tokens = rl->burst;
+                b->last_usec = now_usec;
+        }
+        if (b->tokens < 1.0)
+                return false;
+        b->tokens -= 1.0;
+        return true;
+}
