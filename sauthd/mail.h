@@ -22,6 +22,11 @@ typedef struct MailFields {
         const char *expires;    /* human-readable time */
 } MailFields;
 
+/* Once at daemon start, before any thread runs: libcurl's global set-up is
+ * not thread-safe. 0 or -EIO. mail_global_done() undoes it at exit. */
+int mail_global_init(void);
+void mail_global_done(void);
+
 /* Renders template NAME (a plain name: [a-z0-9_-]+) into a complete
  * message with From:, To: and Date: added if the template lacks them.
  * -EINVAL for a bad name, -ENOENT no such template. *ret is to be freed
