@@ -195,13 +195,6 @@ static int context_result(Context *c, SauthStatus s, const char *what) {
 
 /* ------------------------------------------------------------ bus */
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
 /* sd_bus_start() only begins the connection; authentication and Hello
  * would be finished by the first call under sd-bus's own, longer timeouts.
  * Finish them here, within ours. */
@@ -281,10 +274,14 @@ static int bus_check_sender(Context *c, sd_bus_message *reply) {
 
         if (!sender)
                 return -EBADMSG;
-        r = sd_bus_get_name_creds(c->bus, sender, SD_BUS_CREDS_UID, &creds);
+        /* The bus reports the peer's effective uid from the socket; a value
+         * read from /proc instead ("augmented") could be raced, so refuse it. */
+        r = sd_bus_get_name_creds(c->bus, sender, SD_BUS_CREDS_EUID, &creds);
         if (r < 0)
                 return r;
-        r = sd_bus_creds_get_uid(creds, &uid);
+        if (sd_bus_creds_get_augmented_mask(creds) & SD_BUS_CREDS_EUID)
+                return -EPERM;
+        r = sd_bus_creds_get_euid(creds, &uid);
         if (r < 0)
                 return r;
         if (uid != 0) {
@@ -314,8 +311,12 @@ static SauthStatus bus_send(Context *c, sd_bus_message *m, sd_bus_error *ret_err
                 return status_from_call(r, ret_error);
         }
         r = bus_check_sender(c, reply);
-        if (r < 0)
+        if (r < 0) {
+                if (c->args.debug)
+                        pam_syslog(c->pamh, LOG_DEBUG, "%s: cannot check the sender: %s",
+                                   sd_bus_message_get_member(m), strerror(-r));
                 return sauth_status_from_errno(r);
+        }
 
         *ret = TAKE_PTR(reply);
         return SAUTH_OK;

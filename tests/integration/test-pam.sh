@@ -1,4 +1,467 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# pam_sessionauth.so driven through real PAM stacks: pamtester under
+# pam_wrapper, against a private bus and sauthd.
 . "$(dirname "$0")/lib.sh"
+
+PW1='Violet-Tundra-Anchor-5821'
+PW2='Copper-Lantern-Meadow-3307'
+PW_WRONG='Granite-Willow-Harbor-6642'
+PAM_SECURITY_DIR=${PAM_SECURITY_DIR:-/usr/lib/x86_64-linux-gnu/security}
+PAM_SET_ITEMS=${PAM_SET_ITEMS:-/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_set_items.so}
+
+# pamtester's last words for each outcome (pam_strerror and its own).
+MSG_AUTH_OK='successfully authenticated'
+MSG_ACCT_OK='account management done'
+MSG_CHAUTHTOK_OK='authentication token altered successfully'
+MSG_AUTH_ERR='Authentication failure'
+MSG_AUTHINFO_UNAVAIL='Authentication service cannot retrieve authentication info'
+MSG_USER_UNKNOWN='User not known to the underlying authentication module'
+MSG_NEW_AUTHTOK_REQD='Authentication token is no longer valid; new one required'
+MSG_ACCT_EXPIRED='User account has expired'
+MSG_MAXTRIES='Have exhausted maximum number of retries for service'
+MSG_AUTHTOK_ERR='Authentication token manipulation error'
+
+PAM_OUT=""
+PAM_RC=0
+
+# pt_pam SERVICE USER INPUT OPS... — runs pamtester with INPUT on stdin
+# (one line per prompt); sets PAM_OUT and PAM_RC.
+pt_pam() {
+        local service=$1 user=$2 input=$3; shift 3
+        PAM_RC=0
+        PAM_OUT=$(printf '%s\n' "$input" | sa_pam "$service" "$user" "$@") || PAM_RC=$?
+        echo "$PAM_OUT" >> "$T/pamtester.log"
+}
+
+lines() {
+        printf '%s\n' "$@"
+}
+
+expect_pam_ok() {
+        [ "$PAM_RC" -eq 0 ] || fail "pamtester failed ($PAM_RC): $PAM_OUT"
+        expect_match "$PAM_OUT" "$1" "pamtester output"
+}
+
+expect_pam_fail() {
+        [ "$PAM_RC" -ne 0 ] || fail "pamtester succeeded where '$1' was expected: $PAM_OUT"
+        expect_match "$PAM_OUT" "pamtester: $1" "pamtester output"
+}
+
+# A service file with its own stack.
+pt_service() {
+        local name=$1; shift
+        lines "$@" > "$T/pam.d/$name"
+}
+
+pt_auth_ok() {
+        pt_pam sa "$1" "$(lines "$2")" authenticate
+        expect_pam_ok "$MSG_AUTH_OK"
+}
+
+pt_auth_fails() {
+        pt_pam sa "$1" "$(lines "$2")" authenticate
+        expect_pam_fail "$MSG_AUTH_ERR"
+}
+
+# ---------------------------------------------------------------- authenticate
+
+test_auth_first_password() {
+        sa_setup
+        local uid
+        uid=$(sa_register alice)
+        sa_set_first_password "$uid" "$PW1" alice@example.org
+        sa_pam_service sa
+        pt_auth_ok alice "$PW1"
+}
+
+test_auth_wrong_password() {
+        sa_setup
+        sa_user alice "$PW1" >/dev/null
+        sa_pam_service sa
+        pt_auth_fails alice "$PW_WRONG"
+}
+
+# An unknown user must look exactly like a known one with a wrong password.
+test_auth_unknown_user_like_wrong_password() {
+        sa_setup
+        sa_user alice "$PW1" >/dev/null
+        sa_pam_service sa
+        local known unknown rc_known
+        pt_pam sa alice "$(lines "$PW_WRONG")" authenticate
+        known=$(sed 's/alice/USER/g' <<<"$PAM_OUT"); rc_known=$PAM_RC
+        pt_pam sa mallory "$(lines "$PW_WRONG")" authenticate
+        unknown=$(sed 's/mallory/USER/g' <<<"$PAM_OUT")
+        expect_eq "$PAM_RC" "$rc_known" "exit code for an unknown user"
+        expect_eq "$unknown" "$known" "pamtester output for an unknown user"
+        expect_pam_fail "$MSG_AUTH_ERR"
+}
+
+test_auth_no_password_set_yet() {
+        sa_setup
+        sa_register bob >/dev/null
+        sa_pam_service sa
+        pt_auth_fails bob "$PW1"
+}
+
+# Unknown arguments and bad values are logged and ignored, not fatal.
+test_auth_unknown_arguments_ignored() {
+        sa_setup
+        sa_user alice "$PW1" >/dev/null
+        sa_pam_service sa frobnicate timeout=soon retry=-1 unavail=maybe prompt=auto device=example
+        pt_auth_ok alice "$PW1"
+}
+
+# ---------------------------------------------------------------- stacked tokens
+
+# pam_set_items (pam_wrapper) sets PAM_AUTHTOK from its environment.
+pt_stacked_service() {
+        pt_service stacked \
+                "auth required $PAM_SET_ITEMS" \
+                "auth required $PAM_MODULE bus=$BUS_ADDRESS $*" \
+                "account required $PAM_MODULE bus=$BUS_ADDRESS"
+}
+
+test_use_first_pass() {
+        sa_setup
+        sa_user alice "$PW1" >/dev/null
+        pt_stacked_service use_first_pass
+        PAM_AUTHTOK=$PW1 pt_pam stacked alice "" authenticate
+        expect_pam_ok "$MSG_AUTH_OK"
+        expect_no_match "$PAM_OUT" "Password:" "prompt with use_first_pass"
+        # A wrong stacked password fails even though stdin has the right
+        # one: use_first_pass never asks.
+        PAM_AUTHTOK=$PW_WRONG pt_pam stacked alice "$(lines "$PW1")" authenticate
+        expect_pam_fail "$MSG_AUTH_ERR"
+        expect_no_match "$PAM_OUT" "Password:" "prompt with use_first_pass"
+        # No stacked password at all: fails without asking.
+        pt_pam stacked alice "$(lines "$PW1")" authenticate
+        expect_pam_fail "$MSG_AUTH_ERR"
+        expect_no_match "$PAM_OUT" "Password:" "prompt with use_first_pass"
+}
+
+test_try_first_pass() {
+        sa_setup
+        sa_user alice "$PW1" >/dev/null
+        pt_stacked_service try_first_pass
+        PAM_AUTHTOK=$PW1 pt_pam stacked alice "" authenticate
+        expect_pam_ok "$MSG_AUTH_OK"
+        expect_no_match "$PAM_OUT" "Password:" "prompt with a stacked password"
+        # Nothing stacked: it asks.
+        pt_pam stacked alice "$(lines "$PW1")" authenticate
+        expect_pam_ok "$MSG_AUTH_OK"
+        expect_match "$PAM_OUT" "Password:" "prompt without a stacked password"
+}
+
+# ---------------------------------------------------------------- account
+
+test_acct_ok() {
+        sa_setup
+        sa_user alice "$PW1" >/dev/null
+        sa_pam_service sa
+        pt_pam sa alice "" acct_mgmt
+        expect_pam_ok "$MSG_ACCT_OK"
+}
+
+test_acct_must_change_before_first_password() {
+        sa_setup
+        sa_register bob >/dev/null
+        sa_pam_service sa
+        pt_pam sa bob "" acct_mgmt
+        expect_pam_fail "$MSG_NEW_AUTHTOK_REQD"
+}
+
+test_acct_disabled() {
+        sa_setup
+        sa_user carol "$PW1" >/dev/null
+        sa_call SetAccountStatus ss carol disabled >/dev/null
+        sa_pam_service sa
+        pt_pam sa carol "" acct_mgmt
+        expect_pam_fail "$MSG_ACCT_EXPIRED"
+        # Enabled again, the account is usable again.
+        sa_call SetAccountStatus ss carol active >/dev/null
+        pt_pam sa carol "" acct_mgmt
+        expect_pam_ok "$MSG_ACCT_OK"
+}
+
+test_acct_unknown_user() {
+        sa_setup
+        sa_pam_service sa
+        pt_pam sa nobody-here "" acct_mgmt
+        expect_pam_fail "$MSG_USER_UNKNOWN"
+}
+
+test_acct_locked_after_failures() {
+        sa_setup lockout.deny=2 lockout.unlock_time=600
+        sa_user dave "$PW1" >/dev/null
+        sa_pam_service sa
+        pt_auth_fails dave "$PW_WRONG"
+        pt_pam sa dave "" acct_mgmt
+        expect_pam_ok "$MSG_ACCT_OK"
+        pt_auth_fails_or_locked dave "$PW_WRONG"
+        pt_pam sa dave "" acct_mgmt
+        expect_pam_fail "$MSG_MAXTRIES"
+}
+
+# The failure that locks may already say "locked" or still "failure".
+pt_auth_fails_or_locked() {
+        pt_pam sa "$1" "$(lines "$2")" authenticate
+        [ "$PAM_RC" -ne 0 ] || fail "authentication succeeded with a wrong password"
+        expect_match "$PAM_OUT" "pamtester: ($MSG_AUTH_ERR|$MSG_MAXTRIES)"
+}
+
+# ---------------------------------------------------------------- chauthtok
+
+# Root (pamtester runs as root) changes a password without the old one.
+test_chauthtok_root() {
+        sa_setup
+        sa_user alice "$PW1" >/dev/null
+        sa_pam_service sa
+        pt_pam sa alice "$(lines "$PW2" "$PW2")" chauthtok
+        expect_pam_ok "$MSG_CHAUTHTOK_OK"
+        expect_no_match "$PAM_OUT" "Current password" "prompts for root"
+        pt_auth_ok alice "$PW2"
+        pt_auth_fails alice "$PW1"
+}
+
+# The first password through PAM: must change, then change, then log in.
+test_chauthtok_clears_must_change() {
+        sa_setup
+        sa_register bob >/dev/null
+        sa_pam_service sa
+        pt_pam sa bob "" acct_mgmt
+        expect_pam_fail "$MSG_NEW_AUTHTOK_REQD"
+        pt_pam sa bob "$(lines "$PW2" "$PW2")" chauthtok
+        expect_pam_ok "$MSG_CHAUTHTOK_OK"
+        pt_pam sa bob "" acct_mgmt
+        expect_pam_ok "$MSG_ACCT_OK"
+        pt_auth_ok bob "$PW2"
+}
+
+# PAM_CHANGE_EXPIRED_AUTHTOK: even root is asked for the old password.
+test_chauthtok_expired_asks_old_password() {
+        sa_setup
+        sa_user alice "$PW1" >/dev/null
+        sa_pam_service sa
+        pt_pam sa alice "$(lines "$PW1" "$PW2" "$PW2")" 'chauthtok(PAM_CHANGE_EXPIRED_AUTHTOK)'
+        expect_pam_ok "$MSG_CHAUTHTOK_OK"
+        expect_match "$PAM_OUT" "Current password" "old password prompt"
+        pt_auth_ok alice "$PW2"
+        pt_auth_fails alice "$PW1"
+}
+
+# A wrong old password changes nothing, although the caller is root.
+test_chauthtok_wrong_old_password() {
+        sa_setup
+        sa_user alice "$PW1" >/dev/null
+        sa_pam_service sa
+        pt_pam sa alice "$(lines "$PW_WRONG" "$PW2" "$PW2")" 'chauthtok(PAM_CHANGE_EXPIRED_AUTHTOK)'
+        expect_pam_fail "$MSG_AUTH_ERR"
+        pt_auth_ok alice "$PW1"
+        pt_auth_fails alice "$PW2"
+}
+
+# Two entries that differ: told so, asked again, then it works.
+test_chauthtok_retry_after_mismatch() {
+        sa_setup
+        sa_user alice "$PW1" >/dev/null
+        sa_pam_service sa
+        pt_pam sa alice "$(lines "$PW2" "$PW_WRONG" "$PW2" "$PW2")" chauthtok
+        expect_pam_ok "$MSG_CHAUTHTOK_OK"
+        expect_match "$PAM_OUT" "do not match" "mismatch message"
+        pt_auth_ok alice "$PW2"
+}
+
+# retry=N bounds the tries.
+test_chauthtok_retry_limit() {
+        sa_setup
+        sa_user alice "$PW1" >/dev/null
+        sa_pam_service sa retry=2
+        pt_pam sa alice "$(lines a b c d "$PW2" "$PW2")" chauthtok
+        expect_pam_fail "$MSG_AUTHTOK_ERR"
+        pt_auth_ok alice "$PW1"
+}
+
+# A password the daemon's rules refuse: its reason is shown, and the next
+# try may succeed.
+test_chauthtok_weak_password_retry() {
+        sa_setup
+        sa_user alice "$PW1" >/dev/null
+        # The daemon's rules must refuse it, or this case tests nothing.
+        expect_eq "$(sa_call CheckPassword ss alice password | jget ok)" false "CheckPassword ok"
+        sa_pam_service sa
+        pt_pam sa alice "$(lines password password "$PW2" "$PW2")" chauthtok
+        expect_pam_ok "$MSG_CHAUTHTOK_OK"
+        # The daemon's reason went to the user, then the second try.
+        [ "$(grep -c 'New password' <<<"$PAM_OUT")" -ge 2 ] || fail "not asked again: $PAM_OUT"
+        grep -E 'Retype new password: .+' <<<"$PAM_OUT" | grep -v 'pamtester:' | grep -qv 'do not match' \
+                || fail "no reason shown: $PAM_OUT"
+        pt_auth_ok alice "$PW2"
+}
+
+# With use_authtok the new password comes from the module stacked before
+# (here pam_set_items); it is not asked for.
+test_chauthtok_use_authtok() {
+        sa_setup
+        sa_user alice "$PW1" >/dev/null
+        pt_service stacked \
+                "auth required $PAM_MODULE bus=$BUS_ADDRESS" \
+                "password required $PAM_SET_ITEMS" \
+                "password required $PAM_MODULE bus=$BUS_ADDRESS use_authtok"
+        PAM_AUTHTOK=$PW2 pt_pam stacked alice "" chauthtok
+        expect_pam_ok "$MSG_CHAUTHTOK_OK"
+        expect_no_match "$PAM_OUT" "New password" "prompt with use_authtok"
+        pt_pam stacked alice "$(lines "$PW2")" authenticate
+        expect_pam_ok "$MSG_AUTH_OK"
+}
+
+# pt_pam_as UID SERVICE USER INPUT OPS... — pt_pam as another uid. The
+# service files, the module and the bus socket must be reachable for it.
+pt_pam_as() {
+        local uid=$1 service=$2 user=$3 input=$4; shift 4
+        chmod 711 "$T"
+        chmod 755 "$T/pam.d"
+        chmod 644 "$T"/pam.d/*
+        PAM_RC=0
+        PAM_OUT=$(printf '%s\n' "$input" | setpriv --reuid="$uid" --regid="$uid" --clear-groups \
+                env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
+                pamtester -v "$service" "$user" "$@" 2>&1) || PAM_RC=$?
+        echo "$PAM_OUT" >> "$T/pamtester.log"
+}
+
+# A user changing their own password (as passwd run by them does) is asked
+# for the old one, and the daemon checks it.
+test_chauthtok_as_user() {
+        sa_setup
+        local me
+        me=$(id -nu 65534)
+        sa_user "$me" "$PW1" >/dev/null
+        sa_pam_service sa
+        pt_pam_as 65534 sa "$me" "$(lines "$PW_WRONG" "$PW2" "$PW2")" chauthtok
+        expect_pam_fail "$MSG_AUTH_ERR"
+        expect_match "$PAM_OUT" "Current password" "old password prompt"
+        pt_pam_as 65534 sa "$me" "$(lines "$PW1" "$PW2" "$PW2")" chauthtok
+        expect_pam_ok "$MSG_CHAUTHTOK_OK"
+        pt_auth_ok "$me" "$PW2"
+        pt_auth_fails "$me" "$PW1"
+}
+
+test_chauthtok_unknown_user() {
+        sa_setup
+        sa_pam_service sa
+        pt_pam sa nobody-here "$(lines "$PW2" "$PW2")" chauthtok
+        expect_pam_fail "$MSG_USER_UNKNOWN"
+}
+
+# ---------------------------------------------------------------- unavailable
+
+test_daemon_stopped() {
+        sa_setup
+        sa_user alice "$PW1" >/dev/null
+        sa_stop_daemon
+        sa_pam_service sa
+        pt_pam sa alice "$(lines "$PW1")" authenticate
+        expect_pam_fail "$MSG_AUTHINFO_UNAVAIL"
+        pt_pam sa alice "" acct_mgmt
+        expect_pam_fail "$MSG_AUTHINFO_UNAVAIL"
+        pt_pam sa alice "$(lines "$PW2" "$PW2")" chauthtok
+        expect_pam_fail "$MSG_AUTHINFO_UNAVAIL"
+}
+
+test_bus_missing() {
+        sa_prepare
+        sa_pam_service sa
+        sed -i "s|bus=$BUS_ADDRESS|bus=unix:path=$T/no-such.sock|" "$T/pam.d/sa"
+        pt_pam sa alice "$(lines "$PW1")" authenticate
+        expect_pam_fail "$MSG_AUTHINFO_UNAVAIL"
+}
+
+# A daemon that does not answer: the module gives up after timeout=.
+test_daemon_frozen() {
+        sa_setup
+        sa_user alice "$PW1" >/dev/null
+        sa_pam_service sa timeout=2
+        kill -STOP "$SAUTHD_PID"
+        pt_pam sa alice "$(lines "$PW1")" authenticate
+        kill -CONT "$SAUTHD_PID"
+        expect_pam_fail "$MSG_AUTHINFO_UNAVAIL"
+        # The daemon was only slow: once it runs again, logins work.
+        pt_auth_ok alice "$PW1"
+}
+
+# unavail=ignore: the module steps aside and the rest of the stack decides.
+test_unavail_ignore() {
+        sa_setup
+        sa_user alice "$PW1" >/dev/null
+        pt_service ignore \
+                "auth required $PAM_MODULE bus=$BUS_ADDRESS unavail=ignore" \
+                "auth required $PAM_SECURITY_DIR/pam_permit.so"
+        pt_service failing \
+                "auth required $PAM_MODULE bus=$BUS_ADDRESS" \
+                "auth required $PAM_SECURITY_DIR/pam_permit.so"
+        # Reachable: a wrong password still fails.
+        pt_pam ignore alice "$(lines "$PW_WRONG")" authenticate
+        expect_pam_fail "$MSG_AUTH_ERR"
+        sa_stop_daemon
+        pt_pam ignore alice "$(lines "$PW_WRONG")" authenticate
+        expect_pam_ok "$MSG_AUTH_OK"
+        pt_pam failing alice "$(lines "$PW_WRONG")" authenticate
+        expect_pam_fail "$MSG_AUTHINFO_UNAVAIL"
+}
+
+# ---------------------------------------------------------------- the module itself
+
+test_module_exports_only_pam_sm() {
+        local syms
+        syms=$(nm -D --defined-only "$PAM_MODULE" | awk '{print $3}' | sort | tr '\n' ' ')
+        expect_eq "$syms" "pam_sm_acct_mgmt pam_sm_authenticate pam_sm_chauthtok pam_sm_close_session pam_sm_open_session pam_sm_setcred " "exported symbols"
+}
+
+# libpam, libsystemd, libc; a sanitizer build adds its runtimes.
+test_module_links_only_pam_and_systemd() {
+        local lib
+        for lib in $(readelf -d "$PAM_MODULE" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+                case "$lib" in
+                libpam.so.*|libsystemd.so.*|libc.so.*) ;;
+                libasan.so.*|libubsan.so.*|libm.so.*|libgcc_s.so.*|libstdc++.so.*)
+                        [ -n "$(readelf -d "$PAM_MODULE" | grep -E 'NEEDED.*lib(asan|ubsan)')" ] \
+                                || fail "module links $lib" ;;
+                *) fail "module links $lib" ;;
+                esac
+        done
+}
+
+# No password in the daemon's log or anything pamtester printed, with the
+# module's debug logging on. pam_wrapper prints pam_syslog messages at its
+# level 2 (level 3 would print the PAM items themselves).
+test_no_password_in_logs() {
+        sa_setup
+        sa_user alice "$PW1" >/dev/null
+        sa_pam_service sa debug
+        export PAM_WRAPPER_DEBUGLEVEL=2
+        pt_auth_ok alice "$PW1"
+        pt_auth_fails alice "$PW_WRONG"
+        pt_pam sa "$PW_WRONG" "$(lines "$PW_WRONG")" authenticate
+        pt_pam sa alice "$(lines "$PW2" "$PW2")" chauthtok
+        expect_pam_ok "$MSG_CHAUTHTOK_OK"
+        pt_pam sa alice "$(lines "$PW1" "$PW_WRONG" "$PW_WRONG")" 'chauthtok(PAM_CHANGE_EXPIRED_AUTHTOK)'
+        unset PAM_WRAPPER_DEBUGLEVEL
+        grep -q 'SYSLOG(7)' "$T/pamtester.log" || fail "the module's debug log was not captured"
+        local pw
+        for pw in "$PW1" "$PW2"; do
+                ! grep -qF -- "$pw" "$T/sauthd.log" || fail "a password is in sauthd's log"
+                ! grep -qF -- "$pw" "$T/pamtester.log" || fail "a password is in pamtester's output"
+        done
+        # The wrong password was also typed as a user name: without debug the
+        # module never logs it.
+        : > "$T/pamtester.log"
+        sa_pam_service sa
+        export PAM_WRAPPER_DEBUGLEVEL=2
+        pt_pam sa "$PW_WRONG" "$(lines "$PW1")" authenticate
+        unset PAM_WRAPPER_DEBUGLEVEL
+        expect_pam_fail "$MSG_AUTH_ERR"
+        ! grep -F -- "$PW_WRONG" "$T/pamtester.log" | grep -qv 'pam_start\|pamtester:' \
+                || fail "an unknown user name was logged without debug"
+}
 
 sa_main "$@"
