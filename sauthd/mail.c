@@ -840,10 +840,12 @@ static int mail_send_command(const MailSender *s, const char *message, char *rea
         pid_t pid;
 
         r = mail_command_split(s->sender, &argv);
-        if (r < 0) {
+        if (r == -EINVAL)
                 snprintf(reason, size, "sender is not a command with an absolute path");
+        else if (r == -E2BIG)
+                snprintf(reason, size, "sender has more than %d words", MAIL_ARGS_MAX);
+        if (r < 0)
                 return r;
-        }
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
                 return -errno;
         ours = pair[0];
@@ -1176,7 +1178,7 @@ static int mail_job_new(const SauthConfig *c, const char *template_name, const M
                 return r;
 
         /* mail_render() checked the name: it fits. */
-        strcpy(j->template_name, template_name);
+        memcpy(j->template_name, template_name, strlen(template_name) + 1);
         j->timeout = mail_timeout(c->mail_timeout);
         j->sender = strdup_or_null(c->mail_sender);
         j->from = strdup_or_null(c->mail_from);
