@@ -20,6 +20,9 @@ BUS_PID=""
 SAUTHD_PID=""
 BUS_ADDRESS=""
 EXTRA_PIDS=()
+NSS_ENV=()
+# An ASan build must not insist on coming first: nss_wrapper is preloaded.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-verify_asan_link_order=0}
 
 fail() {
         echo "FAIL: $*" >&2
@@ -57,7 +60,7 @@ sa_prepare() {
         local base=${BUILD_DIR:-/tmp}/test-tmp
         mkdir -p "$base"
         T=$(mktemp -d "$base/sa.XXXXXX")
-        chmod 700 "$T"
+        chmod 711 "$T"   # other uids (setpriv tests) reach bus.sock, list nothing
         mkdir -p "$T/mail" "$T/pam.d"
         BUS_ADDRESS="unix:path=$T/bus.sock"
         cat > "$T/bus.conf" <<BUS
@@ -76,8 +79,33 @@ sa_prepare() {
 </busconfig>
 BUS
         : > "$T/pwquality.conf"
+        sa_write_users
         sa_write_config "$@"
         trap sa_cleanup EXIT
+}
+
+# Test users through nss_wrapper: dbus-daemon and sauthd resolve callers'
+# uids to names with these files, never with the system's.
+#   alice 4242, bob 4243, carol 4244 (in sauth-admin), dave 4245
+sa_write_users() {
+        cat > "$T/passwd" <<PW
+root:x:0:0:root:/root:/bin/sh
+alice:x:4242:4242:Alice:/nonexistent:/bin/false
+bob:x:4243:4243:Bob:/nonexistent:/bin/false
+carol:x:4244:4244:Carol:/nonexistent:/bin/false
+dave:x:4245:4245:Dave:/nonexistent:/bin/false
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+PW
+        cat > "$T/group" <<GR
+root:x:0:
+alice:x:4242:
+bob:x:4243:
+carol:x:4244:
+dave:x:4245:
+sauth-admin:x:4300:carol
+nogroup:x:65534:
+GR
+        NSS_ENV=(LD_PRELOAD="$NSS_WRAPPER_LIB" NSS_WRAPPER_PASSWD="$T/passwd" NSS_WRAPPER_GROUP="$T/group")
 }
 
 sa_write_config() {
@@ -110,7 +138,7 @@ sa_write_config() {
 }
 
 sa_start_bus() {
-        dbus-daemon --config-file="$T/bus.conf" --nofork --nopidfile &
+        env "${NSS_ENV[@]}" dbus-daemon --config-file="$T/bus.conf" --nofork --nopidfile 2>> "$T/bus.log" &
         BUS_PID=$!
         local i
         for i in $(seq 1 200); do
@@ -122,7 +150,7 @@ sa_start_bus() {
 
 # Starts sauthd and waits until it owns its name.
 sa_start_daemon() {
-        "$SAUTHD" --address "$BUS_ADDRESS" --config "$T/sauthd.conf" --verbose "$@" >> "$T/sauthd.log" 2>&1 &
+        env "${NSS_ENV[@]}" "$SAUTHD" --address "$BUS_ADDRESS" --config "$T/sauthd.conf" --verbose "$@" >> "$T/sauthd.log" 2>&1 &
         SAUTHD_PID=$!
         local i
         for i in $(seq 1 250); do
@@ -215,12 +243,27 @@ sa_register() {
         sa_call Register sssss "$ident" "$user" "$name" "" "" | jget uid
 }
 
-# The newest token mailed to IDENTITY.
+# The newest token mailed to IDENTITY. Mail is sent by a worker after the
+# reply, so wait for it (bounded).
 sa_mailed_token() {
-        local ident=$1 f
-        f=$(grep -l -i "^To: .*$ident" "$T"/mail/*.eml 2>/dev/null | sort | tail -n 1) || true
+        local ident=$1 f="" i
+        for i in $(seq 1 250); do
+                f=$(grep -l -i "^To: .*$ident" "$T"/mail/*.eml 2>/dev/null | sort | tail -n 1) || true
+                [ -n "$f" ] && break
+                sleep 0.02
+        done
         [ -n "$f" ] || fail "no mail for $ident"
         grep -oE '^    [A-Za-z0-9_-]{43}$' "$f" | tr -d ' ' | tail -n 1
+}
+
+# Waits until N mails have arrived (bounded); prints the count.
+sa_wait_mails() {
+        local n=$1 i
+        for i in $(seq 1 250); do
+                [ "$(sa_mail_count)" -ge "$n" ] && break
+                sleep 0.02
+        done
+        sa_mail_count
 }
 
 sa_mail_count() {

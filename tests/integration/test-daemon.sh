@@ -1,4 +1,148 @@
 #!/bin/bash
+# sauthd as a process: start, config and file checks, restart, shutdown,
+# the event loop staying free, the shipped introspection XML.
 . "$(dirname "$0")/lib.sh"
+
+test_db_created_mode_0600() {
+        sa_setup
+        expect_eq "$(stat -c %a "$T/sauth.db")" 600 "database mode"
+        local f
+        for f in "$T"/sauth.db-wal "$T"/sauth.db-shm; do
+                [ -e "$f" ] || continue
+                expect_no_match "$(stat -c %a "$f")" '^6[0-7][1-7]$|^6[1-7][0-7]$' "$f mode"
+        done
+}
+
+test_group_writable_config_refused() {
+        sa_prepare
+        sa_start_bus
+        chmod 660 "$T/sauthd.conf"
+        local rc=0
+        "$SAUTHD" --address "$BUS_ADDRESS" --config "$T/sauthd.conf" > "$T/out" 2>&1 || rc=$?
+        expect_ne "$rc" 0 "exit code"
+        expect_match "$(cat "$T/out")" "sauthd.conf: refused, group or other may write it" "message"
+        chmod 606 "$T/sauthd.conf"
+        rc=0
+        "$SAUTHD" --address "$BUS_ADDRESS" --config "$T/sauthd.conf" > "$T/out" 2>&1 || rc=$?
+        expect_ne "$rc" 0 "exit code (other-writable)"
+}
+
+test_group_writable_db_refused() {
+        sa_setup
+        sa_stop_daemon
+        chmod 664 "$T/sauth.db"
+        local rc=0
+        "$SAUTHD" --address "$BUS_ADDRESS" --config "$T/sauthd.conf" > "$T/out" 2>&1 || rc=$?
+        expect_ne "$rc" 0 "exit code"
+        expect_match "$(cat "$T/out")" "sauth.db: refused, group or other may write it" "message"
+}
+
+test_unknown_key_warned_and_ignored() {
+        sa_prepare "daemon.no_such_key=1"
+        sa_start_bus
+        sa_start_daemon
+        expect_match "$(cat "$T/sauthd.log")" "unknown key \[daemon\] no_such_key ignored" "warning"
+        sa_call Methods > /dev/null
+}
+
+test_bad_value_refused() {
+        sa_prepare "lockout.deny=many"
+        sa_start_bus
+        local rc=0
+        "$SAUTHD" --address "$BUS_ADDRESS" --config "$T/sauthd.conf" > "$T/out" 2>&1 || rc=$?
+        expect_ne "$rc" 0 "exit code"
+        expect_match "$(cat "$T/out")" "invalid value for \[lockout\] deny" "message"
+}
+
+test_restart_keeps_accounts() {
+        sa_setup
+        local uid
+        uid=$(sa_user alice "correct horse battery staple")
+        sa_stop_daemon
+        sa_start_daemon
+        expect_eq "$(sa_login alice "correct horse battery staple" | jget uid)" "$uid" "uid after restart"
+}
+
+test_sigterm_finishes_login_in_flight() {
+        # A slow hash, so that the login is surely still running when
+        # SIGTERM arrives.
+        sa_setup "password.hash_mem_kib=262144" "password.hash_ops=4"
+        sa_user alice "correct horse battery staple" > /dev/null
+        sa_login alice "correct horse battery staple" > "$T/login.out" &
+        local client=$!
+        local i
+        for i in $(seq 1 100); do
+                grep -q "login attempt" "$T/sauthd.log" && break
+                sleep 0.02
+        done
+        kill -TERM "$SAUTHD_PID"
+        wait "$client" || fail "login in flight got no reply"
+        expect_eq "$(jget username < "$T/login.out")" alice "reply to the login in flight"
+        local rc=0
+        wait "$SAUTHD_PID" || rc=$?
+        SAUTHD_PID=""
+        expect_eq "$rc" 0 "sauthd exit code"
+        expect_match "$(cat "$T/sauthd.log")" "stopped" "log"
+}
+
+test_loop_free_during_hash() {
+        # While a slow Argon2id verify runs on a worker, Methods is answered:
+        # the Methods reply must come before the login's.
+        sa_setup "password.hash_mem_kib=262144" "password.hash_ops=6"
+        sa_user alice "correct horse battery staple" > /dev/null
+        ( sa_login alice "correct horse battery staple" > /dev/null; echo login >> "$T/order" ) &
+        local client=$!
+        local i
+        for i in $(seq 1 100); do
+                grep -q "login attempt" "$T/sauthd.log" && break
+                sleep 0.02
+        done
+        sa_call Methods > /dev/null
+        echo methods >> "$T/order"
+        wait "$client"
+        expect_eq "$(head -n 1 "$T/order")" methods "first reply"
+        expect_eq "$(sed -n 2p "$T/order")" login "second reply"
+}
+
+test_introspection_matches_shipped_xml() {
+        sa_setup
+        busctl --address="$BUS_ADDRESS" introspect --xml-interface "$BUS_NAME" "$BUS_PATH" > "$T/live.xml"
+        /usr/bin/python3 - "$INTERFACE_XML" "$T/live.xml" <<'PY'
+import sys, xml.etree.ElementTree as ET
+def methods(path):
+    root = ET.parse(path).getroot()
+    out = {}
+    for iface in root.iter("interface"):
+        if iface.get("name") != "org.sessionauth.SessionAuth1":
+            continue
+        for m in iface.iter("method"):
+            out[m.get("name")] = [(a.get("name"), a.get("type"), a.get("direction", "in")) for a in m.iter("arg")]
+    return out
+shipped, live = methods(sys.argv[1]), methods(sys.argv[2])
+if not shipped:
+    sys.exit("shipped XML has no methods")
+if shipped != live:
+    for k in sorted(set(shipped) | set(live)):
+        if shipped.get(k) != live.get(k):
+            print("differs:", k, shipped.get(k), live.get(k))
+    sys.exit(1)
+PY
+}
+
+test_help_and_bad_arguments() {
+        "$SAUTHD" --help | grep -q -- "--address" || fail "help lacks --address"
+        local rc=0
+        "$SAUTHD" --no-such-option > /dev/null 2>&1 || rc=$?
+        expect_eq "$rc" 2 "exit code for a bad option"
+}
+
+test_missing_config_file_is_an_error() {
+        sa_prepare
+        sa_start_bus
+        local rc=0
+        "$SAUTHD" --address "$BUS_ADDRESS" --config "$T/nope.conf" > "$T/out" 2>&1 || rc=$?
+        expect_ne "$rc" 0 "exit code"
+        expect_match "$(cat "$T/out")" "nope.conf" "message names the file"
+}
 
 sa_main "$@"
