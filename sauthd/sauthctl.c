@@ -257,6 +257,19 @@ static int ctl_new_call(Ctl *c, const char *method, sd_bus_message **ret) {
         return EXIT_OK;
 }
 
+/* sd_bus_call() reports its own failures as "System.Error.E…" too. These
+ * mean the connection, not the daemon, failed: the bus dropped us (for one,
+ * dbus-daemon closes on a uid it cannot resolve), or nobody answered. */
+static bool ctl_is_transport_errno(int r) {
+        switch (-r) {
+        case ENOTCONN: case ECONNRESET: case ECONNREFUSED: case ECONNABORTED:
+        case ETIMEDOUT: case EPIPE: case ESHUTDOWN: case EHOSTUNREACH:
+                return true;
+        default:
+                return false;
+        }
+}
+
 /* Sends the call and waits. Errors are printed with the short name from the
  * common table, which scripts and people can both match on. */
 static int ctl_call(Ctl *c, sd_bus_message *m, sd_bus_message **ret_reply) {
@@ -270,8 +283,10 @@ static int ctl_call(Ctl *c, sd_bus_message *m, sd_bus_message **ret_reply) {
 
         s = sd_bus_error_is_set(&error) ? sauth_status_from_error_name(error.name)
                                         : sauth_status_from_errno(r);
+        if (s == SAUTH_E_UNKNOWN && ctl_is_transport_errno(r))
+                s = SAUTH_E_UNREACHABLE;
         if (s == SAUTH_E_UNREACHABLE) {
-                fprintf(stderr, "sauthctl: %s: sauthd is not running or not answering: %s\n",
+                fprintf(stderr, "sauthctl: %s: cannot reach sauthd: %s\n",
                         sauth_status_to_string(s),
                         sd_bus_error_is_set(&error) && error.message ? error.message : strerror(-r));
                 return EXIT_UNREACHABLE;
@@ -593,6 +608,12 @@ static int dict_read_strv(sd_bus_message *m, DictEntry *e) {
         r = sd_bus_message_read_strv(m, &e->strv);
         if (r < 0)
                 return r;
+        /* An empty array reads as NULL. */
+        if (!e->strv) {
+                e->strv = calloc(1, sizeof(char *));
+                if (!e->strv)
+                        return -ENOMEM;
+        }
         r = sd_bus_message_exit_container(m);
         if (r < 0)
                 return r;
@@ -816,7 +837,8 @@ static int verb_register(Ctl *c, int argc, char **argv) {
         r = ctl_new_call(c, "Register", &m);
         if (r != EXIT_OK)
                 return r;
-        if (sd_bus_message_append(m, "sssss", argv[0], argv[1], c->name ?: "",
+        /* The daemon wants a display name; the user name is a fair default. */
+        if (sd_bus_message_append(m, "sssss", argv[0], argv[1], c->name ?: argv[1],
                                   c->template ?: "", c->picture ?: "") < 0)
                 return ctl_oom();
         r = ctl_call(c, m, &reply);
@@ -1027,8 +1049,10 @@ static int verb_check_password(Ctl *c, int argc, char **argv) {
         ok = streq(dict_text(&d, "ok") ?: "no", "yes");
         if (c->json)
                 r = ctl_print_reply(c, reply, NULL);
-        else
+        else {
                 check_print(&d);
+                r = EXIT_OK;
+        }
         dict_done(&d);
         if (r != EXIT_OK)
                 return r;
@@ -1101,7 +1125,7 @@ static const Verb verbs[] = {
           "Show whether an account exists, its status, lock and uid (default: your own)." },
         { "register", verb_register, 2, 2, OPT_NAME | OPT_TEMPLATE | OPT_PICTURE,
           "register IDENTITY USERNAME [--name NAME] [--template T] [--picture URL]",
-          "Create an account; a confirmation token is mailed to IDENTITY." },
+          "Create an account (NAME defaults to USERNAME); a confirmation token is mailed to IDENTITY." },
         { "account-add", verb_account_add, 2, 2, 0,
           "account-add USERNAME UID",
           "Add another account name to the person UID." },

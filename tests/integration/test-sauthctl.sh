@@ -1,4 +1,524 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# sauthctl against a real sauthd on a private bus: its verbs, its exit codes
+# (0 done, 1 refused, 2 usage, 3 unreachable), secrets only from stdin and
+# never in its output or the daemon's log.
 . "$(dirname "$0")/lib.sh"
+
+PW1='Vq7#mZ2!pLx9@wRt'
+PW2='Kd4$nB8^sYe3&hJu'
+PW3='Tg5%cN1*rWq6)aZe'
+PW4='Hx2=fU9+mQb7~eDp'
+
+CTL_AS=""       # a uid: run sauthctl as that user, with the fake passwd file
+
+# nss_wrapper gives uids 4242 (alice) and 4243 (bob) names, for sauthctl and
+# for sauthd, which maps the caller's uid to the account "self" stands for.
+nss_env() {
+        # The same variables as with_nss, as lines for env(1).
+        echo "LD_PRELOAD=$NSS_WRAPPER_LIB"
+        echo "NSS_WRAPPER_PASSWD=$T/nss/passwd"
+        echo "NSS_WRAPPER_GROUP=$T/nss/group"
+        # An ASan build must accept a preloaded library ahead of its runtime.
+        echo "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+}
+
+nss_prepare() {
+        mkdir -p "$T/nss"
+        cat > "$T/nss/passwd" <<EOF
+root:x:0:0:root:/root:/bin/sh
+alice:x:4242:4242:Alice:/nonexistent:/bin/false
+bob:x:4243:4243:Bob:/nonexistent:/bin/false
+EOF
+        cat > "$T/nss/group" <<EOF
+root:x:0:
+sauth-admin:x:4300:
+alice:x:4242:
+bob:x:4243:
+EOF
+        chmod 755 "$T/nss"
+        chmod 644 "$T/nss/passwd" "$T/nss/group"
+        # Other uids must reach the bus socket and the passwd file, nothing more.
+        chmod 711 "$T"
+}
+
+# Runs a command or function with the fake users visible; variables given
+# to a function are exported to what it starts.
+with_nss() {
+        LD_PRELOAD="$NSS_WRAPPER_LIB" NSS_WRAPPER_PASSWD="$T/nss/passwd" NSS_WRAPPER_GROUP="$T/nss/group" \
+                ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+                "$@"
+}
+
+# The usual setup, with the fake users known to dbus-daemon (it drops a
+# client whose uid it cannot resolve) and to sauthd.
+setup_nss() {
+        sa_prepare "$@"
+        nss_prepare
+        [ "$(with_nss getent passwd 4242 | cut -d: -f1)" = alice ] || fail "nss_wrapper not usable"
+        with_nss sa_start_bus
+        with_nss sa_start_daemon
+}
+
+# ctl INPUT ARGS... — sauthctl on the test bus with INPUT (lines) on stdin,
+# as root or as $CTL_AS. Sets OUT, ERR and RC; keeps everything it printed
+# in ctl-all.log for the leak checks.
+ctl() {
+        local input=$1; shift
+        local -a prefix=()
+        if [ -n "$CTL_AS" ]; then
+                local -a envs
+                mapfile -t envs < <(nss_env)
+                prefix=(setpriv --reuid="$CTL_AS" --regid="$CTL_AS" --clear-groups env "${envs[@]}")
+        fi
+        RC=0
+        if [ -n "$input" ]; then
+                "${prefix[@]}" "$SAUTHCTL" --address "$BUS_ADDRESS" "$@" \
+                        > "$T/ctl.out" 2> "$T/ctl.err" <<<"$input" || RC=$?
+        else
+                "${prefix[@]}" "$SAUTHCTL" --address "$BUS_ADDRESS" "$@" \
+                        > "$T/ctl.out" 2> "$T/ctl.err" < /dev/null || RC=$?
+        fi
+        OUT=$(cat "$T/ctl.out")
+        ERR=$(cat "$T/ctl.err")
+        cat "$T/ctl.out" "$T/ctl.err" >> "$T/ctl-all.log"
+        rm -f "$T/ctl.out" "$T/ctl.err"
+}
+
+expect_rc() {
+        [ "$RC" = "$1" ] || fail "${2:-sauthctl}: exit $RC, expected $1; stdout: $OUT; stderr: $ERR"
+}
+
+# Value of "key: value" in OUT.
+field() {
+        sed -n "s/^$1: //p" <<<"$OUT" | head -n 1
+}
+
+# Mails to IDENTITY of one kind ("Confirm", "Password reset"), oldest first.
+mails_of() {
+        local f
+        for f in $(ls "$T"/mail/*.eml 2>/dev/null | sort); do
+                grep -qi "^To: .*$1" "$f" && grep -q "^Subject: $2" "$f" && echo "$f"
+        done
+        return 0
+}
+
+mail_count() {
+        mails_of "$1" "$2" | wc -l
+}
+
+# Mail goes out from a worker after the reply, and a "password changed"
+# notice may land between: wait (bounded) until IDENTITY has more than N
+# mails of the kind, then print the token of the newest.
+mailed_token() {
+        local ident=$1 kind=$2 n=$3 i f tok
+        for i in $(seq 1 500); do
+                [ "$(mail_count "$ident" "$kind")" -gt "$n" ] && break
+                sleep 0.02
+        done
+        f=$(mails_of "$ident" "$kind" | tail -n 1)
+        [ -n "$f" ] || fail "no '$kind' mail for $ident"
+        tok=$(grep -oE '^    [A-Za-z0-9_-]{43}$' "$f" | tr -d ' ' | tail -n 1)
+        [ -n "$tok" ] || fail "no token in the '$kind' mail"
+        echo "$tok"
+}
+
+# ctl_user USERNAME PASSWORD — registers with sauthctl, sets the first
+# password with the mailed token piped on stdin; prints the uid.
+ctl_user() {
+        local user=$1 pw=$2 uid tok
+        ctl "" register "$user@example.org" "$user" --name "Test $user"
+        expect_rc 0 "register $user"
+        uid=$(field uid)
+        [ -n "$uid" ] || fail "register printed no uid: $OUT"
+        tok=$(mailed_token "$user@example.org" Confirm 0)
+        ctl "$tok"$'\n'"$pw"$'\n'"$pw" passwd --token --uid "$uid"
+        expect_rc 0 "passwd --token $user"
+        echo "$uid"
+}
+
+# No password or token may show in what sauthctl printed or sauthd logged.
+expect_no_secret() {
+        local s
+        for s in "$@"; do
+                [ -n "$s" ] || continue
+                if grep -qF -- "$s" "$T/ctl-all.log" 2>/dev/null; then
+                        fail "a secret appears in sauthctl's output"
+                fi
+                if grep -qF -- "$s" "$T/sauthd.log" 2>/dev/null; then
+                        fail "a secret appears in the daemon log"
+                fi
+        done
+}
+
+# ---------------------------------------------------------------- cases
+
+test_register_passwd_login() {
+        sa_setup
+        local uid tok
+        ctl "" register alice@example.org alice --name "Alice Example"
+        expect_rc 0 register
+        uid=$(field uid)
+        expect_ne "$uid" "" uid
+        expect_ne "$(field contact_id)" "" contact_id
+        expect_ne "$(field account_id)" "" account_id
+
+        # A new account has no password: logins fail until it is set.
+        ctl "$PW1" login-test alice
+        expect_rc 1 "login before the first password"
+
+        tok=$(mailed_token alice@example.org Confirm 0)
+        ctl "$tok"$'\n'"$PW1"$'\n'"$PW1" passwd --token --uid "$uid"
+        expect_rc 0 "passwd --token"
+        expect_match "$OUT" "^Password changed" "passwd output"
+
+        # The token is single-use.
+        ctl "$tok"$'\n'"$PW2"$'\n'"$PW2" passwd --token --uid "$uid"
+        expect_rc 1 "second use of the token"
+        expect_match "$ERR" "^sauthctl: (InvalidToken|ExpiredToken): " "reused token"
+
+        ctl "$PW1" login-test alice
+        expect_rc 0 login-test
+        expect_eq "$(head -n 1 <<<"$OUT")" "ok" "first line"
+        expect_eq "$(field uid)" "$uid" "login uid"
+        expect_match "$OUT" "^roles: " "roles line"
+        expect_match "$OUT" "^expires: " "expires line"
+        expect_no_match "$OUT" "jwt_token|eyJ" "login-test output"
+
+        # --json: the reply dict, still without the token.
+        ctl "$PW1" --json login-test alice
+        expect_rc 0 "login-test --json"
+        expect_eq "$(jq -r .uid <<<"$OUT")" "$uid" "json uid"
+        expect_eq "$(jq -r 'has("jwt_token")' <<<"$OUT")" "false" "json without token"
+        expect_eq "$(jq -r '.roles | type' <<<"$OUT")" "array" "json roles"
+
+        # Root changes a password without the old one.
+        ctl "$PW2"$'\n'"$PW2" passwd alice
+        expect_rc 0 "admin passwd"
+        ctl "$PW2" login-test alice
+        expect_rc 0 "login with the new password"
+        ctl "$PW1" login-test alice
+        expect_rc 1 "login with the old password"
+}
+
+# Only --show-token prints the session token, a JWT.
+test_show_token() {
+        sa_setup
+        ctl_user alice "$PW1" >/dev/null
+        ctl "$PW1" --json --show-token login-test alice
+        expect_rc 0 "login-test --json --show-token"
+        expect_match "$(jq -r .jwt_token <<<"$OUT")" '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$' "jwt in JSON"
+        ctl "$PW1" --show-token login-test alice
+        expect_rc 0 "login-test --show-token"
+        expect_match "$(field jwt_token)" '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$' "jwt line"
+}
+
+test_login_wrong_password() {
+        sa_setup
+        ctl_user alice "$PW1" >/dev/null
+        ctl "$PW2" login-test alice
+        expect_rc 1 "wrong password"
+        expect_match "$ERR" "^sauthctl: InvalidCredentials: " "error line"
+        expect_eq "$OUT" "" "stdout"
+
+        # An unknown user reads the same.
+        ctl "$PW2" login-test nobody-here
+        expect_rc 1 "unknown user"
+        expect_match "$ERR" "^sauthctl: InvalidCredentials: " "unknown user error"
+}
+
+test_status_unknown_root() {
+        sa_setup
+        ctl "" status nobody-here
+        expect_rc 0 "status of an unknown user"
+        expect_eq "$(field exists)" "no" exists
+
+        ctl "" --json status nobody-here
+        expect_rc 0 "status --json"
+        expect_eq "$(jq -r .exists <<<"$OUT")" "false" "json exists"
+}
+
+test_status_known() {
+        sa_setup
+        local uid
+        uid=$(ctl_user alice "$PW1")
+        ctl "" status alice
+        expect_rc 0 status
+        expect_eq "$(field exists)" "yes" exists
+        expect_eq "$(field status)" "active" status
+        expect_eq "$(field password_must_change)" "no" password_must_change
+        expect_eq "$(field uid)" "$uid" uid
+        expect_eq "$(field locked_until)" "-" locked_until
+}
+
+test_nonroot_self() {
+        setup_nss
+        local alice bob
+        alice=$(ctl_user alice "$PW1")
+        bob=$(ctl_user bob "$PW2")
+
+        # Alice reads her own status, with or without naming herself.
+        CTL_AS=4242 ctl "" status
+        expect_rc 0 "own status"
+        expect_eq "$(field exists)" "yes" "own exists"
+        expect_eq "$(field uid)" "$alice" "own uid"
+        CTL_AS=4242 ctl "" status alice
+        expect_rc 0 "own status by name"
+
+        # Not Bob's.
+        CTL_AS=4242 ctl "" status bob
+        expect_rc 1 "status of another user"
+        expect_match "$ERR" "^sauthctl: AccessDenied: " "other's status"
+
+        # As a user, passwd asks the current password first.
+        CTL_AS=4242 ctl "$PW1"$'\n'"$PW3"$'\n'"$PW3" passwd
+        expect_rc 0 "own passwd"
+        ctl "$PW3" login-test alice
+        expect_rc 0 "login with the changed password"
+
+        # A wrong current password changes nothing.
+        CTL_AS=4242 ctl "wrong-old-password"$'\n'"$PW1"$'\n'"$PW1" passwd
+        expect_rc 1 "passwd with a wrong old password"
+        expect_match "$ERR" "^sauthctl: InvalidCredentials: " "wrong old password"
+
+        # Bob's password cannot be set by Alice without his old one.
+        CTL_AS=4242 ctl "$PW3"$'\n'"$PW1"$'\n'"$PW1" passwd --uid "$bob"
+        expect_rc 1 "passwd of another user"
+        ctl "$PW2" login-test bob
+        expect_rc 0 "bob's password unchanged"
+
+        # Admin verbs are refused.
+        CTL_AS=4242 ctl "" disable bob
+        expect_rc 1 "disable as a user"
+        expect_match "$ERR" "^sauthctl: AccessDenied: " "disable as a user"
+        expect_no_secret "$PW1" "$PW2" "$PW3"
+}
+
+test_passwd_mismatch() {
+        sa_setup
+        local uid
+        uid=$(ctl_user alice "$PW1")
+        ctl "$PW2"$'\n'"$PW3" passwd alice
+        expect_rc 1 "mismatched retype"
+        expect_match "$ERR" "^sauthctl: PasswordMismatch: " "mismatch"
+        ctl "$PW1" login-test alice
+        expect_rc 0 "password unchanged"
+
+        # Too few lines: nothing is sent.
+        ctl "$PW2" passwd --uid "$uid"
+        expect_rc 2 "missing retype"
+        expect_no_secret "$PW1" "$PW2" "$PW3"
+}
+
+test_disable_enable() {
+        sa_setup
+        ctl_user alice "$PW1" >/dev/null
+        ctl "" disable alice
+        expect_rc 0 disable
+        expect_eq "$OUT" "" "disable prints nothing"
+        ctl "" status alice
+        expect_eq "$(field status)" "disabled" "status after disable"
+
+        ctl "$PW1" login-test alice
+        expect_rc 1 "login of a disabled account"
+        expect_match "$ERR" "^sauthctl: AccountDisabled: " "disabled"
+
+        ctl "" enable alice
+        expect_rc 0 enable
+        ctl "$PW1" login-test alice
+        expect_rc 0 "login after enable"
+
+        ctl "" disable nobody-here
+        expect_rc 1 "disable of an unknown user"
+        expect_match "$ERR" "^sauthctl: NotFound: " "unknown user"
+}
+
+test_set_admin() {
+        sa_setup
+        ctl_user alice "$PW1" >/dev/null
+        ctl "" set-admin alice yes
+        expect_rc 0 "set-admin yes"
+        ctl "$PW1" --json login-test alice
+        expect_eq "$(jq -r '.roles | index("admin") != null' <<<"$OUT")" "true" "admin role"
+        ctl "" set-admin alice no
+        expect_rc 0 "set-admin no"
+        ctl "$PW1" --json login-test alice
+        expect_eq "$(jq -r '.roles | index("admin") != null' <<<"$OUT")" "false" "admin role taken"
+}
+
+test_expire() {
+        sa_setup
+        ctl_user alice "$PW1" >/dev/null
+        ctl "" status alice
+        expect_eq "$(field password_must_change)" "no" "before expire"
+        ctl "" expire alice
+        expect_rc 0 expire
+        ctl "" status alice
+        expect_eq "$(field password_must_change)" "yes" "after expire"
+}
+
+# Register makes a person with an account; AccountAdd names a person that
+# has none yet, so on the bus both refusals are what can be shown.
+test_account_add() {
+        sa_setup
+        local uid
+        uid=$(ctl_user alice "$PW1")
+        ctl "" account-add alice2 "$uid"
+        expect_rc 1 "account-add to a person with an account"
+        expect_match "$ERR" "^sauthctl: AlreadyRegistered: " "taken"
+        ctl "" account-add bob2 no-such-person
+        expect_rc 1 "account-add to nobody"
+        expect_match "$ERR" "^sauthctl: NotFound: " "no person"
+        ctl "" --json account-add bob2 no-such-person
+        expect_rc 1 "account-add --json error"
+        expect_eq "$OUT" "" "no JSON on error"
+}
+
+test_methods() {
+        sa_setup
+        ctl "" methods
+        expect_rc 0 methods
+        expect_match "$(field items)" "(^|, )local(,|$)" items
+        expect_match "$(field policies)" "login_internal=" policies
+        ctl "" --json methods
+        expect_eq "$(jq -r '.items | index("local") != null' <<<"$OUT")" "true" "json items"
+}
+
+test_check_password() {
+        sa_setup
+        ctl "password" check-password alice
+        expect_rc 1 "weak password"
+        expect_eq "$(field ok)" "no" "weak ok"
+        expect_match "$OUT" "^problem: |^message: ." "weak explained"
+
+        ctl "$PW1" check-password alice
+        expect_rc 0 "strong password"
+        expect_eq "$(field ok)" "yes" "strong ok"
+
+        ctl "$PW1" --json check-password alice
+        expect_rc 0 "check-password --json"
+        expect_eq "$(jq -r '.ok' <<<"$OUT")" "true" "json ok"
+        expect_eq "$(jq -r '.problems | type' <<<"$OUT")" "array" "json problems"
+        expect_no_secret "$PW1"
+}
+
+test_forgot() {
+        sa_setup
+        local uid tok
+        uid=$(ctl_user alice "$PW1")
+        ctl "" forgot alice@example.org
+        expect_rc 0 "forgot by identity"
+        expect_eq "$OUT" "If an account matches, a reset message was sent." "forgot output"
+        tok=$(mailed_token alice@example.org "Password reset" 0)
+        expect_eq "$(mail_count alice@example.org "Password reset")" 1 "one reset mail"
+        ctl "$tok"$'\n'"$PW2"$'\n'"$PW2" passwd --token --uid "$uid"
+        expect_rc 0 "passwd with the reset token"
+        ctl "$PW2" login-test alice
+        expect_rc 0 "login after reset"
+
+        # By user name, and for nobody: the same answer.
+        ctl "" forgot alice
+        expect_rc 0 "forgot by username"
+        mailed_token alice@example.org "Password reset" 1 > /dev/null
+        expect_eq "$(mail_count alice@example.org "Password reset")" 2 "reset mail by username"
+        ctl "" forgot nobody@example.org
+        expect_rc 0 "forgot for nobody"
+        expect_eq "$OUT" "If an account matches, a reset message was sent." "same answer"
+        expect_no_secret "$PW1" "$PW2" "$tok"
+}
+
+test_usage() {
+        sa_prepare
+        ctl "" ; expect_rc 2 "no command"
+        ctl "" frobnicate; expect_rc 2 "unknown command"
+        expect_match "$ERR" "unknown command" "unknown command message"
+        ctl "" status a b; expect_rc 2 "too many arguments"
+        ctl "" register only-one; expect_rc 2 "too few arguments"
+        ctl "" login-test; expect_rc 2 "login-test without user"
+        # Secrets are never taken from the command line.
+        ctl "" login-test alice "$PW1"; expect_rc 2 "password as an argument"
+        ctl "" passwd alice "$PW1"; expect_rc 2 "passwd with a password argument"
+        ctl "" passwd alice --password "$PW1"; expect_rc 2 "--password"
+        ctl "" status --name x alice; expect_rc 2 "option of another verb"
+        expect_match "$ERR" "does not take --name" "option message"
+        ctl "" set-admin alice maybe; expect_rc 2 "set-admin value"
+        ctl "" --timeout abc status alice; expect_rc 2 "bad timeout"
+        ctl "" passwd alice --uid x; expect_rc 2 "USER and --uid"
+        ctl "" passwd --token --old; expect_rc 2 "--token and --old"
+
+        ctl "" help; expect_rc 0 help
+        local v
+        for v in status register account-add passwd login-test check-password forgot \
+                 enable disable set-admin expire methods; do
+                expect_match "$OUT" "^  $v( |$)" "help lists $v"
+        done
+        ctl "" help passwd; expect_rc 0 "help passwd"
+        expect_match "$OUT" "^Usage: sauthctl \[OPTIONS\] passwd" "help passwd"
+        ctl "" help nope; expect_rc 2 "help of an unknown command"
+        ctl "" --help; expect_rc 0 "--help"
+        ctl "" status --help; expect_rc 0 "status --help"
+        ctl "" --version; expect_rc 0 "--version"
+        expect_match "$OUT" "^sauthctl [0-9]" version
+        expect_no_secret "$PW1"
+}
+
+test_unreachable() {
+        sa_prepare
+        local -a inputs
+        # No bus at all.
+        RC=0
+        "$SAUTHCTL" --address "unix:path=$T/missing.sock" status alice > "$T/out" 2> "$T/err" < /dev/null || RC=$?
+        OUT=$(cat "$T/out"); ERR=$(cat "$T/err")
+        expect_rc 3 "missing socket"
+        expect_match "$ERR" "^sauthctl: cannot connect to the bus at unix:path=.*missing\.sock: " "message"
+
+        # A bus without sauthd.
+        sa_start_bus
+        ctl "" status alice
+        expect_rc 3 "no daemon"
+        expect_match "$ERR" "^sauthctl: Unreachable: " "no daemon message"
+        ctl "$PW1" login-test alice
+        expect_rc 3 "login-test without daemon"
+        ctl "" register a@example.org a
+        expect_rc 3 "register without daemon"
+        expect_no_secret "$PW1"
+}
+
+test_timeout() {
+        sa_setup
+        # A daemon that stopped answering: the call times out, exit 3.
+        kill -STOP "$SAUTHD_PID"
+        ctl "" --timeout 1 status alice
+        kill -CONT "$SAUTHD_PID"
+        expect_rc 3 "timed out"
+        expect_match "$ERR" "^sauthctl: Unreachable: " "timeout message"
+        ctl "" status alice
+        expect_rc 0 "answers again"
+}
+
+test_no_secret_leak() {
+        sa_setup
+        local uid tok tok2
+        ctl "" register alice@example.org alice
+        uid=$(field uid)
+        tok=$(mailed_token alice@example.org Confirm 0)
+        ctl "$tok"$'\n'"$PW1"$'\n'"$PW1" --json passwd --token --uid "$uid"
+        expect_rc 0 "passwd --json"
+        ctl "$PW1" login-test alice
+        ctl "$PW2" login-test alice
+        ctl "$PW1" --json login-test alice
+        ctl "$PW2"$'\n'"$PW3" passwd alice
+        expect_rc 1 "mismatch"
+        ctl "$PW1"$'\n'"$PW2"$'\n'"$PW2" --old passwd alice
+        expect_rc 0 "passwd --old"
+        ctl "$PW3"$'\n'"$PW3" passwd alice
+        expect_rc 0 "admin passwd"
+        ctl "" forgot alice
+        tok2=$(mailed_token alice@example.org "Password reset" 0)
+        ctl "$tok2"$'\n'"$PW4"$'\n'"$PW4" passwd --token --uid "$uid"
+        expect_rc 0 "reset"
+        ctl "$PW4" check-password alice
+        expect_no_secret "$PW1" "$PW2" "$PW3" "$PW4" "$tok" "$tok2"
+}
 
 sa_main "$@"
