@@ -10,55 +10,10 @@ PW2='Kd4$nB8^sYe3&hJu'
 PW3='Tg5%cN1*rWq6)aZe'
 PW4='Hx2=fU9+mQb7~eDp'
 
-CTL_AS=""       # a uid: run sauthctl as that user, with the fake passwd file
-
-# nss_wrapper gives uids 4242 (alice) and 4243 (bob) names, for sauthctl and
-# for sauthd, which maps the caller's uid to the account "self" stands for.
-nss_env() {
-        # The same variables as with_nss, as lines for env(1).
-        echo "LD_PRELOAD=$NSS_WRAPPER_LIB"
-        echo "NSS_WRAPPER_PASSWD=$T/nss/passwd"
-        echo "NSS_WRAPPER_GROUP=$T/nss/group"
-        # An ASan build must accept a preloaded library ahead of its runtime.
-        echo "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
-}
-
-nss_prepare() {
-        mkdir -p "$T/nss"
-        cat > "$T/nss/passwd" <<EOF
-root:x:0:0:root:/root:/bin/sh
-alice:x:4242:4242:Alice:/nonexistent:/bin/false
-bob:x:4243:4243:Bob:/nonexistent:/bin/false
-EOF
-        cat > "$T/nss/group" <<EOF
-root:x:0:
-sauth-admin:x:4300:
-alice:x:4242:
-bob:x:4243:
-EOF
-        chmod 755 "$T/nss"
-        chmod 644 "$T/nss/passwd" "$T/nss/group"
-        # Other uids must reach the bus socket and the passwd file, nothing more.
-        chmod 711 "$T"
-}
-
-# Runs a command or function with the fake users visible; variables given
-# to a function are exported to what it starts.
-with_nss() {
-        LD_PRELOAD="$NSS_WRAPPER_LIB" NSS_WRAPPER_PASSWD="$T/nss/passwd" NSS_WRAPPER_GROUP="$T/nss/group" \
-                ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
-                "$@"
-}
-
-# The usual setup, with the fake users known to dbus-daemon (it drops a
-# client whose uid it cannot resolve) and to sauthd.
-setup_nss() {
-        sa_prepare "$@"
-        nss_prepare
-        [ "$(with_nss getent passwd 4242 | cut -d: -f1)" = alice ] || fail "nss_wrapper not usable"
-        with_nss sa_start_bus
-        with_nss sa_start_daemon
-}
+# A uid: run sauthctl as that user. The harness's nss_wrapper users
+# (alice 4242, bob 4243, carol 4244 in sauth-admin) have names for
+# dbus-daemon and sauthd; sauthctl gets the same files to find its own.
+CTL_AS=""
 
 # ctl INPUT ARGS... — sauthctl on the test bus with INPUT (lines) on stdin,
 # as root or as $CTL_AS. Sets OUT, ERR and RC; keeps everything it printed
@@ -67,9 +22,7 @@ ctl() {
         local input=$1; shift
         local -a prefix=()
         if [ -n "$CTL_AS" ]; then
-                local -a envs
-                mapfile -t envs < <(nss_env)
-                prefix=(setpriv --reuid="$CTL_AS" --regid="$CTL_AS" --clear-groups env "${envs[@]}")
+                prefix=(setpriv --reuid="$CTL_AS" --regid="$CTL_AS" --clear-groups env "${NSS_ENV[@]}")
         fi
         RC=0
         if [ -n "$input" ]; then
@@ -252,7 +205,7 @@ test_status_known() {
 }
 
 test_nonroot_self() {
-        setup_nss
+        sa_setup
         local alice bob
         alice=$(ctl_user alice "$PW1")
         bob=$(ctl_user bob "$PW2")
@@ -292,6 +245,29 @@ test_nonroot_self() {
         expect_rc 1 "disable as a user"
         expect_match "$ERR" "^sauthctl: AccessDenied: " "disable as a user"
         expect_no_secret "$PW1" "$PW2" "$PW3"
+}
+
+# A member of admin_group who is not root: admin verbs work, and passwd
+# still asks the current password (only root skips it).
+test_admin_group() {
+        sa_setup
+        ctl_user alice "$PW1" >/dev/null
+        CTL_AS=4244 ctl "" status alice
+        expect_rc 0 "status by an admin"
+        expect_eq "$(field exists)" "yes" "admin reads status"
+        CTL_AS=4244 ctl "" disable alice
+        expect_rc 0 "disable by an admin"
+        ctl "" status alice
+        expect_eq "$(field status)" "disabled" "disabled by carol"
+        CTL_AS=4244 ctl "" enable alice
+        expect_rc 0 "enable by an admin"
+        CTL_AS=4244 ctl "$PW1" login-test alice
+        expect_rc 0 "login-test by an admin"
+        # Three lines are read: current, new, retype. Had the first been
+        # taken as the new password, the daemon would say PasswordMismatch.
+        CTL_AS=4244 ctl "not-alices-password"$'\n'"$PW2"$'\n'"$PW2" passwd alice
+        expect_match "$RC" "^[01]$" "passwd by an admin"
+        expect_no_match "$ERR" "PasswordMismatch" "current password asked"
 }
 
 test_passwd_mismatch() {
