@@ -827,7 +827,7 @@ static int verb_status(Ctl *c, int argc, char **argv) {
         if (r != EXIT_OK)
                 return r;
         return ctl_print_reply(c, reply, (const char *const[]) {
-                "exists", "status", "locked_until", "password_must_change", "uid", NULL });
+                "exists", "status", "locked_until", "password_must_change", "uid", "admin", NULL });
 }
 
 static int verb_register(Ctl *c, int argc, char **argv) {
