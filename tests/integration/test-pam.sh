@@ -48,6 +48,20 @@ expect_pam_fail() {
         expect_match "$PAM_OUT" "pamtester: $1" "pamtester output"
 }
 
+# pt_pam_bounded LIMIT SERVICE USER INPUT OPS... — pt_pam, killed after
+# LIMIT seconds. Not a measurement: a guard far above the module's
+# timeout=, which fails only if the module falls back to sd-bus's own
+# waits (25 s per call, 90 s to authenticate) or hangs.
+pt_pam_bounded() {
+        local limit=$1 service=$2 user=$3 input=$4; shift 4
+        PAM_RC=0
+        PAM_OUT=$(printf '%s\n' "$input" | timeout "$limit" \
+                env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
+                pamtester -v "$service" "$user" "$@" 2>&1) || PAM_RC=$?
+        echo "$PAM_OUT" >> "$T/pamtester.log"
+        [ "$PAM_RC" -ne 124 ] || fail "pamtester still waiting after ${limit}s with timeout=2"
+}
+
 # A service file with its own stack.
 pt_service() {
         local name=$1; shift
@@ -382,10 +396,22 @@ test_daemon_frozen() {
         sa_user alice "$PW1" >/dev/null
         sa_pam_service sa timeout=2
         kill -STOP "$SAUTHD_PID"
-        pt_pam sa alice "$(lines "$PW1")" authenticate
+        pt_pam_bounded 20 sa alice "$(lines "$PW1")" authenticate
         kill -CONT "$SAUTHD_PID"
         expect_pam_fail "$MSG_AUTHINFO_UNAVAIL"
         # The daemon was only slow: once it runs again, logins work.
+        pt_auth_ok alice "$PW1"
+}
+
+# A bus that does not answer: the connection itself gives up after timeout=.
+test_bus_frozen() {
+        sa_setup
+        sa_user alice "$PW1" >/dev/null
+        sa_pam_service sa timeout=2
+        kill -STOP "$BUS_PID"
+        pt_pam_bounded 60 sa alice "$(lines "$PW1")" authenticate
+        kill -CONT "$BUS_PID"
+        expect_pam_fail "$MSG_AUTHINFO_UNAVAIL"
         pt_auth_ok alice "$PW1"
 }
 
