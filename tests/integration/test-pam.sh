@@ -48,6 +48,20 @@ expect_pam_fail() {
         expect_match "$PAM_OUT" "pamtester: $1" "pamtester output"
 }
 
+# pt_pam_as UID SERVICE USER INPUT OPS... — pt_pam as another uid. The
+# service files, the module and the bus socket must be reachable for it.
+pt_pam_as() {
+        local uid=$1 service=$2 user=$3 input=$4; shift 4
+        chmod 711 "$T"
+        chmod 755 "$T/pam.d"
+        chmod 644 "$T"/pam.d/*
+        PAM_RC=0
+        PAM_OUT=$(printf '%s\n' "$input" | setpriv --reuid="$uid" --regid="$uid" --clear-groups \
+                env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
+                pamtester -v "$service" "$user" "$@" 2>&1) || PAM_RC=$?
+        echo "$PAM_OUT" >> "$T/pamtester.log"
+}
+
 # pt_pam_bounded LIMIT SERVICE USER INPUT OPS... — pt_pam, killed after
 # LIMIT seconds. Not a measurement: a guard far above the module's
 # timeout=, which fails only if the module falls back to sd-bus's own
@@ -192,6 +206,8 @@ test_acct_disabled() {
         sa_pam_service sa
         pt_pam sa carol "" acct_mgmt
         expect_pam_fail "$MSG_ACCT_EXPIRED"
+        pt_pam sa carol "$(lines "$PW1")" authenticate
+        expect_pam_fail "$MSG_ACCT_EXPIRED"
         # Enabled again, the account is usable again.
         sa_call SetAccountStatus ss carol active >/dev/null
         pt_pam sa carol "" acct_mgmt
@@ -215,6 +231,18 @@ test_acct_locked_after_failures() {
         pt_auth_fails_or_locked dave "$PW_WRONG"
         pt_pam sa dave "" acct_mgmt
         expect_pam_fail "$MSG_MAXTRIES"
+        # Locked, even the right password is refused.
+        pt_pam sa dave "$(lines "$PW1")" authenticate
+        expect_pam_fail "$MSG_MAXTRIES"
+}
+
+# Only root, admins and the user themself may read an account's status.
+test_acct_other_user_denied() {
+        sa_setup
+        sa_user dave "$PW1" >/dev/null
+        sa_pam_service sa
+        pt_pam_as 65534 sa dave "" acct_mgmt
+        expect_pam_fail "Permission denied"
 }
 
 # The failure that locks may already say "locked" or still "failure".
@@ -327,20 +355,6 @@ test_chauthtok_use_authtok() {
         expect_no_match "$PAM_OUT" "New password" "prompt with use_authtok"
         pt_pam stacked alice "$(lines "$PW2")" authenticate
         expect_pam_ok "$MSG_AUTH_OK"
-}
-
-# pt_pam_as UID SERVICE USER INPUT OPS... — pt_pam as another uid. The
-# service files, the module and the bus socket must be reachable for it.
-pt_pam_as() {
-        local uid=$1 service=$2 user=$3 input=$4; shift 4
-        chmod 711 "$T"
-        chmod 755 "$T/pam.d"
-        chmod 644 "$T"/pam.d/*
-        PAM_RC=0
-        PAM_OUT=$(printf '%s\n' "$input" | setpriv --reuid="$uid" --regid="$uid" --clear-groups \
-                env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
-                pamtester -v "$service" "$user" "$@" 2>&1) || PAM_RC=$?
-        echo "$PAM_OUT" >> "$T/pamtester.log"
 }
 
 # A user changing their own password (as passwd run by them does) is asked
