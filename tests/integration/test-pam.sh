@@ -25,6 +25,18 @@ MSG_AUTHTOK_ERR='Authentication token manipulation error'
 PAM_OUT=""
 PAM_RC=0
 
+# In a sanitizer build the module links libasan, but pamtester does not:
+# loaded late, the runtime would not see the module's heap. Preload it
+# ahead of pam_wrapper (which then must not use RTLD_DEEPBIND).
+pt_preload_asan() {
+        local asan
+        asan=$(ldd "${PAM_MODULE:-/nonexistent}" 2>/dev/null | awk '/libasan\.so/ { print $3 }') || true
+        [ -n "$asan" ] || return 0
+        PAM_WRAPPER_LIB="$asan $PAM_WRAPPER_LIB"
+        export PAM_WRAPPER_DISABLE_DEEPBIND=1
+}
+pt_preload_asan
+
 # pt_pam SERVICE USER INPUT OPS... — runs pamtester with INPUT on stdin
 # (one line per prompt); sets PAM_OUT and PAM_RC.
 pt_pam() {
