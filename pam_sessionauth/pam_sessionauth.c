@@ -50,6 +50,7 @@ typedef struct Args {
 /* What one entry point works with; context_done() releases all of it. */
 typedef struct Context {
         pam_handle_t *pamh;
+        int flags;                      /* the entry point's PAM_* flags */
         Args args;
         sd_bus *bus;
         const char *user;
@@ -381,15 +382,23 @@ static int dict_read(sd_bus_message *m, const DictKey *keys, size_t n) {
 
 /* ------------------------------------------------------------ PAM items */
 
-static SauthStatus context_get_user(Context *c) {
+/* Returns a PAM code: libpam's own when asking failed. */
+static int context_get_user(Context *c) {
         int r;
 
         r = pam_get_user(c->pamh, &c->user, NULL);
-        if (r != PAM_SUCCESS || isempty(c->user)) {
+        if (r == PAM_CONV_AGAIN)
+                return PAM_INCOMPLETE;
+        if (r != PAM_SUCCESS) {
                 c->user = NULL;
-                return SAUTH_E_INVALID_ARGUMENT;
+                pam_syslog(c->pamh, LOG_NOTICE, "no user name obtained: %s", pam_strerror(c->pamh, r));
+                return r;
         }
-        return SAUTH_OK;
+        if (isempty(c->user)) {
+                c->user = NULL;
+                return context_result(c, SAUTH_E_INVALID_ARGUMENT, "empty user name");
+        }
+        return PAM_SUCCESS;
 }
 
 static int append_context_item(Context *c, sd_bus_message *m, const char *key, int item) {
@@ -468,22 +477,22 @@ static SauthStatus account_login(Context *c, const char *password) {
         return SAUTH_OK;
 }
 
-static Context context_new(pam_handle_t *pamh, int argc, const char **argv) {
-        Context c = { .pamh = pamh };
+static Context context_new(pam_handle_t *pamh, int flags, int argc, const char **argv) {
+        Context c = { .pamh = pamh, .flags = flags };
 
         args_parse(pamh, argc, argv, &c.args);
         return c;
 }
 
 int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv) {
-        _cleanup_(context_done) Context c = context_new(pamh, argc, argv);
+        _cleanup_(context_done) Context c = context_new(pamh, flags, argc, argv);
         const char *password = NULL;
         SauthStatus s;
         int r;
 
-        s = context_get_user(&c);
-        if (s != SAUTH_OK)
-                return context_result(&c, s, "authenticate");
+        r = context_get_user(&c);
+        if (r != PAM_SUCCESS)
+                return r;
 
         /* Owned by libpam (PAM_AUTHTOK), which wipes it; we make no copy.
          * libpam honours use_first_pass and try_first_pass here. */
@@ -563,14 +572,16 @@ static SauthStatus account_verdict(const AccountStatus *st) {
 }
 
 int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv) {
-        _cleanup_(context_done) Context c = context_new(pamh, argc, argv);
+        _cleanup_(context_done) Context c = context_new(pamh, flags, argc, argv);
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         AccountStatus st = {};
         SauthStatus s;
+        int r;
 
-        s = context_get_user(&c);
-        if (s == SAUTH_OK)
-                s = context_connect(&c);
+        r = context_get_user(&c);
+        if (r != PAM_SUCCESS)
+                return r;
+        s = context_connect(&c);
         if (s == SAUTH_OK)
                 s = account_status(&c, &reply, &st);
         if (s == SAUTH_OK)
@@ -601,11 +612,11 @@ static bool need_old_password(int flags) {
 
 /* The old password, from PAM_OLDAUTHTOK or asked for (libpam honours
  * use_first_pass / try_first_pass). Empty when it is not needed. */
-static int get_old_password(Context *c, int flags, const char **ret) {
+static int get_old_password(Context *c, const char **ret) {
         const char *old = NULL;
         int r;
 
-        if (!need_old_password(flags)) {
+        if (!need_old_password(c->flags)) {
                 *ret = "";
                 return PAM_SUCCESS;
         }
@@ -631,7 +642,7 @@ static SauthStatus methods_ping(Context *c) {
         return bus_send(c, m, &error, &reply);
 }
 
-static int chauthtok_prelim(Context *c, int flags) {
+static int chauthtok_prelim(Context *c) {
         const char *old;
         SauthStatus s;
         int r;
@@ -642,7 +653,7 @@ static int chauthtok_prelim(Context *c, int flags) {
         if (s != SAUTH_OK)
                 return context_result(c, s, "chauthtok");
 
-        r = get_old_password(c, flags, &old);
+        r = get_old_password(c, &old);
         if (r != PAM_SUCCESS)
                 pam_syslog(c->pamh, LOG_NOTICE, "chauthtok: no old password obtained: %s", pam_strerror(c->pamh, r));
         return r;
@@ -706,14 +717,14 @@ static int chauthtok_try(Context *c, const char *uid, const char *old, bool *ret
 
         if (status_may_retry(s)) {
                 /* The daemon's reason ("too short"…) is for the user. */
-                if (!isempty(error.message))
+                if (!isempty(error.message) && !(c->flags & PAM_SILENT))
                         pam_error(c->pamh, "%s", error.message);
                 *ret_retry = true;
         }
         return context_result(c, s, "chauthtok");
 }
 
-static int chauthtok_update(Context *c, int flags) {
+static int chauthtok_update(Context *c) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         AccountStatus st = {};
         const char *old;
@@ -729,7 +740,7 @@ static int chauthtok_update(Context *c, int flags) {
         if (s != SAUTH_OK)
                 return context_result(c, s, "chauthtok");
 
-        r = get_old_password(c, flags, &old);
+        r = get_old_password(c, &old);
         if (r != PAM_SUCCESS)
                 return r;
 
@@ -746,16 +757,16 @@ static int chauthtok_update(Context *c, int flags) {
 }
 
 int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv) {
-        _cleanup_(context_done) Context c = context_new(pamh, argc, argv);
-        SauthStatus s;
+        _cleanup_(context_done) Context c = context_new(pamh, flags, argc, argv);
+        int r;
 
-        s = context_get_user(&c);
-        if (s != SAUTH_OK)
-                return context_result(&c, s, "chauthtok");
+        r = context_get_user(&c);
+        if (r != PAM_SUCCESS)
+                return r;
 
         if (flags & PAM_PRELIM_CHECK)
-                return chauthtok_prelim(&c, flags);
+                return chauthtok_prelim(&c);
         if (flags & PAM_UPDATE_AUTHTOK)
-                return chauthtok_update(&c, flags);
+                return chauthtok_update(&c);
         return PAM_SERVICE_ERR;
 }
