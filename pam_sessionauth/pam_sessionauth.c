@@ -176,6 +176,13 @@ static SauthStatus status_from_call(int r, const sd_bus_error *error) {
         return sauth_status_from_error_name(error->name);
 }
 
+/* A call that could not be built never reached the daemon, but it is no
+ * transport failure either: a password that is not UTF-8 must not become
+ * "unreachable", which unavail=ignore would let pass. */
+static SauthStatus status_from_build(int r) {
+        return r == -ENOMEM ? SAUTH_E_INTERNAL : SAUTH_E_INVALID_ARGUMENT;
+}
+
 /* The PAM code for an outcome, after logging it. The user name is logged
  * only with debug: on failure it may be a password typed in the wrong
  * field. */
@@ -295,6 +302,12 @@ static int bus_check_sender(Context *c, sd_bus_message *reply) {
         return 0;
 }
 
+/* Who answered is not in doubt because the bus is away, but because it is
+ * misconfigured: fail closed, whatever unavail= says. */
+static SauthStatus status_from_sender_check(int r) {
+        return (r == -EPERM || r == -EBADMSG) ? SAUTH_E_INTERNAL : sauth_status_from_errno(r);
+}
+
 static int bus_new_call(Context *c, const char *method, sd_bus_message **ret) {
         return sd_bus_message_new_method_call(c->bus, ret, SAUTH_BUS_NAME, SAUTH_BUS_PATH,
                                               SAUTH_BUS_INTERFACE, method);
@@ -319,7 +332,7 @@ static SauthStatus bus_send(Context *c, sd_bus_message *m, sd_bus_error *ret_err
                 if (c->args.debug)
                         pam_syslog(c->pamh, LOG_DEBUG, "%s: cannot check the sender: %s",
                                    sd_bus_message_get_member(m), strerror(-r));
-                return sauth_status_from_errno(r);
+                return status_from_sender_check(r);
         }
 
         *ret = TAKE_PTR(reply);
@@ -464,7 +477,7 @@ static SauthStatus account_login(Context *c, const char *password) {
         if (r >= 0)
                 r = append_login_context(c, m);
         if (r < 0)
-                return sauth_status_from_errno(r);
+                return status_from_build(r);
 
         s = bus_send(c, m, &error, &reply);
         if (s != SAUTH_OK)
@@ -543,14 +556,16 @@ static SauthStatus account_status(Context *c, sd_bus_message **ret_reply, Accoun
         if (r >= 0)
                 r = sd_bus_message_append(m, "s", c->user);
         if (r < 0)
-                return sauth_status_from_errno(r);
+                return status_from_build(r);
 
         s = bus_send(c, m, &error, &reply);
         if (s != SAUTH_OK)
                 return s;
+        /* A reply we cannot read is not the daemon being away: it fails
+         * closed, whatever unavail= says. */
         r = dict_read(reply, keys, ELEMENTSOF(keys));
         if (r < 0)
-                return sauth_status_from_errno(r);
+                return SAUTH_E_INTERNAL;
 
         *ret = st;
         *ret_reply = TAKE_PTR(reply);
@@ -638,7 +653,7 @@ static SauthStatus methods_ping(Context *c) {
 
         r = bus_new_call(c, "Methods", &m);
         if (r < 0)
-                return sauth_status_from_errno(r);
+                return status_from_build(r);
         return bus_send(c, m, &error, &reply);
 }
 
@@ -689,7 +704,7 @@ static SauthStatus change_password(Context *c, const char *uid, const char *old,
         if (r >= 0)
                 r = sd_bus_message_append(m, "sssss", uid, new, "", old, new);
         if (r < 0)
-                return sauth_status_from_errno(r);
+                return status_from_build(r);
         return bus_send(c, m, ret_error, &reply);
 }
 

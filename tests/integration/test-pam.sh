@@ -461,6 +461,18 @@ test_unavail_ignore() {
         expect_pam_fail "$MSG_AUTHINFO_UNAVAIL"
 }
 
+# A password the module cannot send (not UTF-8) is an error of its own,
+# never "unreachable": with unavail=ignore it would otherwise pass.
+test_unsendable_password_not_ignored() {
+        sa_setup
+        sa_user alice "$PW1" >/dev/null
+        pt_service ignore \
+                "auth required $PAM_MODULE bus=$BUS_ADDRESS unavail=ignore" \
+                "auth required $PAM_SECURITY_DIR/pam_permit.so"
+        pt_pam ignore alice "$(printf 'abc\377\376def')" authenticate
+        expect_pam_fail "Error in service module"
+}
+
 # ---------------------------------------------------------------- the module itself
 
 test_module_exports_only_pam_sm() {
