@@ -6,7 +6,6 @@
  */
 
 #include <errno.h>
-#include <limits.h>
 #include <stdint.h>
 #include <syslog.h>
 #include <time.h>
