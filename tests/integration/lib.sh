@@ -190,7 +190,7 @@ sa_main() {
 # Fails the test if the call fails.
 sa_call() {
         local method=$1; shift
-        busctl --address="$BUS_ADDRESS" --json=short call "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" "$method" "$@" \
+        busctl --address="$BUS_ADDRESS" --json=short -- call "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" "$method" "$@" \
                 || fail "$method failed"
 }
 
@@ -198,7 +198,7 @@ sa_call() {
 sa_call_as() {
         local uid=$1 method=$2; shift 2
         setpriv --reuid="$uid" --regid="$uid" --clear-groups \
-                busctl --address="$BUS_ADDRESS" --json=short call "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" "$method" "$@"
+                busctl --address="$BUS_ADDRESS" --json=short -- call "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" "$method" "$@"
 }
 
 # sa_error METHOD GVARIANT-ARGS... — a call expected to fail; prints the
@@ -208,7 +208,7 @@ sa_error() {
         local method=$1; shift
         local out rc=0
         out=$(gdbus call --address "$BUS_ADDRESS" --dest "$BUS_NAME" --object-path "$BUS_PATH" \
-                --method "$BUS_IFACE.$method" "$@" 2>&1) || rc=$?
+                --method "$BUS_IFACE.$method" -- "$@" 2>&1) || rc=$?
         [ $rc -ne 0 ] || fail "$method succeeded where an error was expected"
         sed -n 's/.*GDBus\.Error:\([A-Za-z0-9_.]*\):.*/\1/p' <<<"$out" | head -n 1 | sed "s/^$ERR\.//"
 }
@@ -218,7 +218,7 @@ sa_error_as() {
         local out rc=0
         out=$(setpriv --reuid="$uid" --regid="$uid" --clear-groups \
                 gdbus call --address "$BUS_ADDRESS" --dest "$BUS_NAME" --object-path "$BUS_PATH" \
-                --method "$BUS_IFACE.$method" "$@" 2>&1) || rc=$?
+                --method "$BUS_IFACE.$method" -- "$@" 2>&1) || rc=$?
         [ $rc -ne 0 ] || fail "$method as $uid succeeded where an error was expected"
         sed -n 's/.*GDBus\.Error:\([A-Za-z0-9_.]*\):.*/\1/p' <<<"$out" | head -n 1 | sed "s/^$ERR\.//"
 }
