@@ -49,6 +49,26 @@ test_wrong_password_and_unknown_user_same_error() {
         expect_no_match "$(cat "$T/sauthd.log")" "nobody" "log"
 }
 
+# Unknown users cost an Argon2id verify on the pool like known ones. Seen
+# without timing: with one worker and room for one job, while a login
+# holds the pool, a login for an unknown user is refused for lack of room
+# (LimitExceeded) exactly like one for a known user — it needed a hash too.
+test_unknown_user_costs_a_hash() {
+        sa_setup "password.hash_mem_kib=262144" "password.hash_ops=4" "daemon.workers=1" "daemon.max_queue=1"
+        sa_user alice "$PW" > /dev/null
+        sa_login alice "$PW" > "$T/first.out" &
+        local client=$! i
+        for i in $(seq 1 100); do
+                grep -q "login attempt" "$T/sauthd.log" && break
+                sleep 0.02
+        done
+        expect_eq "$(sa_error AccountLogin nobody "$PW" local '@a{sv} {}')" LimitExceeded "unknown user while the pool is full"
+        expect_eq "$(sa_error AccountLogin alice wrong local '@a{sv} {}')" LimitExceeded "known user while the pool is full"
+        wait "$client" || fail "the first login failed"
+        # With the pool free again, the unknown user gets the usual answer.
+        expect_eq "$(sa_error AccountLogin nobody "$PW" local '@a{sv} {}')" InvalidCredentials "unknown user"
+}
+
 test_token_reuse_refused() {
         sa_setup
         local uid tok

@@ -292,6 +292,25 @@ test_chauthtok_clears_must_change() {
         pt_auth_ok bob "$PW2"
 }
 
+# The must-change flow of an account with a password: an admin expires it;
+# authenticate succeeds, acct_mgmt says a new one is required, and chauthtok
+# with PAM_CHANGE_EXPIRED_AUTHTOK (old password asked) sets it.
+test_must_change_flow() {
+        sa_setup
+        sa_user alice "$PW1" >/dev/null
+        sa_call ExpirePassword s alice >/dev/null
+        sa_pam_service sa
+        pt_pam sa alice "$(lines "$PW1")" authenticate acct_mgmt
+        expect_match "$PAM_OUT" "pamtester: successfully authenticated" "authenticate"
+        expect_pam_fail "$MSG_NEW_AUTHTOK_REQD"
+        pt_pam sa alice "$(lines "$PW1" "$PW2" "$PW2")" 'chauthtok(PAM_CHANGE_EXPIRED_AUTHTOK)'
+        expect_pam_ok "$MSG_CHAUTHTOK_OK"
+        expect_match "$PAM_OUT" "Current password" "old password asked"
+        pt_pam sa alice "$(lines "$PW2")" authenticate acct_mgmt
+        expect_pam_ok "$MSG_ACCT_OK"
+        pt_auth_fails alice "$PW1"
+}
+
 # PAM_CHANGE_EXPIRED_AUTHTOK: even root is asked for the old password.
 test_chauthtok_expired_asks_old_password() {
         sa_setup
