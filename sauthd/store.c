@@ -152,22 +152,29 @@ static int store_bindv(Store *s, sqlite3_stmt *stmt, const char *types, va_list 
         return 0;
 }
 
-/* Prepares sql and binds its parameters; the caller steps. */
-static int store_query(Store *s, sqlite3_stmt **ret, const char *sql, const char *types, ...) {
+static int store_preparev(Store *s, sqlite3_stmt **ret, const char *sql, const char *types, va_list ap) {
         _cleanup_stmt_ sqlite3_stmt *stmt = NULL;
-        va_list ap;
         int rc, r;
 
         rc = sqlite3_prepare_v3(s->db, sql, -1, 0, &stmt, NULL);
         if (rc != SQLITE_OK)
                 return store_fail(s, rc, "prepare");
-        va_start(ap, types);
         r = store_bindv(s, stmt, types, ap);
-        va_end(ap);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(stmt); /* the caller finalizes */
         return 0;
+}
+
+/* Prepares sql and binds its parameters; the caller steps. */
+static int store_query(Store *s, sqlite3_stmt **ret, const char *sql, const char *types, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, types);
+        r = store_preparev(s, ret, sql, types, ap);
+        va_end(ap);
+        return r;
 }
 
 /* 1 for a row, 0 when done, negative errno on error. */
@@ -187,11 +194,8 @@ static int store_run(Store *s, const char *sql, const char *types, ...) {
         va_list ap;
         int rc, r;
 
-        rc = sqlite3_prepare_v3(s->db, sql, -1, 0, &stmt, NULL);
-        if (rc != SQLITE_OK)
-                return store_fail(s, rc, "prepare");
         va_start(ap, types);
-        r = store_bindv(s, stmt, types, ap);
+        r = store_preparev(s, &stmt, sql, types, ap);
         va_end(ap);
         if (r < 0)
                 return r;
@@ -205,13 +209,10 @@ static int store_run(Store *s, const char *sql, const char *types, ...) {
 static int store_query_int64(Store *s, int64_t *ret, const char *sql, const char *types, ...) {
         _cleanup_stmt_ sqlite3_stmt *stmt = NULL;
         va_list ap;
-        int rc, r;
+        int r;
 
-        rc = sqlite3_prepare_v3(s->db, sql, -1, 0, &stmt, NULL);
-        if (rc != SQLITE_OK)
-                return store_fail(s, rc, "prepare");
         va_start(ap, types);
-        r = store_bindv(s, stmt, types, ap);
+        r = store_preparev(s, &stmt, sql, types, ap);
         va_end(ap);
         if (r < 0)
                 return r;
@@ -785,6 +786,13 @@ static int store_set_password_rows(Store *s, const StorePasswordChange *chg) {
         const unsigned char *owner;
         int r;
 
+        /* Takes the account row's write lock first. A no-op for SQLite,
+         * whose BEGIN IMMEDIATE holds the whole database; on PostgreSQL it
+         * serializes changes of one account, so that the history's
+         * seq = MAX + 1 below cannot collide. */
+        r = store_run(s, "UPDATE accounts SET must_change = must_change WHERE id = ?", "s", chg->account_id);
+        if (r < 0)
+                return r;
         r = store_query(s, &stmt, "SELECT uid FROM accounts WHERE id = ?", "s", chg->account_id);
         if (r < 0)
                 return r;
@@ -802,6 +810,13 @@ static int store_set_password_rows(Store *s, const StorePasswordChange *chg) {
                         return r;
         }
         r = store_history_push(s, chg->account_id, chg->history, chg->now);
+        if (r < 0)
+                return r;
+        /* A new password ends every other reset or confirmation token of
+         * the person: an old mail must not undo the change. */
+        r = store_run(s, "UPDATE tokens SET used = ? WHERE used IS NULL"
+                         " AND uid = (SELECT uid FROM accounts WHERE id = ?)",
+                      "is", chg->now, chg->account_id);
         if (r < 0)
                 return r;
         r = store_run(s, "UPDATE accounts SET password = ?, must_change = 0, failures = 0,"
@@ -881,40 +896,40 @@ int store_rehash(Store *s, const char *account_id, const char *old_hash, const c
 /* ---- lockout ---- */
 
 /* Like pam_faillock: failures count inside a window of fail_interval
- * seconds from the first one; a lock that has run out starts afresh. */
+ * seconds from the first one; a lock that has run out starts afresh.
+ * Each step is one UPDATE computed from the row's own values, so that
+ * concurrent writers (a shared PostgreSQL store) never lose a count. */
 static int store_failure_rows(Store *s, const char *account_id, int64_t now,
                               unsigned deny, int64_t fail_interval, int64_t unlock_time) {
-        _cleanup_stmt_ sqlite3_stmt *stmt = NULL;
-        int64_t failures, first, locked;
+        int64_t failures, locked;
         int r;
 
-        r = store_query(s, &stmt, "SELECT failures, first_failure, locked_until FROM accounts WHERE id = ?",
-                        "s", account_id);
+        r = store_run(s, "UPDATE accounts SET"
+                         " failures = CASE WHEN first_failure = 0 OR ? - first_failure > ?"
+                         "   OR (locked_until <> 0 AND locked_until <= ?) THEN 1 ELSE failures + 1 END,"
+                         " first_failure = CASE WHEN first_failure = 0 OR ? - first_failure > ?"
+                         "   OR (locked_until <> 0 AND locked_until <= ?) THEN ? ELSE first_failure END,"
+                         " locked_until = CASE WHEN locked_until <> 0 AND locked_until <= ? THEN 0"
+                         "   ELSE locked_until END"
+                         " WHERE id = ?",
+                      "iiiiiiiis", now, fail_interval, now, now, fail_interval, now, now, now, account_id);
         if (r < 0)
                 return r;
-        r = store_step(s, stmt);
-        if (r <= 0)
-                return r < 0 ? r : -ENOENT;
-        failures = sqlite3_column_int64(stmt, 0);
-        first = sqlite3_column_int64(stmt, 1);
-        locked = sqlite3_column_int64(stmt, 2);
+        if (r == 0)
+                return -ENOENT;
 
-        if (first == 0 || now - first > fail_interval || (locked != 0 && locked <= now)) {
-                failures = 1;
-                first = now;
-                locked = 0;
-        } else if (failures < INT_MAX)
-                failures++;
-        if (deny > 0 && failures >= deny) {
+        if (deny > 0) {
                 if (__builtin_add_overflow(now, unlock_time, &locked))
                         locked = INT64_MAX;
+                r = store_run(s, "UPDATE accounts SET locked_until = ? WHERE id = ? AND failures >= ?",
+                              "isi", locked, account_id, (int64_t) deny);
+                if (r < 0)
+                        return r;
         }
-
-        r = store_run(s, "UPDATE accounts SET failures = ?, first_failure = ?, locked_until = ? WHERE id = ?",
-                      "iiis", failures, first, locked, account_id);
+        r = store_query_int64(s, &failures, "SELECT failures FROM accounts WHERE id = ?", "s", account_id);
         if (r < 0)
                 return r;
-        return (int) failures;
+        return failures > INT_MAX ? INT_MAX : (int) failures;
 }
 
 int store_record_failure(Store *s, const char *account_id, int64_t now,

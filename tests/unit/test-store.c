@@ -477,6 +477,36 @@ static void test_set_password_token(void **state) {
         store_account_free(a);
 }
 
+/* A password change, by any path, ends every other unused token of the
+ * person: a reset mail must not undo a later change. */
+static void test_set_password_ends_other_tokens(void **state) {
+        _cleanup_(store_closep) Store *s = NULL;
+        _cleanup_(store_ids_done) StoreIds alice = {}, bob = {};
+        char path[PATH_MAX], ta[65], tb[65], t1[65], t2[65];
+        StorePasswordChange chg = { .new_hash = "H1", .history = 5, .now = NOW + 10 };
+
+        s = open_new("other-tokens", path);
+        do_register(s, "alice", "alice@example.org", tok(ta, 1), &alice);
+        do_register(s, "bob", "bob@example.org", tok(tb, 2), &bob);
+        assert_int_equal(store_token_add(s, tok(t1, 3), alice.uid, SAUTH_TOKEN_RESET, NOW + 100, NOW), 0);
+        assert_int_equal(store_token_add(s, tok(t2, 4), alice.uid, SAUTH_TOKEN_RESET, NOW + 100, NOW), 0);
+
+        chg.account_id = alice.account_id;
+        chg.uid = alice.uid;
+        chg.token_hash = t1;
+        assert_int_equal(store_set_password(s, &chg), 0);
+        assert_int_equal(store_token_check(s, t2, alice.uid, NOW + 10, NULL), -EKEYREJECTED);
+        assert_int_equal(store_token_check(s, ta, alice.uid, NOW + 10, NULL), -EKEYREJECTED);
+        /* Another person's tokens are untouched. */
+        assert_int_equal(store_token_check(s, tb, bob.uid, NOW + 10, NULL), 0);
+
+        /* The old-password path (no token) ends them too. */
+        assert_int_equal(store_token_add(s, tok(t1, 5), alice.uid, SAUTH_TOKEN_RESET, NOW + 100, NOW + 20), 0);
+        chg = (StorePasswordChange) { .account_id = alice.account_id, .new_hash = "H2", .history = 5, .now = NOW + 30 };
+        assert_int_equal(store_set_password(s, &chg), 0);
+        assert_int_equal(store_token_check(s, t1, alice.uid, NOW + 30, NULL), -EKEYREJECTED);
+}
+
 static void assert_history(Store *s, const char *account_id, unsigned max, const char *const *expect) {
         _cleanup_strv_free_ char **l = NULL;
         size_t i;
@@ -816,6 +846,7 @@ int main(void) {
                 cmocka_unit_test(test_account_add),
                 cmocka_unit_test(test_token_check),
                 cmocka_unit_test(test_set_password_token),
+                cmocka_unit_test(test_set_password_ends_other_tokens),
                 cmocka_unit_test(test_history),
                 cmocka_unit_test(test_rehash),
                 cmocka_unit_test(test_failures),
