@@ -90,12 +90,13 @@ int bus_caller(Manager *m, sd_bus_message *msg, Caller *ret, sd_bus_error *error
         uid_t uid;
         int r;
 
-        r = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID | SD_BUS_CREDS_AUGMENT, &creds);
+        /* The uid the bus itself vouches for (SO_PEERCRED of the caller's
+         * connection). No AUGMENT: nothing read from /proc, where a pid
+         * may already belong to another process. */
+        r = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID, &creds);
         if (r < 0)
                 return bus_error(error, SAUTH_E_ACCESS_DENIED, "Cannot establish the caller's credentials.");
         r = sd_bus_creds_get_euid(creds, &uid);
-        if (r < 0)
-                r = sd_bus_creds_get_uid(creds, &uid);
         if (r < 0)
                 return bus_error(error, SAUTH_E_ACCESS_DENIED, "Cannot establish the caller's credentials.");
 
@@ -201,6 +202,16 @@ bool arg_ok(const char *s, size_t max, bool required) {
         size_t n = strnlen(s, max + 1);
 
         return n <= max && (!required || n > 0);
+}
+
+int bus_queue_hash_job(Manager *m, const Caller *c, HashTicket *ticket,
+                       pool_work_fn work, pool_done_fn done, void *job, sd_bus_error *error) {
+        if (manager_hash_admit(m, c->uid, c->is_admin, ticket) < 0 ||
+            pool_submit(m->hash_pool, work, done, job) < 0) {
+                manager_hash_release(m, ticket);
+                return bus_error(error, SAUTH_E_LIMIT_EXCEEDED, "Too many requests in progress; try again.");
+        }
+        return 1;
 }
 
 int bus_install(Manager *m) {

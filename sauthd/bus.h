@@ -49,6 +49,11 @@ int bus_append_strv(sd_bus_message *reply, const char *key, char **values);
 /* Argument checks: non-empty (if required) and at most max bytes. */
 bool arg_ok(const char *s, size_t max, bool required);
 
+/* Queues an Argon2id job for a caller on the hash pool. Returns 1, or sets
+ * LimitExceeded when the caller or the pool is at its cap. */
+int bus_queue_hash_job(Manager *m, const Caller *c, HashTicket *ticket,
+                       pool_work_fn work, pool_done_fn done, void *job, sd_bus_error *error);
+
 int bus_install(Manager *m);
 
 /* Method handlers. */

@@ -28,14 +28,18 @@ typedef enum ChangePath {
 typedef struct ChangeJob {
         Manager *m;
         sd_bus_message *call;
+        HashTicket ticket;
         StoreAccount *account;
         ChangePath path;
+        bool caller_admin;
+        bool locked;                    /* old-password path on a locked account */
         char *new_password;             /* secret */
         char *old_password;             /* secret, CHANGE_OLD_PASSWORD only */
         char token_hash[TOKEN_HASH_HEX];
         char **history;                 /* hashes the new password must not match */
         bool old_ok;
-        bool reused;
+        int policy_result;
+        PolicyVerdict verdict;          /* the full rules, history included */
         int hash_result;
         char new_hash[HASH_STR_MAX];
 } ChangeJob;
@@ -49,11 +53,14 @@ static const char *const change_path_name[] = {
 static ChangeJob *change_job_free(ChangeJob *j) {
         if (!j)
                 return NULL;
+        if (j->m)
+                manager_hash_release(j->m, &j->ticket);
         sd_bus_message_unref(j->call);
         store_account_free(j->account);
         erase_and_free(j->new_password);
         erase_and_free(j->old_password);
         strv_free(j->history);
+        policy_verdict_done(&j->verdict);
         sodium_memzero(j->new_hash, sizeof j->new_hash);
         free(j);
         return NULL;
@@ -62,22 +69,39 @@ static void change_job_freep(ChangeJob **j) {
         change_job_free(*j);
 }
 
+/* Whether the new password may be used: the full rules (the account's
+ * names included) and the history. Runs only once the caller proved the
+ * right to change it, so a stranger learns nothing about the account. */
+static bool change_work_rules(ChangeJob *j) {
+        const StoreAccount *a = j->account;
+        PolicyUser u = { .username = a->username, .name = a->name, .identity = a->identity };
+
+        j->policy_result = policy_check(j->m->policy, j->new_password, &u, &j->verdict);
+        if (j->policy_result < 0 || !j->verdict.ok)
+                return false;
+        for (char **h = j->history; h && *h; h++)
+                if (hash_verify(*h, j->new_password)) {
+                        j->policy_result = policy_verdict_add_reused(&j->verdict);
+                        return false;
+                }
+        return true;
+}
+
 static void change_work(void *userdata) {
         ChangeJob *j = userdata;
 
+        j->hash_result = -ECANCELED;
         if (j->path == CHANGE_OLD_PASSWORD) {
-                j->old_ok = hash_verify(j->account->password_hash ? j->account->password_hash : j->m->dummy_hash,
-                                        j->old_password);
-                erase_and_free(TAKE_PTR(j->old_password));
-                if (!j->old_ok)
-                        goto out;
-        }
+                /* A locked account is not verified against: no password
+                 * oracle while locked; the dummy costs the same. */
+                const char *against = j->account->password_hash && !j->locked
+                        ? j->account->password_hash : j->m->dummy_hash;
 
-        for (char **h = j->history; h && *h && !j->reused; h++)
-                j->reused = hash_verify(*h, j->new_password);
-        if (!j->reused)
+                j->old_ok = hash_verify(against, j->old_password) && !j->locked;
+                erase_and_free(TAKE_PTR(j->old_password));
+        }
+        if ((j->path != CHANGE_OLD_PASSWORD || j->old_ok) && change_work_rules(j))
                 j->hash_result = hash_password(j->new_password, j->m->cost, j->new_hash);
-out:
         erase_and_free(TAKE_PTR(j->new_password));
 }
 
@@ -92,6 +116,24 @@ static void change_notify(Manager *m, const StoreAccount *a) {
                 log_msg(3, "account %s: password_changed notice not queued: %s", a->username, strerror(-r));
 }
 
+/* The old password was wrong, or the account is locked: nothing changes.
+ * Only admins learn about the lock; a wrong password counts toward it. */
+static void change_refuse(ChangeJob *j, int64_t now) {
+        Manager *m = j->m;
+
+        if (j->locked) {
+                if (j->caller_admin)
+                        (void) bus_reply_error(j->call, SAUTH_E_ACCOUNT_LOCKED,
+                                               "Account locked after too many failures; try again later.");
+                else
+                        (void) bus_reply_error(j->call, SAUTH_E_INVALID_CREDENTIALS, "The old password is not correct.");
+                return;
+        }
+        (void) bus_reply_error(j->call, SAUTH_E_INVALID_CREDENTIALS, "The old password is not correct.");
+        (void) store_record_failure(m->store, j->account->id, now, m->config->deny,
+                                    (int64_t) m->config->fail_interval, (int64_t) m->config->unlock_time);
+}
+
 static void change_done(void *userdata) {
         _cleanup_(change_job_freep) ChangeJob *j = userdata;
         Manager *m = j->m;
@@ -99,15 +141,24 @@ static void change_done(void *userdata) {
         int64_t now = time(NULL);
         int r;
 
-        if (j->path == CHANGE_OLD_PASSWORD && !j->old_ok) {
-                /* Old password wrong: counts toward lockout (rule 3). */
-                (void) store_record_failure(m->store, a->id, now, m->config->deny,
-                                            (int64_t) m->config->fail_interval, (int64_t) m->config->unlock_time);
-                (void) bus_reply_error(j->call, SAUTH_E_INVALID_CREDENTIALS, "The old password is not correct.");
+        if (j->path == CHANGE_OLD_PASSWORD) {
+                /* Attempts run in parallel: look at the lock again. */
+                _cleanup_(store_account_freep) StoreAccount *fresh = NULL;
+
+                if (!j->locked && (store_account_by_uid(m->store, a->uid, &fresh) < 0 || fresh->locked_until > now))
+                        j->locked = true;
+                if (j->locked || !j->old_ok) {
+                        change_refuse(j, now);
+                        return;
+                }
+        }
+        if (j->policy_result < 0) {
+                (void) bus_reply_error(j->call, SAUTH_E_INTERNAL, "Internal error.");
                 return;
         }
-        if (j->reused) {
-                (void) bus_reply_error(j->call, SAUTH_E_WEAK_PASSWORD, "This password was used recently; choose another.");
+        if (!j->verdict.ok) {
+                (void) bus_reply_error(j->call, SAUTH_E_WEAK_PASSWORD, "%s",
+                                       !isempty(j->verdict.message) ? j->verdict.message : "The password is too weak.");
                 return;
         }
         if (j->hash_result < 0) {
@@ -174,17 +225,19 @@ static bool secrets_equal(const char *a, const char *b) {
         return n == strlen(b) && sodium_memcmp(a, b, n) == 0;
 }
 
-/* Judges the new password with the one rules engine; WeakPassword says why. */
-static int change_check_policy(Manager *m, const StoreAccount *a, const char *password, sd_bus_error *error) {
+/* A first judgement before any credential is checked, with no account
+ * data: obviously weak passwords are refused at once, and a stranger who
+ * knows only a uid learns nothing about the account's names. The full
+ * rules run on the worker once the credentials hold (change_work_rules). */
+static int change_check_generic(Manager *m, const char *password, sd_bus_error *error) {
         PolicyVerdict v = {};
-        PolicyUser u = { .username = a->username, .name = a->name, .identity = a->identity };
         int r;
 
-        r = policy_check(m->policy, password, &u, &v);
+        r = policy_check(m->policy, password, &(PolicyUser) {}, &v);
         if (r < 0)
                 return bus_error_errno(error, r, "password check");
         if (!v.ok)
-                r = bus_error(error, SAUTH_E_WEAK_PASSWORD, "%s", v.message ? v.message : "The password is too weak.");
+                r = bus_error(error, SAUTH_E_WEAK_PASSWORD, "%s", !isempty(v.message) ? v.message : "The password is too weak.");
         policy_verdict_done(&v);
         return r;
 }
@@ -203,8 +256,7 @@ static int change_choose_path(Manager *m, ChangeJob *j, const Caller *caller, co
         }
         if (!isempty(old_password)) {
                 j->path = CHANGE_OLD_PASSWORD;
-                if (a->locked_until > time(NULL))
-                        return bus_error(error, SAUTH_E_ACCOUNT_LOCKED, "Account locked after too many failures; try again later.");
+                j->locked = a->locked_until > time(NULL);
                 j->old_password = strdup(old_password);
                 return j->old_password ? 0 : -ENOMEM;
         }
@@ -215,21 +267,15 @@ static int change_choose_path(Manager *m, ChangeJob *j, const Caller *caller, co
         return bus_error(error, SAUTH_E_INVALID_CREDENTIALS, "The old password or a reset token is required.");
 }
 
-static int change_start(Manager *m, sd_bus_message *msg, ChangeJob *j, sd_bus_error *error) {
+static int change_start(Manager *m, sd_bus_message *msg, ChangeJob *j, const Caller *caller, sd_bus_error *error) {
         int r;
 
         r = change_collect_history(m, j->account, &j->history);
         if (r < 0)
                 return bus_error_errno(error, r, "password history");
 
-        j->m = m;
         j->call = sd_bus_message_ref(msg);  /* held until change_done() replies */
-        r = pool_submit(m->hash_pool, change_work, change_done, j);
-        if (r < 0) {
-                j->call = sd_bus_message_unref(j->call);
-                return bus_error(error, SAUTH_E_LIMIT_EXCEEDED, "Too many requests in progress; try again.");
-        }
-        return 1;
+        return bus_queue_hash_job(m, caller, &j->ticket, change_work, change_done, j, error);
 }
 
 int method_change_password(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -256,13 +302,15 @@ int method_change_password(sd_bus_message *msg, void *userdata, sd_bus_error *er
         j = calloc(1, sizeof *j);
         if (!j)
                 return -ENOMEM;
+        j->m = m;
+        j->caller_admin = caller.is_admin;
         r = store_account_by_uid(m->store, uid, &j->account);
         if (r == -ENOENT || (r >= 0 && !streq(j->account->status, SAUTH_STATUS_ACTIVE)))
                 return bus_error(error, SAUTH_E_NOT_FOUND, "No active account for this uid.");
         if (r < 0)
                 return bus_error_errno(error, r, "account");
 
-        r = change_check_policy(m, j->account, new_password, error);
+        r = change_check_generic(m, new_password, error);
         if (r < 0)
                 return r;
         r = change_choose_path(m, j, &caller, token, old_password, error);
@@ -272,7 +320,7 @@ int method_change_password(sd_bus_message *msg, void *userdata, sd_bus_error *er
         if (!j->new_password)
                 return -ENOMEM;
 
-        r = change_start(m, msg, j, error);
+        r = change_start(m, msg, j, &caller, error);
         if (r > 0)
                 TAKE_PTR(j); /* the pool owns it until change_done() */
         return r;
@@ -389,17 +437,21 @@ static void forgot_issue(Manager *m, const StoreAccount *a, const char *template
 #define FORGOT_REPLY_DELAY_USEC (150 * 1000)
 
 typedef struct DelayedReply {
+        Manager *m;
         sd_bus_message *call;
         sd_event_source *timer;
 } DelayedReply;
 
 static int forgot_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         DelayedReply *d = userdata;
+        Manager *m = d->m;
 
         (void) sd_bus_reply_method_return(d->call, "a{sv}", 0);
         sd_bus_message_unref(d->call);
         sd_event_source_unref(d->timer);
         free(d);
+        m->delayed_replies--;
+        manager_maybe_exit(m);
         return 0;
 }
 
@@ -414,7 +466,9 @@ static int forgot_reply_at(Manager *m, sd_bus_message *msg, uint64_t when) {
                 free(d);
                 return r;
         }
+        d->m = m;
         d->call = sd_bus_message_ref(msg);  /* held until the timer replies */
+        m->delayed_replies++;               /* shutdown waits for it */
         return 1;
 }
 

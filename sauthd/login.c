@@ -2,9 +2,10 @@
 /*
  * AccountLogin, method "local". Every attempt costs one Argon2id verify on a
  * worker: against the account's hash, or against a dummy hash for unknown
- * users, accounts without a password and locked accounts — so neither the
- * answer nor its timing tells whether an account exists (rule 4), and a
- * locked account cannot be used to test passwords.
+ * users, accounts without a password and locked accounts — so the answer
+ * does not tell whether an account exists (rule 4), and a locked account
+ * cannot be used to test passwords. The reply goes out before a failure is
+ * written to the store, so the write's cost does not tell either.
  */
 #include <errno.h>
 #include <sodium.h>
@@ -19,6 +20,7 @@
 typedef struct LoginJob {
         Manager *m;
         sd_bus_message *call;
+        HashTicket ticket;
         StoreAccount *account;          /* NULL: unknown user */
         bool caller_admin;
         bool locked;
@@ -32,6 +34,8 @@ typedef struct LoginJob {
 static LoginJob *login_job_free(LoginJob *j) {
         if (!j)
                 return NULL;
+        if (j->m)
+                manager_hash_release(j->m, &j->ticket);
         sd_bus_message_unref(j->call);
         store_account_free(j->account);
         erase_and_free(j->password);
@@ -156,6 +160,35 @@ static int login_refuse(LoginJob *j) {
         return bus_reply_error(j->call, SAUTH_E_INVALID_CREDENTIALS, "Invalid user name or password.");
 }
 
+/* Attempts run in parallel: the lock may have been set by another one
+ * while this hash was computed. Looked up again before anything is granted. */
+static bool login_locked_now(Manager *m, const StoreAccount *a, int64_t now) {
+        _cleanup_(store_account_freep) StoreAccount *fresh = NULL;
+
+        if (store_account_by_username(m->store, a->username, &fresh) < 0)
+                return true;    /* fail closed */
+        return fresh->locked_until > now || !streq(fresh->id, a->id);
+}
+
+static void login_fail(LoginJob *j, int64_t now) {
+        Manager *m = j->m;
+        const StoreAccount *a = j->account;
+        bool counts = a && a->password_hash && !j->locked && !j->verified;
+        int r;
+
+        log_debug(m, "login refused for account %s", a ? a->username : "(unknown)");
+        (void) login_refuse(j);
+
+        /* A wrong password for a real, usable account counts toward
+         * lockout; persisted, so a restart does not reset it. */
+        if (!counts)
+                return;
+        r = store_record_failure(m->store, a->id, now, m->config->deny,
+                                 (int64_t) m->config->fail_interval, (int64_t) m->config->unlock_time);
+        if (m->config->deny > 0 && r == (int) m->config->deny)
+                log_msg(4, "account %s locked after %d failures", a->username, r);
+}
+
 static void login_done(void *userdata) {
         _cleanup_(login_job_freep) LoginJob *j = userdata;
         Manager *m = j->m;
@@ -163,17 +196,10 @@ static void login_done(void *userdata) {
         int64_t now = time(NULL);
         int r;
 
+        if (a && j->verified && !j->locked && login_locked_now(m, a, now))
+                j->locked = true;
         if (!a || j->locked || !a->password_hash || !j->verified || !streq(a->status, SAUTH_STATUS_ACTIVE)) {
-                /* A wrong password for a real, usable account counts toward
-                 * lockout; persisted, so a restart does not reset it. */
-                if (a && a->password_hash && !j->locked && !j->verified) {
-                        r = store_record_failure(m->store, a->id, now, m->config->deny,
-                                                 (int64_t) m->config->fail_interval, (int64_t) m->config->unlock_time);
-                        if (r >= (int) m->config->deny && m->config->deny > 0)
-                                log_msg(4, "account %s locked after %d failures", a->username, r);
-                }
-                log_debug(m, "login refused for account %s", a ? a->username : "(unknown)");
-                (void) login_refuse(j);
+                login_fail(j, now);
                 return;
         }
 
@@ -220,7 +246,8 @@ static int login_read_context(sd_bus_message *msg, char *service, char *rhost, s
         return sd_bus_message_exit_container(msg);
 }
 
-static int login_start(Manager *m, sd_bus_message *msg, LoginJob *j, const char *username, sd_bus_error *error) {
+static int login_start(Manager *m, sd_bus_message *msg, LoginJob *j, const Caller *caller,
+                       const char *username, sd_bus_error *error) {
         int r;
 
         r = store_account_by_username(m->store, username, &j->account);
@@ -230,15 +257,8 @@ static int login_start(Manager *m, sd_bus_message *msg, LoginJob *j, const char 
         j->locked = j->account && j->account->locked_until > time(NULL);
         j->verify_against = j->account && j->account->password_hash && !j->locked
                 ? j->account->password_hash : m->dummy_hash;
-        j->m = m;
         j->call = sd_bus_message_ref(msg);  /* held until login_done() replies */
-
-        r = pool_submit(m->hash_pool, login_work, login_done, j);
-        if (r < 0) {
-                j->call = sd_bus_message_unref(j->call);
-                return bus_error(error, SAUTH_E_LIMIT_EXCEEDED, "Too many logins in progress; try again.");
-        }
-        return 1;
+        return bus_queue_hash_job(m, caller, &j->ticket, login_work, login_done, j, error);
 }
 
 int method_account_login(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -269,13 +289,14 @@ int method_account_login(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         j = calloc(1, sizeof *j);
         if (!j)
                 return -ENOMEM;
+        j->m = m;
         j->caller_admin = caller.is_admin;
         j->password = strdup(password);
         if (!j->password)
                 return -ENOMEM;
 
         log_debug(m, "login attempt, service '%s', rhost '%s'", service, rhost);
-        r = login_start(m, msg, j, username, error);
+        r = login_start(m, msg, j, &caller, username, error);
         if (r > 0)
                 TAKE_PTR(j); /* the pool owns it until login_done() */
         return r;

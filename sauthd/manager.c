@@ -28,11 +28,30 @@ void log_msg(int priority, const char *fmt, ...) {
         fputc('\n', stderr);
 }
 
-static void manager_maybe_exit(void *userdata) {
-        Manager *m = userdata;
-
-        if (m->stopping && pool_pending(m->hash_pool) == 0 && pool_pending(m->mail_pool) == 0)
+void manager_maybe_exit(Manager *m) {
+        if (m->stopping && pool_pending(m->hash_pool) == 0 && pool_pending(m->mail_pool) == 0 &&
+            m->delayed_replies == 0)
                 (void) sd_event_exit(m->event, 0);
+}
+
+static void manager_on_pool_idle(void *userdata) {
+        manager_maybe_exit(userdata);
+}
+
+int manager_hash_admit(Manager *m, uint64_t uid, bool admin, HashTicket *ret) {
+        *ret = (HashTicket) { .uid = uid };
+        if (admin)
+                return 0;
+        if (!quota_acquire(&m->hash_quota, uid))
+                return -EBUSY;
+        ret->held = true;
+        return 0;
+}
+
+void manager_hash_release(Manager *m, HashTicket *t) {
+        if (t->held)
+                quota_release(&m->hash_quota, t->uid);
+        t->held = false;
 }
 
 static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -42,10 +61,11 @@ static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *
                 return 0;
         m->stopping = true;
         log_msg(6, "signal %u: finishing work in progress, then stopping", si->ssi_signo);
-        /* New callers get "no such service" at once instead of waiting. */
+        /* New callers no longer reach us (without bus activation they get
+         * "no such service"; with it, they wait for the next start). */
         (void) sd_bus_release_name(m->bus, SAUTH_BUS_NAME);
-        pool_set_idle_callback(m->hash_pool, manager_maybe_exit, m);
-        pool_set_idle_callback(m->mail_pool, manager_maybe_exit, m);
+        pool_set_idle_callback(m->hash_pool, manager_on_pool_idle, m);
+        pool_set_idle_callback(m->mail_pool, manager_on_pool_idle, m);
         manager_maybe_exit(m);
         return 0;
 }
@@ -112,6 +132,10 @@ static int manager_load(Manager *m, const ManagerOptions *o) {
         }
         m->cost = (HashCost) { .ops = m->config->hash_ops, .mem_kib = m->config->hash_mem_kib };
         ratelimit_init(&m->check_limit, CHECK_RATE_PER_SEC, CHECK_BURST);
+        /* A quarter of the queue for any one user, three quarters for all
+         * non-admins together: the rest stays free for admin callers. */
+        quota_init(&m->hash_quota, MAX(1u, m->config->max_queue / 4),
+                   MAX(1u, m->config->max_queue - MAX(1u, m->config->max_queue / 4)));
 
         r = store_open(m->config->store_path, &m->store);
         if (r < 0) {
@@ -183,6 +207,7 @@ void manager_free(Manager *m) {
          * while the bus and the store are still there. */
         pool_free(m->hash_pool);
         pool_free(m->mail_pool);
+        mail_global_done();
         m->vtable_slot = sd_bus_slot_unref(m->vtable_slot);
         if (m->bus)
                 sd_bus_flush_close_unref(m->bus);

@@ -28,6 +28,8 @@ typedef struct Manager {
         HashCost cost;
         char dummy_hash[HASH_STR_MAX];
         RateLimit check_limit;  /* CheckPassword, per caller uid */
+        Quota hash_quota;       /* hash jobs in flight of non-admin callers */
+        unsigned delayed_replies; /* ForgotPassword replies waiting for their time */
         bool verbose;
         bool stopping;
 } Manager;
@@ -39,6 +41,20 @@ typedef struct ManagerOptions {
         const char *db_path;            /* overrides [store] path */
         bool verbose;
 } ManagerOptions;
+
+/* A hash job's claim on the pool. Non-admin callers hold one unit of
+ * hash_quota while their job is queued or running; admins (the PAM stacks
+ * of login and sshd) are never held back by them. */
+typedef struct HashTicket {
+        uint64_t uid;
+        bool held;
+} HashTicket;
+
+int manager_hash_admit(Manager *m, uint64_t uid, bool admin, HashTicket *ret);
+void manager_hash_release(Manager *m, HashTicket *t);
+
+/* Exits the loop once stopping and nothing is left in flight. */
+void manager_maybe_exit(Manager *m);
 
 int manager_new(const ManagerOptions *o, Manager **ret);
 int manager_run(Manager *m);

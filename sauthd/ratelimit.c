@@ -41,3 +41,43 @@ bool ratelimit_allow(RateLimit *rl, uint64_t key, uint64_t now_usec) {
         b->tokens -= 1.0;
         return true;
 }
+
+void quota_init(Quota *q, unsigned per_key, unsigned total) {
+        memset(q, 0, sizeof *q);
+        q->per_key = per_key;
+        q->total = total;
+}
+
+bool quota_acquire(Quota *q, uint64_t key) {
+        typeof(q->slots[0]) *free_slot = NULL;
+
+        if (q->used >= q->total)
+                return false;
+        for (size_t i = 0; i < QUOTA_SLOTS; i++) {
+                if (q->slots[i].n > 0 && q->slots[i].key == key) {
+                        if (q->slots[i].n >= q->per_key)
+                                return false;
+                        q->slots[i].n++;
+                        q->used++;
+                        return true;
+                }
+                if (q->slots[i].n == 0 && !free_slot)
+                        free_slot = &q->slots[i];
+        }
+        /* More distinct keys in flight than slots: refuse, fail closed. */
+        if (!free_slot)
+                return false;
+        free_slot->key = key;
+        free_slot->n = 1;
+        q->used++;
+        return true;
+}
+
+void quota_release(Quota *q, uint64_t key) {
+        for (size_t i = 0; i < QUOTA_SLOTS; i++)
+                if (q->slots[i].n > 0 && q->slots[i].key == key) {
+                        q->slots[i].n--;
+                        q->used--;
+                        return;
+                }
+}

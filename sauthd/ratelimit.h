@@ -29,3 +29,28 @@ void ratelimit_init(RateLimit *rl, double rate_per_sec, double burst);
 
 /* true if the call for key may go ahead at now_usec. */
 bool ratelimit_allow(RateLimit *rl, uint64_t key, uint64_t now_usec);
+
+/*
+ * Work in flight per key (a caller's uid), for hash jobs: one local user
+ * cannot fill the pool and keep everyone else from logging in. A key may
+ * hold at most per_key units, all keys together at most total.
+ */
+
+#define QUOTA_SLOTS 64
+
+typedef struct Quota {
+        unsigned per_key;
+        unsigned total;
+        unsigned used;
+        struct {
+                uint64_t key;
+                unsigned n;
+        } slots[QUOTA_SLOTS];
+} Quota;
+
+void quota_init(Quota *q, unsigned per_key, unsigned total);
+
+/* true and one unit taken, or false when key or the total is at its cap. */
+bool quota_acquire(Quota *q, uint64_t key);
+
+void quota_release(Quota *q, uint64_t key);

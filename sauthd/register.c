@@ -5,6 +5,7 @@
  * the first one through ChangePassword.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <sodium.h>
 #include <time.h>
 
@@ -44,16 +45,34 @@ int register_mail_token(Manager *m, const char *template_name, const char *token
         return r;
 }
 
+/* Display text: no control characters (they would end up in mail headers
+ * and logs). */
+static bool text_valid(const char *s) {
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+                if (*p < ' ' || *p == 0x7f)
+                        return false;
+        return true;
+}
+
+/* With open registration, a stranger must not claim the name of a Unix
+ * user (root…): PAM stacks would then accept the stranger's password for
+ * that user. Only admins, or the user themself, may register such a name. */
+static bool register_name_allowed(const Caller *caller, const char *username) {
+        return caller->is_admin || !getpwnam(username) ||
+                (caller->username && streq(caller->username, username));
+}
+
 static int register_check_args(const char *identity, const char *username, const char *name,
                                const char *template_name, const char *picture, sd_bus_error *error) {
-        if (!arg_ok(identity, SAUTH_TEXT_MAX, true) || !arg_ok(name, SAUTH_TEXT_MAX, true))
-                return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "Identity and name are required (at most %d bytes).", SAUTH_TEXT_MAX);
+        if (!arg_ok(identity, SAUTH_TEXT_MAX, true) || !arg_ok(name, SAUTH_TEXT_MAX, true) || !text_valid(name))
+                return bus_error(error, SAUTH_E_INVALID_ARGUMENT,
+                                 "Identity and name are required: at most %d bytes, no control characters.", SAUTH_TEXT_MAX);
         if (!username_valid(username))
                 return bus_error(error, SAUTH_E_INVALID_ARGUMENT,
                                  "A user name is 1-%d characters of a-z 0-9 _ . - and starts with a letter or _.", SAUTH_NAME_MAX);
         if (!isempty(template_name) && !template_name_valid(template_name))
                 return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "Invalid template name.");
-        if (!arg_ok(picture, SAUTH_URL_MAX, false))
+        if (!arg_ok(picture, SAUTH_URL_MAX, false) || !text_valid(picture))
                 return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "Picture URL too long.");
         return 0;
 }
@@ -88,6 +107,8 @@ int method_register(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         r = register_check_args(identity, username, name, template_name, picture, error);
         if (r < 0)
                 return r;
+        if (!register_name_allowed(&caller, username))
+                return bus_error(error, SAUTH_E_ACCESS_DENIED, "That user name belongs to a user of this host.");
         if (identity_normalize(identity, &normal) < 0)
                 return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "The identity must be an email address.");
 

@@ -216,6 +216,70 @@ test_admin_group_member_is_admin() {
 test_open_registration() {
         sa_setup "login.register=open"
         sa_call_as 4243 Register sssss x@example.org xuser X "" "" > /dev/null || fail "open Register as bob"
+        # Names of Unix users are not for strangers: PAM would take the
+        # stranger's password for them.
+        expect_eq "$(sa_error_as 4243 Register evil@example.org root X "" "")" AccessDenied "bob registers root"
+        expect_eq "$(sa_error_as 4243 Register evil@example.org alice X "" "")" AccessDenied "bob registers alice"
+        sa_call_as 4243 Register sssss bob@example.org bob Bob "" "" > /dev/null || fail "bob registers bob"
+        sa_call Register sssss alice@example.org alice Alice "" "" > /dev/null || fail "root registers alice"
+}
+
+test_register_refuses_control_characters() {
+        sa_setup
+        expect_eq "$(sa_error Register c@example.org carol "$(printf 'Carol\nBcc: x@example.org')" "" "")" InvalidArgument "newline in name"
+}
+
+# Parallel attempts: one worker, three wrong passwords queued, then the
+# right one. Its hash is checked after the lock was set by the others, so
+# it must be refused — not let through and the lock cleared.
+test_lockout_holds_for_parallel_attempts() {
+        sa_setup "lockout.deny=3" "daemon.workers=1" "password.hash_mem_kib=65536" "password.hash_ops=3"
+        sa_user alice "$PW" > /dev/null
+        local pids=() i n
+        for i in 1 2 3; do
+                sa_error AccountLogin alice "wrong $i" local '@a{sv} {}' > "$T/wrong.$i" &
+                pids+=($!)
+        done
+        for i in $(seq 1 250); do
+                n=$(grep -c "login attempt" "$T/sauthd.log" || true)
+                [ "$n" -ge 3 ] && break
+                sleep 0.02
+        done
+        expect_eq "$(sa_error AccountLogin alice "$PW" local '@a{sv} {}')" AccountLocked "right password after the lock"
+        for i in "${pids[@]}"; do wait "$i"; done
+        expect_eq "$(cat "$T"/wrong.* | sort -u)" InvalidCredentials "the wrong ones"
+        expect_eq "$(sa_error AccountLogin alice "$PW" local '@a{sv} {}')" AccountLocked "still locked"
+}
+
+# One local user cannot fill the hash pool: with max_queue=4, a non-admin
+# uid holds at most one job; another uid and root still get through.
+test_hash_jobs_capped_per_caller() {
+        sa_setup "daemon.workers=1" "daemon.max_queue=4" "password.hash_mem_kib=262144" "password.hash_ops=4"
+        sa_user alice "$PW" > /dev/null
+        sa_error_as 4243 AccountLogin alice wrong local '@a{sv} {}' > "$T/first" &
+        local client=$! i
+        for i in $(seq 1 100); do
+                grep -q "login attempt" "$T/sauthd.log" && break
+                sleep 0.02
+        done
+        expect_eq "$(sa_error_as 4243 AccountLogin alice wrong local '@a{sv} {}')" LimitExceeded "bob's second job"
+        expect_eq "$(sa_error_as 4245 AccountLogin nobody wrong local '@a{sv} {}')" InvalidCredentials "dave still served"
+        sa_login alice "$PW" > /dev/null
+        wait "$client"
+        expect_eq "$(cat "$T/first")" InvalidCredentials "bob's first job"
+}
+
+# ChangePassword tells a caller without credentials nothing about the
+# account's names; the full rules apply once the old password is right.
+test_change_password_rules_after_credentials() {
+        sa_setup
+        local uid
+        uid=$(sa_register alice alice@example.org "Alice Liddell")
+        sa_set_first_password "$uid" "$PW" alice@example.org
+        local weak="Liddell-from-wonderland-1865"
+        expect_eq "$(sa_error_as 4243 ChangePassword "$uid" "$weak" "" "" "$weak")" InvalidCredentials "stranger, no credentials"
+        expect_eq "$(sa_error_as 4243 ChangePassword "$uid" "$weak" "" "wrong old" "$weak")" InvalidCredentials "stranger, wrong old password"
+        expect_eq "$(sa_error_as 4243 ChangePassword "$uid" "$weak" "" "$PW" "$weak")" WeakPassword "right old password"
 }
 
 test_closed_internal_login() {
