@@ -284,7 +284,7 @@ static int apply_provider_key(SauthConfig *c, const char *provider, const char *
 /* Cuts a " # comment" off the end of a value: inih only knows ';'. */
 static void strip_inline_comment(char *value) {
         for (char *p = value; *p; p++)
-                if (*p == '#' && p > value && (p[-1] == ' ' || p[-1] == '\t')) {
+                if (*p == '#' && (p == value || p[-1] == ' ' || p[-1] == '\t')) {
                         *p = 0;
                         break;
                 }
@@ -356,8 +356,70 @@ static int config_validate(const SauthConfig *c, const char *path) {
                 fprintf(stderr, "%s: [password] hash_ops must be 1..64\n", path);
                 return -EINVAL;
         }
+        if (!(c->min_guesses_log10 >= 0 && c->min_guesses_log10 <= 100)) {
+                fprintf(stderr, "%s: [password] min_guesses_log10 must be 0..100\n", path);
+                return -EINVAL;
+        }
         if (c->max_queue < 1) {
                 fprintf(stderr, "%s: [daemon] max_queue must be at least 1\n", path);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* inih splits lines longer than its buffer and parses the rest as a new
+ * line: refuse them instead of reading a cut value. */
+#define CONFIG_LINE_MAX 199
+#define CONFIG_FILE_MAX (1024 * 1024)
+
+static int config_read_all(FILE *f, const char *path, char **ret) {
+        _cleanup_free_ char *text = malloc(CONFIG_FILE_MAX + 1);
+        size_t n;
+        unsigned line = 1;
+        const char *start;
+
+        if (!text)
+                return -ENOMEM;
+        n = fread(text, 1, CONFIG_FILE_MAX + 1, f);
+        if (ferror(f) || n > CONFIG_FILE_MAX) {
+                fprintf(stderr, "%s: unreadable or larger than %d bytes\n", path, CONFIG_FILE_MAX);
+                return -EINVAL;
+        }
+        text[n] = 0;
+        if (strlen(text) != n) {
+                fprintf(stderr, "%s: contains a NUL byte\n", path);
+                return -EINVAL;
+        }
+        start = text;
+        for (const char *p = text;; p++) {
+                if (*p != '\n' && *p)
+                        continue;
+                if (p - start > CONFIG_LINE_MAX) {
+                        fprintf(stderr, "%s:%u: line longer than %d bytes\n", path, line, CONFIG_LINE_MAX);
+                        return -EINVAL;
+                }
+                if (!*p)
+                        break;
+                start = p + 1;
+                line++;
+        }
+        *ret = TAKE_PTR(text);
+        return 0;
+}
+
+static int config_parse(FILE *f, const char *path, SauthConfig *c) {
+        _cleanup_free_ char *text = NULL;
+        ParseState st = { .config = c, .path = path };
+        int r;
+
+        r = config_read_all(f, path, &text);
+        if (r < 0)
+                return r;
+        r = ini_parse_string(text, config_ini_handler, &st);
+        if (st.error < 0)
+                return st.error;
+        if (r != 0) {
+                fprintf(stderr, "%s:%d: syntax error\n", path, r);
                 return -EINVAL;
         }
         return 0;
@@ -367,7 +429,6 @@ int config_load(const char *path, bool required, SauthConfig **ret) {
         _cleanup_(config_freep) SauthConfig *c = NULL;
         _cleanup_fclose_ FILE *f = NULL;
         char msg[512];
-        ParseState st;
         int r;
 
         r = config_new_default(&c);
@@ -385,14 +446,9 @@ int config_load(const char *path, bool required, SauthConfig **ret) {
         }
 
         if (f) {
-                st = (ParseState) { .config = c, .path = path };
-                r = ini_parse_file(f, config_ini_handler, &st);
-                if (st.error < 0)
-                        return st.error;
-                if (r != 0) {
-                        fprintf(stderr, "%s:%d: syntax error\n", path, r);
-                        return -EINVAL;
-                }
+                r = config_parse(f, path, c);
+                if (r < 0)
+                        return r;
         }
 
         r = config_validate(c, path ? path : "(defaults)");
