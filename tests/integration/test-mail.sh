@@ -239,7 +239,7 @@ test_closed_port_same_reply() {
         sa_start_daemon
         local uid i
         uid=$(sa_register alice)
-        sa_call ChangePassword sssss "$uid" "$PW1" "" "" "$PW1" > /dev/null
+        ml_call ChangePassword sssss "$uid" "$PW1" "" "" "$PW1" > /dev/null
         expect_eq "$(ml_forgot "" alice)" "$EMPTY_REPLY" "reply with no SMTP server"
         for i in $(seq 1 500); do
                 grep -q "mail: sending password_reset failed" "$T/sauthd.log" && break
