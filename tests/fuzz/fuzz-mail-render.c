@@ -95,6 +95,23 @@ static void fuzz_check_message(const char *m) {
         fuzz_check(m[0] != ' ' && m[0] != '\t', "first line is a header");
 }
 
+static size_t fuzz_count(const char *s, size_t n, const char *needle) {
+        size_t k = strlen(needle), c = 0;
+
+        for (const char *p = s; (p = memmem(p, n - (p - s), needle, k)); p += k)
+                c++;
+        return c;
+}
+
+/* Values are inserted, never expanded again: the token shows up no more
+ * often than the template asks for it (the name holds "{{token}}"). */
+static void fuzz_check_token(const uint8_t *data, size_t size, const char *m) {
+        const char *t = (const char *) data;
+        size_t asked = fuzz_count(t, size, "{{token}}") + fuzz_count(t, size, fuzz_fields.token);
+
+        fuzz_check(fuzz_count(m, strlen(m), fuzz_fields.token) <= asked, "token only where asked for");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char *m = NULL;
         int r;
@@ -109,6 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         r = mail_render(fuzz_config, "fuzz", &fuzz_fields, &m);
         if (r == 0) {
                 fuzz_check_message(m);
+                fuzz_check_token(data, size, m);
                 erase_and_free(m);
         } else {
                 fuzz_check(!m, "no output on failure");
