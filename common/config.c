@@ -360,6 +360,10 @@ static int config_validate(const SauthConfig *c, const char *path) {
                 fprintf(stderr, "%s: [password] min_guesses_log10 must be 0..100\n", path);
                 return -EINVAL;
         }
+        if (c->workers > 1024) {
+                fprintf(stderr, "%s: [daemon] workers must be 0..1024\n", path);
+                return -EINVAL;
+        }
         if (c->max_queue < 1) {
                 fprintf(stderr, "%s: [daemon] max_queue must be at least 1\n", path);
                 return -EINVAL;

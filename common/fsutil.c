@@ -38,7 +38,9 @@ int fopen_secure(const char *path, FILE **ret, char *msg, size_t msg_size) {
         FILE *f;
         int r;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: a FIFO put in the file's place must not hang us
+         * before fd_check_secure() refuses it. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0) {
                 r = -errno;
                 snprintf(msg, msg_size, "%s: %m", path);
@@ -47,6 +49,11 @@ int fopen_secure(const char *path, FILE **ret, char *msg, size_t msg_size) {
         r = fd_check_secure(fd, path, msg, msg_size);
         if (r < 0)
                 return r;
+        if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+                r = -errno;
+                snprintf(msg, msg_size, "%s: %m", path);
+                return r;
+        }
 
         f = fdopen(fd, "re");
         if (!f) {

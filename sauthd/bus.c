@@ -115,6 +115,7 @@ bool caller_is_admin_or_self(const Caller *c, const char *username) {
         return c->is_admin || (c->username && username && streq(c->username, username));
 }
 
+__attribute__((format(printf, 3, 0)))
 static int bus_error_va(sd_bus_error *error, SauthStatus s, const char *fmt, va_list ap) {
         const char *name = sauth_status_error_name(s);
 

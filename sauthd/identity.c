@@ -7,11 +7,48 @@
 #include "sauth-names.h"
 #include "util.h"
 
-static bool identity_chars_valid(const char *s) {
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-                if (*p <= ' ' || *p == 0x7f || *p == '<' || *p == '>' || *p == ',' || *p == ';')
+/* A plain addr-spec, no quoting: a local part of RFC 5322 "atext" and dots
+ * (not first, last or doubled), a domain of letters, digits and hyphens in
+ * dot-separated labels. What mail can be sent to, and nothing more. */
+static bool local_part_valid(const char *s, size_t n) {
+        static const char atext[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                    "!#$%&'*+/=?^_`{|}~-";
+
+        if (n == 0 || n > 64 || s[0] == '.' || s[n - 1] == '.')
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] == '.') {
+                        if (s[i + 1] == '.')
+                                return false;
+                } else if (!strchr(atext, s[i]))
                         return false;
+        }
         return true;
+}
+
+static bool domain_valid(const char *s) {
+        size_t label = 0, labels = 0;
+
+        for (const char *p = s;; p++) {
+                if (*p == '.' || !*p) {
+                        if (label == 0 || p[-1] == '-')
+                                return false;
+                        labels++;
+                        label = 0;
+                        if (!*p)
+                                break;
+                        continue;
+                }
+                if (!(isalnum((unsigned char) *p) || (*p == '-' && label > 0)) || ++label > 63)
+                        return false;
+        }
+        return labels >= 2;
+}
+
+static bool identity_shape_valid(const char *s) {
+        const char *at = strchr(s, '@');
+
+        return at && local_part_valid(s, (size_t) (at - s)) && domain_valid(at + 1);
 }
 
 int identity_normalize(const char *identity, char **ret) {
@@ -22,7 +59,7 @@ int identity_normalize(const char *identity, char **ret) {
         if (!identity)
                 return -EINVAL;
         n = strlen(identity);
-        if (n < 3 || n > SAUTH_TEXT_MAX || !identity_chars_valid(identity))
+        if (n < 3 || n > SAUTH_TEXT_MAX || !identity_shape_valid(identity))
                 return -EINVAL;
 
         s = strdup(identity);
@@ -31,9 +68,7 @@ int identity_normalize(const char *identity, char **ret) {
         for (char *p = s; *p; p++)
                 *p = (char) tolower((unsigned char) *p);
 
-        at = strchr(s, '@');
-        if (!at || at == s || !at[1] || strchr(at + 1, '@') || !strchr(at + 1, '.'))
-                return -EINVAL;
+        at = strchr(s, '@');    /* one, with a local part: checked above */
 
         /* The "+tag" of the local part, if any, goes. */
         plus = memchr(s, '+', (size_t) (at - s));
@@ -51,10 +86,11 @@ int identity_normalize(const char *identity, char **ret) {
                         if (*p != '.')
                                 *w++ = *p;
                 memmove(w, at, strlen(at) + 1);
-                if (w == s)
-                        return -EINVAL;
         }
 
+        /* What is left must still be an address ("a.+x@…" is not). */
+        if (!identity_shape_valid(s))
+                return -EINVAL;
         *ret = TAKE_PTR(s);
         return 0;
 }

@@ -100,10 +100,12 @@ static void pool_deliver(Pool *p) {
 
         for (PoolJob *j = done.head, *next; j; j = next) {
                 next = j->next;
+                /* No longer pending once done() runs: a follow-up job it
+                 * submits gets the place this one held. */
+                p->pending--;
                 if (j->done)
                         j->done(j->userdata);
                 free(j);
-                p->pending--;
         }
         if (p->pending == 0 && p->idle)
                 p->idle(p->idle_userdata);
@@ -187,6 +189,12 @@ int pool_submit(Pool *p, pool_work_fn work, pool_done_fn done, void *userdata) {
         *j = (PoolJob) { .work = work, .done = done, .userdata = userdata };
 
         pthread_mutex_lock(&p->lock);
+        if (p->stop) {
+                /* pool_free() runs: no worker would take the job. */
+                pthread_mutex_unlock(&p->lock);
+                free(j);
+                return -ESHUTDOWN;
+        }
         job_list_push(&p->waiting, j);
         pthread_cond_signal(&p->wake);
         pthread_mutex_unlock(&p->lock);

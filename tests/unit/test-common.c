@@ -520,9 +520,12 @@ static void test_config_bounds(void **state) {
         assert_int_equal(hi->hash_ops, 64);
         assert_int_equal(hi->max_length, SAUTH_PASSWORD_LENGTH_LIMIT);
 
-        w = expect_load_ok("[daemon]\nworkers = 4294967295\n[password]\nreset_admin_by_mail = ON\n");
-        assert_int_equal(w->workers, 4294967295U);
+        w = expect_load_ok("[daemon]\nworkers = 1024\n[password]\nreset_admin_by_mail = ON\n");
+        assert_int_equal(w->workers, 1024);
         assert_true(w->reset_admin_by_mail);
+        /* One thread per worker: a number no machine has is a typo. */
+        expect_load_error("[daemon]\nworkers = 1025\n", -EINVAL);
+        expect_load_error("[daemon]\nworkers = 4294967295\n", -EINVAL);
 }
 
 static void test_config_policies(void **state) {

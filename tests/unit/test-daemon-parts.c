@@ -351,6 +351,37 @@ static void test_pool_submit_from_done(void **state) {
         assert_int_equal(pool_pending(p), 0);
 }
 
+/* A done() that runs inside pool_free() may not queue new work: no worker
+ * is left to run it, so it is refused instead of leaked. */
+typedef struct Late {
+        Pool *pool;
+        int submit_result;
+        unsigned done;
+} Late;
+
+static void late_work(void *userdata) {
+}
+
+static void late_done(void *userdata) {
+        Late *l = userdata;
+
+        l->done++;
+        if (l->done == 1)
+                l->submit_result = pool_submit(l->pool, late_work, late_done, l);
+}
+
+static void test_pool_submit_during_free(void **state) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        Late l = {};
+
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(pool_new(e, "test", 1, 4, &l.pool), 0);
+        assert_int_equal(pool_submit(l.pool, late_work, late_done, &l), 0);
+        pool_free(l.pool);      /* the loop never ran: done() runs in here */
+        assert_int_equal(l.done, 1);
+        assert_int_equal(l.submit_result, -ESHUTDOWN);
+}
+
 /* ---- hash ---- */
 
 static const HashCost cheap = { .ops = 1, .mem_kib = 8 };
@@ -595,7 +626,8 @@ static void test_identity_normalize(void **state) {
         check_normalize("al.ice@notgmail.com", "al.ice@notgmail.com");
         check_normalize("x@y.z", "x@y.z");
         /* A '+' in the domain is not a tag. */
-        check_normalize("bob@ex+ample.org", "bob@ex+ample.org");
+        check_normalize("o'brien@example.org", "o'brien@example.org");
+        check_normalize("x@y.z", "x@y.z");
         /* Normal forms are fixed points. */
         check_normalize("alice@gmail.com", "alice@gmail.com");
 }
@@ -627,23 +659,49 @@ static void test_identity_refused(void **state) {
         /* One '@', yet a list of recipients to a mailer. */
         check_refused("bob,alice@example.org");
         check_refused("bob;alice@example.org");
+        /* Domains: labels of letters, digits and inner hyphens. */
+        check_refused("bob@ex+ample.org");
+        check_refused("a@.");
+        check_refused("a@b.");
+        check_refused("a@.com");
+        check_refused("a@b..com");
+        check_refused("a@-b.com");
+        check_refused("a@b-.com");
+        /* Local parts: no quoting, no specials, dots only inside. */
+        check_refused("\"a b\"@example.org");
+        check_refused("a(b)@example.org");
+        check_refused("a\\b@example.org");
+        check_refused("a:b@example.org");
+        check_refused("a[b]@example.org");
+        check_refused(".alice@example.org");
+        check_refused("alice.@example.org");
+        check_refused("al..ice@example.org");
+        check_refused("alice.+tag@example.org");
 
         assert_int_equal(identity_normalize(NULL, &(char *) { NULL }), -EINVAL);
 
-        /* Longest allowed, then one more. */
-        memset(longest, 'a', sizeof longest);
-        memcpy(longest + SAUTH_TEXT_MAX - 12, "@example.org", 12);
-        longest[SAUTH_TEXT_MAX] = '\0';
+        /* Longest allowed (a 64-character local part, labels of 60), then
+         * one more character. */
+        memset(longest, 0, sizeof longest);
+        memset(longest, 'a', 64);
+        strcat(longest, "@");
+        for (int i = 0; i < 3; i++) {
+                memset(longest + strlen(longest), 'b' + i, 60);
+                strcat(longest, ".");
+        }
+        strcat(longest, "eeee.org");
+        assert_int_equal(strlen(longest), SAUTH_TEXT_MAX);
         {
                 _cleanup_free_ char *out = NULL;
 
                 assert_int_equal(identity_normalize(longest, &out), 0);
                 assert_string_equal(out, longest);
         }
-        memset(longest, 'a', sizeof longest);
-        memcpy(longest + SAUTH_TEXT_MAX + 1 - 12, "@example.org", 12);
-        longest[SAUTH_TEXT_MAX + 1] = '\0';
+        memmove(longest + SAUTH_TEXT_MAX - 7, longest + SAUTH_TEXT_MAX - 8, 9);
+        assert_int_equal(strlen(longest), SAUTH_TEXT_MAX + 1);
         check_refused(longest);
+        /* A local part of 65 characters. */
+        check_refused("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@example.org");
 }
 
 static void test_username_valid(void **state) {
@@ -783,6 +841,7 @@ int main(void) {
                 cmocka_unit_test(test_pool_idle),
                 cmocka_unit_test(test_pool_concurrent),
                 cmocka_unit_test(test_pool_submit_from_done),
+                cmocka_unit_test(test_pool_submit_during_free),
                 cmocka_unit_test(test_hash_verify),
                 cmocka_unit_test(test_hash_malformed),
                 cmocka_unit_test(test_hash_needs_rehash),
