@@ -210,11 +210,21 @@ static int bench_run(const Options *o, const char *password) {
         }
 
         /* Interleaved, so that a change of clock speed or load during the
-         * run falls on all three alike. */
+         * run falls on all three alike, and in a rotating order, so that
+         * whatever the previous measure leaves behind (caches, freed pages)
+         * does not always fall on the same one. */
         for (unsigned i = 0; i < o->rounds; i++) {
-                verify[i] = bench_verify(hash, password);
-                auth[i] = bench_pam(o, password, false);
-                login[i] = bench_pam(o, password, true);
+                for (unsigned k = 0; k < 3; k++)
+                        switch ((i + k) % 3) {
+                        case 0:
+                                verify[i] = bench_verify(hash, password);
+                                break;
+                        case 1:
+                                auth[i] = bench_pam(o, password, false);
+                                break;
+                        default:
+                                login[i] = bench_pam(o, password, true);
+                        }
                 if (verify[i] == 0 || auth[i] == 0 || login[i] == 0) {
                         r = -EIO;
                         goto out;
