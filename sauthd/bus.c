@@ -84,19 +84,47 @@ static bool uid_in_group(uid_t uid, const char *user, gid_t primary, const char 
         return false;
 }
 
-int bus_caller(Manager *m, sd_bus_message *msg, Caller *ret, sd_bus_error *error) {
+static bool sender_cache_get(const SenderCache *c, const char *name, uid_t *ret) {
+        for (size_t i = 0; i < SENDER_CACHE_SLOTS; i++)
+                if (streq(c->slots[i].name, name)) {
+                        *ret = c->slots[i].uid;
+                        return true;
+                }
+        return false;
+}
+
+static void sender_cache_put(SenderCache *c, const char *name, uid_t uid) {
+        if (strlen(name) >= sizeof c->slots[0].name)
+                return;
+        strcpy(c->slots[c->next].name, name);
+        c->slots[c->next].uid = uid;
+        c->next = (c->next + 1) % SENDER_CACHE_SLOTS;
+}
+
+/* The uid the bus itself vouches for (SO_PEERCRED of the caller's
+ * connection). No AUGMENT: nothing read from /proc, where a pid may
+ * already belong to another process. */
+static int bus_sender_uid(Manager *m, sd_bus_message *msg, uid_t *ret) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        const char *sender = sd_bus_message_get_sender(msg);
+        int r;
+
+        if (sender && sender[0] == ':' && sender_cache_get(&m->senders, sender, ret))
+                return 0;
+        r = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID, &creds);
+        if (r >= 0)
+                r = sd_bus_creds_get_euid(creds, ret);
+        if (r >= 0 && sender && sender[0] == ':')
+                sender_cache_put(&m->senders, sender, *ret);
+        return r;
+}
+
+int bus_caller(Manager *m, sd_bus_message *msg, Caller *ret, sd_bus_error *error) {
         struct passwd *pw;
         uid_t uid;
         int r;
 
-        /* The uid the bus itself vouches for (SO_PEERCRED of the caller's
-         * connection). No AUGMENT: nothing read from /proc, where a pid
-         * may already belong to another process. */
-        r = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID, &creds);
-        if (r < 0)
-                return bus_error(error, SAUTH_E_ACCESS_DENIED, "Cannot establish the caller's credentials.");
-        r = sd_bus_creds_get_euid(creds, &uid);
+        r = bus_sender_uid(m, msg, &uid);
         if (r < 0)
                 return bus_error(error, SAUTH_E_ACCESS_DENIED, "Cannot establish the caller's credentials.");
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
@@ -11,6 +12,21 @@
 #include "pool.h"
 #include "ratelimit.h"
 #include "store.h"
+
+/*
+ * The uids of recent callers, by unique bus name. A unique name is never
+ * given to another connection while the bus runs, so an entry cannot go
+ * stale; asking the bus costs a round trip on every call otherwise.
+ */
+#define SENDER_CACHE_SLOTS 128
+
+typedef struct SenderCache {
+        struct {
+                char name[32];
+                uid_t uid;
+        } slots[SENDER_CACHE_SLOTS];
+        unsigned next;          /* round robin: the oldest entry goes */
+} SenderCache;
 
 /*
  * The daemon's state. Owned by the event-loop thread: only it touches the
@@ -28,6 +44,7 @@ typedef struct Manager {
         HashCost cost;
         char dummy_hash[HASH_STR_MAX];
         RateLimit check_limit;  /* CheckPassword, per caller uid */
+        SenderCache senders;
         Quota hash_quota;       /* hash jobs in flight of non-admin callers */
         unsigned delayed_replies; /* ForgotPassword replies waiting for their time */
         bool verbose;

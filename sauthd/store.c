@@ -23,8 +23,17 @@
  * prepared and bound; the SQL text itself is always a constant.
  */
 
+/* Statements are prepared once and kept, keyed by the address of their SQL
+ * text (every statement here is a string literal), then reset after each
+ * use: preparing is most of the cost of a short query. */
+#define STORE_STMT_CACHE 64
+
 struct Store {
         sqlite3 *db;
+        struct {
+                const char *sql;
+                sqlite3_stmt *stmt;
+        } stmts[STORE_STMT_CACHE];
 };
 
 #define STORE_ID_SIZE 19                /* id_new(): "x-" + 16 hex + NUL */
@@ -33,7 +42,16 @@ struct Store {
 static inline void stmt_finalizep(sqlite3_stmt **stmt) {
         sqlite3_finalize(*stmt);        /* takes NULL */
 }
-#define _cleanup_stmt_ _cleanup_(stmt_finalizep)
+
+/* Hands a cached statement back: no row, no lock, no binding to the
+ * caller's (possibly secret) memory is kept. */
+static inline void stmt_resetp(sqlite3_stmt **stmt) {
+        if (*stmt) {
+                sqlite3_reset(*stmt);
+                sqlite3_clear_bindings(*stmt);
+        }
+}
+#define _cleanup_stmt_ _cleanup_(stmt_resetp)
 
 /* The schema, one step per version, each applied in its own transaction
  * together with its row in schema_version. Never edit a released step:
@@ -117,7 +135,7 @@ static int store_exec(Store *s, const char *sql) {
         const char *tail = sql;
 
         while (*tail) {
-                _cleanup_stmt_ sqlite3_stmt *stmt = NULL;
+                _cleanup_(stmt_finalizep) sqlite3_stmt *stmt = NULL;
                 const char *next = NULL;
                 int rc;
 
@@ -152,17 +170,40 @@ static int store_bindv(Store *s, sqlite3_stmt *stmt, const char *types, va_list 
         return 0;
 }
 
-static int store_preparev(Store *s, sqlite3_stmt **ret, const char *sql, const char *types, va_list ap) {
-        _cleanup_stmt_ sqlite3_stmt *stmt = NULL;
-        int rc, r;
+/* The cached statement for sql, prepared on first use. */
+static int store_prepare_cached(Store *s, const char *sql, sqlite3_stmt **ret) {
+        size_t i;
+        int rc;
 
-        rc = sqlite3_prepare_v3(s->db, sql, -1, 0, &stmt, NULL);
+        for (i = 0; i < STORE_STMT_CACHE && s->stmts[i].sql; i++)
+                if (s->stmts[i].sql == sql) {
+                        *ret = s->stmts[i].stmt;
+                        return 0;
+                }
+        if (i == STORE_STMT_CACHE) {
+                /* More distinct statements than store.c has: a bug. */
+                fprintf(stderr, "store: statement cache full\n");
+                return -E2BIG;
+        }
+        rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[i].stmt, NULL);
         if (rc != SQLITE_OK)
                 return store_fail(s, rc, "prepare");
+        s->stmts[i].sql = sql;
+        *ret = s->stmts[i].stmt;
+        return 0;
+}
+
+static int store_preparev(Store *s, sqlite3_stmt **ret, const char *sql, const char *types, va_list ap) {
+        _cleanup_stmt_ sqlite3_stmt *stmt = NULL;
+        int r;
+
+        r = store_prepare_cached(s, sql, &stmt);
+        if (r < 0)
+                return r;
         r = store_bindv(s, stmt, types, ap);
         if (r < 0)
                 return r;
-        *ret = TAKE_PTR(stmt); /* the caller finalizes */
+        *ret = TAKE_PTR(stmt); /* the caller resets it (_cleanup_stmt_) */
         return 0;
 }
 
@@ -468,6 +509,8 @@ int store_open(const char *path, Store **ret) {
 void store_close(Store *s) {
         if (!s)
                 return;
+        for (size_t i = 0; i < STORE_STMT_CACHE; i++)
+                sqlite3_finalize(s->stmts[i].stmt);
         if (s->db && sqlite3_close(s->db) != SQLITE_OK)
                 fprintf(stderr, "store: close: %s\n", sqlite3_errmsg(s->db));
         free(s);
