@@ -100,8 +100,9 @@ int method_account_status(sd_bus_message *msg, void *userdata, sd_bus_error *err
         return sd_bus_send(NULL, reply, NULL);
 }
 
-/* Shared shape of the admin-only setters: authorize, validate, store. */
-static int admin_only(Manager *m, sd_bus_message *msg, sd_bus_error *error) {
+/* The first steps of the admin-only setters: the caller is an admin, the
+ * user name is well formed. */
+static int admin_on_account(Manager *m, sd_bus_message *msg, const char *username, sd_bus_error *error) {
         _cleanup_(caller_done) Caller caller = {};
         int r;
 
@@ -110,6 +111,8 @@ static int admin_only(Manager *m, sd_bus_message *msg, sd_bus_error *error) {
                 return r;
         if (!caller.is_admin)
                 return bus_error(error, SAUTH_E_ACCESS_DENIED, "Only an admin may do this.");
+        if (!username_valid(username))
+                return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "Invalid user name.");
         return 0;
 }
 
@@ -121,14 +124,12 @@ int method_set_account_status(sd_bus_message *msg, void *userdata, sd_bus_error 
         r = sd_bus_message_read(msg, "ss", &username, &status);
         if (r < 0)
                 return r;
-        r = admin_only(m, msg, error);
+        r = admin_on_account(m, msg, username, error);
         if (r < 0)
                 return r;
         if (!streq(status, SAUTH_STATUS_ACTIVE) && !streq(status, SAUTH_STATUS_DISABLED))
                 return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "Status must be '%s' or '%s'.",
                                  SAUTH_STATUS_ACTIVE, SAUTH_STATUS_DISABLED);
-        if (!username_valid(username))
-                return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "Invalid user name.");
 
         r = store_set_status(m->store, username, status);
         if (r < 0)
@@ -145,11 +146,9 @@ int method_set_account_admin(sd_bus_message *msg, void *userdata, sd_bus_error *
         r = sd_bus_message_read(msg, "sb", &username, &admin);
         if (r < 0)
                 return r;
-        r = admin_only(m, msg, error);
+        r = admin_on_account(m, msg, username, error);
         if (r < 0)
                 return r;
-        if (!username_valid(username))
-                return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "Invalid user name.");
 
         r = store_set_admin(m->store, username, admin);
         if (r < 0)
@@ -166,11 +165,9 @@ int method_expire_password(sd_bus_message *msg, void *userdata, sd_bus_error *er
         r = sd_bus_message_read(msg, "s", &username);
         if (r < 0)
                 return r;
-        r = admin_only(m, msg, error);
+        r = admin_on_account(m, msg, username, error);
         if (r < 0)
                 return r;
-        if (!username_valid(username))
-                return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "Invalid user name.");
 
         r = store_set_must_change(m->store, username, true);
         if (r < 0)
