@@ -33,7 +33,22 @@ int fd_check_secure(int fd, const char *path, char *msg, size_t msg_size) {
         return 0;
 }
 
-int fopen_secure(const char *path, FILE **ret, char *msg, size_t msg_size) {
+static int fd_check_private(int fd, const char *path, char *msg, size_t msg_size) {
+        struct stat st;
+
+        if (fstat(fd, &st) < 0) {
+                snprintf(msg, msg_size, "%s: cannot stat: %m", path);
+                return -errno;
+        }
+        if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+                snprintf(msg, msg_size, "%s: refused, it holds a secret and group or other may read it (mode %04o); run chmod 600",
+                         path, (unsigned) (st.st_mode & 07777));
+                return -EPERM;
+        }
+        return 0;
+}
+
+static int fopen_checked(const char *path, bool secret, FILE **ret, char *msg, size_t msg_size) {
         _cleanup_close_ int fd = -1;
         FILE *f;
         int r;
@@ -47,6 +62,8 @@ int fopen_secure(const char *path, FILE **ret, char *msg, size_t msg_size) {
                 return r;
         }
         r = fd_check_secure(fd, path, msg, msg_size);
+        if (r >= 0 && secret)
+                r = fd_check_private(fd, path, msg, msg_size);
         if (r < 0)
                 return r;
         if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
@@ -64,4 +81,12 @@ int fopen_secure(const char *path, FILE **ret, char *msg, size_t msg_size) {
         TAKE_FD(fd); /* now owned by f */
         *ret = f;
         return 0;
+}
+
+int fopen_secure(const char *path, FILE **ret, char *msg, size_t msg_size) {
+        return fopen_checked(path, false, ret, msg, msg_size);
+}
+
+int fopen_secret(const char *path, FILE **ret, char *msg, size_t msg_size) {
+        return fopen_checked(path, true, ret, msg, msg_size);
 }

@@ -12,3 +12,7 @@ int fd_check_secure(int fd, const char *path, char *msg, size_t msg_size);
 
 /* Opens PATH for reading after the same check. */
 int fopen_secure(const char *path, FILE **ret, char *msg, size_t msg_size);
+
+/* The same for a file holding a secret (SMTP credentials): besides, nobody
+ * but the owner may read it (mode 0600 or stricter). */
+int fopen_secret(const char *path, FILE **ret, char *msg, size_t msg_size);

@@ -292,8 +292,8 @@ static int mail_to_crlf(const char *message, MailBuf *out) {
         return r;
 }
 
-/* "user:password" from a file only we may write, read without stdio so no
- * buffer of the library keeps a copy. */
+/* "user:password" from a file only its owner may read or write, read
+ * without stdio so no buffer of the library keeps a copy. */
 static int mail_read_credentials(const char *path, char *buf, size_t size, char **ret_password,
                                  char *reason, size_t reason_size) {
         _cleanup_fclose_ FILE *f = NULL;
@@ -301,7 +301,7 @@ static int mail_read_credentials(const char *path, char *buf, size_t size, char 
         size_t len;
         int r;
 
-        r = fopen_secure(path, &f, reason, reason_size);
+        r = fopen_secret(path, &f, reason, reason_size);
         if (r < 0)
                 return r;
         r = mail_read_fd(fileno(f), buf, size - 1, &len);

@@ -592,6 +592,11 @@ static void test_send_smtp_refusals(void **state) {
 
         write_file(dir, "creds", "mailer:secret\n", 0666);
         assert_int_equal(mail_send_blocking(c, TO, m), -EPERM);
+        /* Not writable by others, but readable: still refused, it is a secret. */
+        assert_int_equal(chmod(creds, 0644), 0);
+        assert_int_equal(mail_send_blocking(c, TO, m), -EPERM);
+        assert_int_equal(chmod(creds, 0640), 0);
+        assert_int_equal(mail_send_blocking(c, TO, m), -EPERM);
         assert_int_equal(chmod(creds, 0600), 0);
         assert_true(mail_send_blocking(c, TO, m) < 0);
 
