@@ -12,6 +12,7 @@
 #include "bus.h"
 #include "hash.h"
 #include "identity.h"
+#include "lockout.h"
 #include "mail.h"
 #include "policy.h"
 #include "register.h"
@@ -119,8 +120,6 @@ static void change_notify(Manager *m, const StoreAccount *a) {
 /* The old password was wrong, or the account is locked: nothing changes.
  * Only admins learn about the lock; a wrong password counts toward it. */
 static void change_refuse(ChangeJob *j, int64_t now) {
-        Manager *m = j->m;
-
         if (j->locked) {
                 if (j->caller_admin)
                         (void) bus_reply_error(j->call, SAUTH_E_ACCOUNT_LOCKED,
@@ -130,8 +129,7 @@ static void change_refuse(ChangeJob *j, int64_t now) {
                 return;
         }
         (void) bus_reply_error(j->call, SAUTH_E_INVALID_CREDENTIALS, "The old password is not correct.");
-        (void) store_record_failure(m->store, j->account->id, now, m->config->deny,
-                                    (int64_t) m->config->fail_interval, (int64_t) m->config->unlock_time);
+        lockout_record_failure(j->m, j->account, now);
 }
 
 static void change_done(void *userdata) {
@@ -142,10 +140,7 @@ static void change_done(void *userdata) {
         int r;
 
         if (j->path == CHANGE_OLD_PASSWORD) {
-                /* Attempts run in parallel: look at the lock again. */
-                _cleanup_(store_account_freep) StoreAccount *fresh = NULL;
-
-                if (!j->locked && (store_account_by_uid(m->store, a->uid, &fresh) < 0 || fresh->locked_until > now))
+                if (!j->locked && lockout_locked_now(m, a, now))
                         j->locked = true;
                 if (j->locked || !j->old_ok) {
                         change_refuse(j, now);

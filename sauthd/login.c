@@ -13,6 +13,7 @@
 
 #include "bus.h"
 #include "hash.h"
+#include "lockout.h"
 #include "login.h"
 #include "sauth-names.h"
 #include "util.h"
@@ -160,33 +161,16 @@ static int login_refuse(LoginJob *j) {
         return bus_reply_error(j->call, SAUTH_E_INVALID_CREDENTIALS, "Invalid user name or password.");
 }
 
-/* Attempts run in parallel: the lock may have been set by another one
- * while this hash was computed. Looked up again before anything is granted. */
-static bool login_locked_now(Manager *m, const StoreAccount *a, int64_t now) {
-        _cleanup_(store_account_freep) StoreAccount *fresh = NULL;
-
-        if (store_account_by_username(m->store, a->username, &fresh) < 0)
-                return true;    /* fail closed */
-        return fresh->locked_until > now || !streq(fresh->id, a->id);
-}
-
 static void login_fail(LoginJob *j, int64_t now) {
-        Manager *m = j->m;
         const StoreAccount *a = j->account;
-        bool counts = a && a->password_hash && !j->locked && !j->verified;
-        int r;
 
-        log_debug(m, "login refused for account %s", a ? a->username : "(unknown)");
+        log_debug(j->m, "login refused for account %s", a ? a->username : "(unknown)");
         (void) login_refuse(j);
 
-        /* A wrong password for a real, usable account counts toward
-         * lockout; persisted, so a restart does not reset it. */
-        if (!counts)
-                return;
-        r = store_record_failure(m->store, a->id, now, m->config->deny,
-                                 (int64_t) m->config->fail_interval, (int64_t) m->config->unlock_time);
-        if (m->config->deny > 0 && r == (int) m->config->deny)
-                log_msg(4, "account %s locked after %d failures", a->username, r);
+        /* A wrong password for a usable account counts toward lockout;
+         * persisted, so a restart does not reset it. */
+        if (a && !j->locked && !j->verified)
+                lockout_record_failure(j->m, a, now);
 }
 
 static void login_done(void *userdata) {
@@ -196,7 +180,7 @@ static void login_done(void *userdata) {
         int64_t now = time(NULL);
         int r;
 
-        if (a && j->verified && !j->locked && login_locked_now(m, a, now))
+        if (a && j->verified && !j->locked && lockout_locked_now(m, a, now))
                 j->locked = true;
         if (!a || j->locked || !a->password_hash || !j->verified || !streq(a->status, SAUTH_STATUS_ACTIVE)) {
                 login_fail(j, now);
