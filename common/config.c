@@ -16,7 +16,6 @@ typedef enum KeyType {
         KEY_STRING,
         KEY_UINT,
         KEY_U64,
-        KEY_ULL,
         KEY_DOUBLE,
         KEY_BOOL,
         KEY_POLICY,
@@ -43,8 +42,8 @@ static const KeyDef key_table[] = {
         K("daemon",   "workers",             KEY_UINT,   workers),
         K("daemon",   "max_queue",           KEY_UINT,   max_queue),
         K("store",    "path",                KEY_STRING, store_path),
-        K("password", "hash_ops",            KEY_ULL,    hash_ops),
-        K("password", "hash_mem_kib",        KEY_ULL,    hash_mem_kib),
+        K("password", "hash_ops",            KEY_U64,    hash_ops),
+        K("password", "hash_mem_kib",        KEY_U64,    hash_mem_kib),
         K("password", "pwquality_conf",      KEY_STRING, pwquality_conf),
         K("password", "min_guesses_log10",   KEY_DOUBLE, min_guesses_log10),
         K("password", "history",             KEY_UINT,   history),
@@ -209,11 +208,6 @@ static int apply_key(SauthConfig *c, const KeyDef *k, const char *value) {
                 r = parse_ull(value, UINT64_MAX, &v);
                 if (r >= 0)
                         *(uint64_t *) field = v;
-                return r;
-        case KEY_ULL:
-                r = parse_ull(value, ULLONG_MAX, &v);
-                if (r >= 0)
-                        *(unsigned long long *) field = v;
                 return r;
         case KEY_DOUBLE:
                 errno = 0;

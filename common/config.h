@@ -35,14 +35,14 @@ typedef struct SauthConfig {
         /* [daemon] */
         char *admin_group;
         unsigned workers;               /* 0 = number of CPUs */
-        unsigned max_queue;             /* hash jobs waiting at most */
+        unsigned max_queue;             /* hash jobs queued or running at most */
 
         /* [store] */
         char *store_path;
 
         /* [password] */
-        unsigned long long hash_ops;
-        unsigned long long hash_mem_kib;
+        uint64_t hash_ops;
+        uint64_t hash_mem_kib;
         char *pwquality_conf;
         double min_guesses_log10;
         unsigned history;

@@ -8,14 +8,15 @@
  */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 #define _cleanup_(f) __attribute__((cleanup(f)))
-#define _unused_ __attribute__((unused))
 #define _must_check_ __attribute__((warn_unused_result))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 
@@ -77,6 +78,20 @@ static inline void strv_freep(char ***l) {
 }
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
 
+/* The same for a list of secrets (password hashes): each wiped first. */
+static inline void *strv_erase_free(char **l) {
+        if (l) {
+                for (char **i = l; *i; i++)
+                        erase_and_free(*i);
+                free(l);
+        }
+        return NULL;
+}
+static inline void strv_erase_freep(char ***l) {
+        strv_erase_free(*l);
+}
+#define _cleanup_strv_erase_ _cleanup_(strv_erase_freep)
+
 static inline bool streq(const char *a, const char *b) {
         return strcmp(a, b) == 0;
 }
@@ -90,9 +105,6 @@ static inline char *strdup_or_null(const char *s) {
         return s ? strdup(s) : NULL;
 }
 
-#include <stdint.h>
-#include <time.h>
-
 /* Monotonic microseconds, for rate limits and delays. */
 static inline uint64_t now_usec(void) {
         struct timespec ts;
@@ -102,4 +114,3 @@ static inline uint64_t now_usec(void) {
 }
 
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
-#define MIN(a, b) ((a) < (b) ? (a) : (b))

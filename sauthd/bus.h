@@ -30,10 +30,10 @@ int bus_caller(Manager *m, sd_bus_message *msg, Caller *ret, sd_bus_error *error
 bool caller_is_admin_or_self(const Caller *c, const char *username);
 
 /* Sets a typed error; returns a negative value for the handler to return. */
-int bus_error(sd_bus_error *error, SauthStatus s, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int bus_error(sd_bus_error *error, SauthStatus s, const char *fmt, ...) _printf_(3, 4);
 
 /* Replies with a typed error to a call held for later (after a worker). */
-int bus_reply_error(sd_bus_message *call, SauthStatus s, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int bus_reply_error(sd_bus_message *call, SauthStatus s, const char *fmt, ...) _printf_(3, 4);
 
 /* Maps a store or internal errno to a typed error, logging unexpected ones. */
 int bus_error_errno(sd_bus_error *error, int r, const char *what);

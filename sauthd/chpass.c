@@ -60,7 +60,7 @@ static ChangeJob *change_job_free(ChangeJob *j) {
         store_account_free(j->account);
         erase_and_free(j->new_password);
         erase_and_free(j->old_password);
-        strv_free(j->history);
+        strv_erase_free(j->history);
         policy_verdict_done(&j->verdict);
         sodium_memzero(j->new_hash, sizeof j->new_hash);
         free(j);
@@ -104,17 +104,6 @@ static void change_work(void *userdata) {
         if ((j->path != CHANGE_OLD_PASSWORD || j->old_ok) && change_work_rules(j))
                 j->hash_result = hash_password(j->new_password, j->m->cost, j->new_hash);
         erase_and_free(TAKE_PTR(j->new_password));
-}
-
-static void change_notify(Manager *m, const StoreAccount *a) {
-        MailFields f = {
-                .to = a->identity, .token = "", .username = a->username,
-                .name = a->name, .uid = a->uid, .expires = "",
-        };
-        int r = mail_queue(m->mail_pool, m->config, "password_changed", &f);
-
-        if (r < 0)
-                log_msg(3, "account %s: password_changed notice not queued: %s", a->username, strerror(-r));
 }
 
 /* The old password was wrong, or the account is locked: nothing changes.
@@ -176,7 +165,7 @@ static void change_done(void *userdata) {
         }
 
         log_msg(5, "account %s: password changed (%s)", a->username, change_path_name[j->path]);
-        change_notify(m, a);
+        (void) account_mail(m, "password_changed", a, NULL, 0);
         (void) sd_bus_reply_method_return(j->call, "a{sv}", 3,
                                           "account_id", "s", a->id,
                                           "uid", "s", a->uid,
@@ -186,7 +175,7 @@ static void change_done(void *userdata) {
 /* The hashes a new password must not match: the current one and the
  * history, when [password] history is on. */
 static int change_collect_history(Manager *m, const StoreAccount *a, char ***ret) {
-        _cleanup_strv_free_ char **old = NULL;
+        _cleanup_strv_erase_ char **old = NULL;
         char **l;
         size_t n = 0;
         int r;
@@ -421,7 +410,7 @@ static void forgot_issue(Manager *m, const StoreAccount *a, const char *template
         if (token_hash(token, token_h) >= 0 &&
             store_token_add(m->store, token_h, a->uid, SAUTH_TOKEN_RESET, expires, now) >= 0) {
                 log_msg(5, "account %s: reset token issued", a->username);
-                (void) register_mail_token(m, template_name, token, a, expires);
+                (void) account_mail(m, template_name, a, token, expires);
         }
         sodium_memzero(token, sizeof token);
 }

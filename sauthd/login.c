@@ -48,7 +48,8 @@ static void login_job_freep(LoginJob **j) {
         login_job_free(*j);
 }
 
-int login_roles(const StoreAccount *a, char ***ret) {
+/* The roles a login grants an account, NULL-terminated. */
+static int login_roles(const StoreAccount *a, char ***ret) {
         const char *roles[6];
         size_t n = 0;
         char **l;
@@ -154,9 +155,9 @@ static int login_refuse(LoginJob *j) {
 
         if (a && j->locked && j->caller_admin)
                 return bus_reply_error(j->call, SAUTH_E_ACCOUNT_LOCKED, "Account locked after too many failures; try again later.");
-        if (a && j->verified && streq(a->status, SAUTH_STATUS_DISABLED))
-                return bus_reply_error(j->call, SAUTH_E_ACCOUNT_DISABLED, "This account is disabled.");
-        if (a && j->caller_admin && streq(a->status, SAUTH_STATUS_DISABLED))
+        /* Disabled: told to admins, and to whoever gave the right password
+         * (who knows the account exists anyway). */
+        if (a && (j->verified || j->caller_admin) && streq(a->status, SAUTH_STATUS_DISABLED))
                 return bus_reply_error(j->call, SAUTH_E_ACCOUNT_DISABLED, "This account is disabled.");
         return bus_reply_error(j->call, SAUTH_E_INVALID_CREDENTIALS, "Invalid user name or password.");
 }
@@ -200,6 +201,16 @@ static void login_done(void *userdata) {
                 log_msg(3, "login reply failed: %s", strerror(-r));
 }
 
+/* Caller-supplied text for a log line: anything but printable ASCII
+ * becomes '?', so a value cannot forge lines or escape sequences. */
+static void copy_printable(char *out, size_t size, const char *in) {
+        size_t i;
+
+        for (i = 0; i + 1 < size && in[i]; i++)
+                out[i] = in[i] >= ' ' && in[i] < 0x7f ? in[i] : '?';
+        out[i] = 0;
+}
+
 /* Reads the context dict; only known string keys are kept, for the log.
  * Both buffers are size bytes. */
 static int login_read_context(sd_bus_message *msg, char *service, char *rhost, size_t size) {
@@ -215,7 +226,7 @@ static int login_read_context(sd_bus_message *msg, char *service, char *rhost, s
                         return r;
                 if ((streq(key, "service") || streq(key, "rhost")) &&
                     sd_bus_message_read(msg, "v", "s", &value) >= 0)
-                        snprintf(streq(key, "service") ? service : rhost, size, "%s", value);
+                        copy_printable(streq(key, "service") ? service : rhost, size, value);
                 else {
                         r = sd_bus_message_skip(msg, "v");
                         if (r < 0)

@@ -6,9 +6,5 @@
 #include "manager.h"
 #include "store.h"
 
-/* The roles a login grants an account (admin, user, person, pwchange,
- * pending), NULL-terminated. */
-int login_roles(const StoreAccount *a, char ***ret);
-
 /* Builds the reply every successful login sends (local now, OAuth later). */
 int login_reply(Manager *m, sd_bus_message *call, const StoreAccount *a, const char *method);

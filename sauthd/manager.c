@@ -150,7 +150,7 @@ static int manager_load(Manager *m, const ManagerOptions *o) {
         /* One hash at startup, so that unknown users cost what known ones do. */
         r = hash_make_dummy(m->cost, m->dummy_hash);
         if (r < 0)
-                log_msg(3, "cannot make an Argon2id hash with m=%llu KiB", m->config->hash_mem_kib);
+                log_msg(3, "cannot make an Argon2id hash with m=%llu KiB", (unsigned long long) m->config->hash_mem_kib);
         return r;
 }
 

@@ -81,5 +81,5 @@ static inline void manager_freep(Manager **m) {
 }
 
 /* Logs to stderr (the journal, under systemd) with a priority prefix. */
-void log_msg(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_msg(int priority, const char *fmt, ...) _printf_(2, 3);
 #define log_debug(m, ...) do { if ((m)->verbose) log_msg(7, __VA_ARGS__); } while (0)

@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
+#include "util.h"
+
 /*
  * A fixed pool of worker threads for work that must not run on the event
  * loop (Argon2id, sending mail). A job's work() runs on a worker; its done()
@@ -21,7 +23,7 @@ typedef void (*pool_done_fn)(void *userdata);
 int pool_new(sd_event *event, const char *name, unsigned n_workers, unsigned max_queue, Pool **ret);
 
 /* Queues a job. userdata belongs to the job until done() runs. */
-int pool_submit(Pool *p, pool_work_fn work, pool_done_fn done, void *userdata) __attribute__((warn_unused_result));
+_must_check_ int pool_submit(Pool *p, pool_work_fn work, pool_done_fn done, void *userdata);
 
 /* Jobs submitted and not yet done. */
 unsigned pool_pending(const Pool *p);

@@ -17,7 +17,7 @@
 #include "tokens.h"
 #include "util.h"
 
-void format_expiry(int64_t when, char out[static 64]) {
+static void format_expiry(int64_t when, char out[static 64]) {
         time_t t = (time_t) when;
         struct tm tm;
 
@@ -25,12 +25,12 @@ void format_expiry(int64_t when, char out[static 64]) {
                 snprintf(out, 64, "%lld", (long long) when);
 }
 
-int register_mail_token(Manager *m, const char *template_name, const char *token_text,
-                        const StoreAccount *a, int64_t expires) {
-        char when[64];
+int account_mail(Manager *m, const char *template_name, const StoreAccount *a,
+                 const char *token_text, int64_t expires) {
+        char when[64] = "";
         MailFields f = {
                 .to = a->identity,
-                .token = token_text,
+                .token = token_text ? token_text : "",
                 .username = a->username,
                 .name = a->name,
                 .uid = a->uid,
@@ -38,7 +38,8 @@ int register_mail_token(Manager *m, const char *template_name, const char *token
         };
         int r;
 
-        format_expiry(expires, when);
+        if (expires > 0)
+                format_expiry(expires, when);
         r = mail_queue(m->mail_pool, m->config, template_name, &f);
         if (r < 0)
                 log_msg(3, "account %s: %s message not queued: %s", a->username, template_name, strerror(-r));
@@ -58,8 +59,7 @@ static bool text_valid(const char *s) {
  * user (root…): PAM stacks would then accept the stranger's password for
  * that user. Only admins, or the user themself, may register such a name. */
 static bool register_name_allowed(const Caller *caller, const char *username) {
-        return caller->is_admin || !getpwnam(username) ||
-                (caller->username && streq(caller->username, username));
+        return caller_is_admin_or_self(caller, username) || !getpwnam(username);
 }
 
 static int register_check_args(const char *identity, const char *username, const char *name,
@@ -130,8 +130,8 @@ int method_register(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         }
 
         log_msg(5, "registered account %s (uid %s)", username, ids.uid);
-        (void) register_mail_token(m, isempty(template_name) ? "confirm_new" : template_name, token, a,
-                                   now + (int64_t) m->config->confirm_lifetime);
+        (void) account_mail(m, isempty(template_name) ? "confirm_new" : template_name, a, token,
+                            now + (int64_t) m->config->confirm_lifetime);
         sodium_memzero(token, sizeof token);
         return register_reply(msg, &ids);
 }
@@ -172,7 +172,7 @@ int method_account_add(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         }
 
         log_msg(5, "added account %s for uid %s", username, uid);
-        (void) register_mail_token(m, "confirm_new", token, a, now + (int64_t) m->config->confirm_lifetime);
+        (void) account_mail(m, "confirm_new", a, token, now + (int64_t) m->config->confirm_lifetime);
         sodium_memzero(token, sizeof token);
         return sd_bus_reply_method_return(msg, "a{sv}", 3,
                                           "id", "s", account_id,

@@ -882,17 +882,9 @@ int store_set_password(Store *s, const StorePasswordChange *chg) {
         return store_end(s, store_set_password_rows(s, chg));
 }
 
-static void strv_erase_freep(char ***l) {
-        if (!*l)
-                return;
-        for (char **i = *l; *i; i++)
-                erase_and_free(*i);
-        free(*l);
-}
-
 int store_password_history(Store *s, const char *account_id, unsigned max, char ***ret) {
         _cleanup_stmt_ sqlite3_stmt *stmt = NULL;
-        _cleanup_(strv_erase_freep) char **l = NULL;
+        _cleanup_strv_erase_ char **l = NULL;
         size_t n = 0;
         int r;
 
