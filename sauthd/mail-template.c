@@ -115,7 +115,8 @@ static int mail_template_read(const char *dir, const char *name, char **ret) {
         if (asprintf(&path, "%s/%s.tmpl", dir, name) < 0)
                 return -ENOMEM;
 
-        /* O_NONBLOCK: a FIFO in its place must not hang a worker. */
+        /* O_NONBLOCK: a FIFO in its place must not hang the event loop, where
+         * templates are rendered. */
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return -errno;

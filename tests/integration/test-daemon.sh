@@ -107,18 +107,19 @@ test_loop_free_during_hash() {
 test_introspection_matches_shipped_xml() {
         sa_setup
         busctl --address="$BUS_ADDRESS" introspect --xml-interface "$BUS_NAME" "$BUS_PATH" > "$T/live.xml"
-        /usr/bin/python3 - "$INTERFACE_XML" "$T/live.xml" <<'PY'
+        /usr/bin/python3 - "$BUS_IFACE" "$INTERFACE_XML" "$T/live.xml" <<'PY'
 import sys, xml.etree.ElementTree as ET
+IFACE = sys.argv[1]
 def methods(path):
     root = ET.parse(path).getroot()
     out = {}
     for iface in root.iter("interface"):
-        if iface.get("name") != "org.sessionauth.SessionAuth1":
+        if iface.get("name") != IFACE:
             continue
         for m in iface.iter("method"):
             out[m.get("name")] = [(a.get("name"), a.get("type"), a.get("direction", "in")) for a in m.iter("arg")]
     return out
-shipped, live = methods(sys.argv[1]), methods(sys.argv[2])
+shipped, live = methods(sys.argv[2]), methods(sys.argv[3])
 if not shipped:
     sys.exit("shipped XML has no methods")
 if shipped != live:

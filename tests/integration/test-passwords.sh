@@ -413,9 +413,9 @@ if not s.recv(4096).startswith(b"OK"):
     raise SystemExit("auth refused")
 s.sendall(b"BEGIN\r\n")
 s.sendall(message(1, b"org.freedesktop.DBus", b"/org/freedesktop/DBus", b"org.freedesktop.DBus", b"Hello"))
-name = b"org.sessionauth.SessionAuth1"
-path = b"/org/sessionauth/SessionAuth1"
-for serial, arg in enumerate(sys.argv[2:], start=2):
+name = sys.argv[2].encode()
+path = sys.argv[3].encode()
+for serial, arg in enumerate(sys.argv[4:], start=2):
     pw = bytes.fromhex(arg)
     s.sendall(message(serial, name, path, name, b"CheckPassword", b"ss", (b"alice", pw)))
     while True:
@@ -427,7 +427,7 @@ for serial, arg in enumerate(sys.argv[2:], start=2):
             print({2: "reply", 3: "error"}.get(m[0], "other"))
             break
 PY
-        /usr/bin/python3 "$T/raw-dbus.py" "$T/bus.sock" "$@"
+        /usr/bin/python3 "$T/raw-dbus.py" "$T/bus.sock" "$BUS_NAME" "$BUS_PATH" "$@"
 }
 
 test_invalid_utf8_refused() {
