@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdbool.h>
 #include <security/_pam_types.h>
 #include <stddef.h>
 #include <string.h>
@@ -88,13 +89,58 @@ SauthStatus sauth_status_from_error_name(const char *name) {
         return SAUTH_E_UNKNOWN;
 }
 
+/* The errnos that say the connection, not the daemon, failed: there was
+ * no bus or no daemon to talk to, or the peer went away or did not answer
+ * in time. Only these become Unreachable, which unavail=ignore turns into
+ * PAM_IGNORE; any other errno fails closed. Deliberately left out:
+ * EACCES and EPERM (a socket we may not use, or a bus that refused our
+ * authentication, is a misconfiguration, not an absence), EINVAL (a bad
+ * address), EAGAIN (sd_bus_call() waits instead of returning it) and
+ * EBADMSG (a malformed message is never "away"). */
+static bool errno_is_transport(int r) {
+        switch (-r) {
+        case ENOENT:            /* no socket at the address: bus not running */
+        case ECONNREFUSED:      /* a socket, nobody listening */
+        case ECONNRESET:        /* the bus dropped us */
+        case ECONNABORTED:
+        case ENOTCONN:          /* the connection was already closed */
+        case EPIPE:
+        case ESHUTDOWN:
+        case ETIMEDOUT:         /* connecting or the call took longer than the timeout */
+        case EHOSTDOWN:         /* sd-bus's errno for NoServer */
+        case EHOSTUNREACH:      /* … for ServiceUnknown */
+        case ENXIO:             /* … for NameHasNoOwner */
+        case ENETUNREACH:       /* a tcp: bus address */
+        case ENETDOWN:
+                return true;
+        default:
+                return false;
+        }
+}
+
 SauthStatus sauth_status_from_errno(int r) {
-        if (r == 0)
+        if (r >= 0)
                 return SAUTH_OK;
-        if (r == -ENOMEM || r == ENOMEM)
+        if (r == -ENOMEM)
                 return SAUTH_E_INTERNAL;
-        /* Any other failure to reach the daemon (no socket, refused, timed
-         * out, bus gone) is "the service is unavailable", never "denied":
-         * the admin decides with unavail= what PAM makes of that. */
-        return SAUTH_E_UNREACHABLE;
+        if (errno_is_transport(r))
+                return SAUTH_E_UNREACHABLE;
+        return SAUTH_E_UNKNOWN;
+}
+
+/* sd-bus names a local failure after its errno. Some errnos get standard
+ * D-Bus names, and those agree with the lists above: ETIMEDOUT is Timeout,
+ * ECONNRESET Disconnected, ENOENT FileNotFound (all Unreachable), EACCES
+ * AccessDenied (Unknown). The rest are "System.Error.ECONNREFUSED" and so
+ * on, judged by the errno. */
+#define SD_BUS_ERRNO_PREFIX "System.Error."
+
+SauthStatus sauth_status_from_call(int r, const char *error_name) {
+        if (r >= 0)
+                return SAUTH_OK;
+        /* The errno is what such a name was made from (or, for a reply
+         * carrying one, what sd-bus made of it): judge the errno. */
+        if (!error_name || strncmp(error_name, SD_BUS_ERRNO_PREFIX, strlen(SD_BUS_ERRNO_PREFIX)) == 0)
+                return sauth_status_from_errno(r);
+        return sauth_status_from_error_name(error_name);
 }

@@ -43,9 +43,19 @@ int sauth_status_to_pam(SauthStatus s);
 /* Which outcome a D-Bus error name stands for. NULL means success. */
 SauthStatus sauth_status_from_error_name(const char *name);
 
-/* Which outcome a negative errno from a bus call without an error name
- * stands for (connection refused, timeout…). */
+/* Which outcome a negative errno from connecting to the bus stands for.
+ * Only transport failures (no socket, refused, reset, timed out…) are
+ * Unreachable; -ENOMEM is Internal; any other errno is Unknown, which fails
+ * closed. A value >= 0 is success. */
 SauthStatus sauth_status_from_errno(int r);
+
+/* The outcome of sd_bus_call() returning r, with the name of the error it
+ * filled in (NULL if none). Our error names and the standard D-Bus ones
+ * for "nobody answered" go through the table; a name sd-bus made up from
+ * an errno ("System.Error.E…"), or no name, is judged by r as in
+ * sauth_status_from_errno(). r >= 0 is success. The module and sauthctl
+ * both classify failed calls with this, so they agree. */
+SauthStatus sauth_status_from_call(int r, const char *error_name);
 
 /* Short, stable text for logs: "InvalidCredentials", "Unreachable"… */
 const char *sauth_status_to_string(SauthStatus s);

@@ -219,14 +219,113 @@ static void test_errors_foreign_names(void **state) {
         assert_int_equal(sauth_status_to_pam(SAUTH_E_UNKNOWN), PAM_SERVICE_ERR);
 }
 
+/* Transport failures: the only errnos that may become Unreachable, which
+ * unavail=ignore turns into PAM_IGNORE. */
+static const int transport_errnos[] = {
+        ENOENT, ECONNREFUSED, ECONNRESET, ECONNABORTED, ENOTCONN, EPIPE, ESHUTDOWN,
+        ETIMEDOUT, EHOSTDOWN, EHOSTUNREACH, ENXIO, ENETUNREACH, ENETDOWN,
+};
+
+static bool is_transport_errno(int e) {
+        for (size_t i = 0; i < ELEMENTSOF(transport_errnos); i++)
+                if (transport_errnos[i] == e)
+                        return true;
+        return false;
+}
+
 static void test_errors_errno(void **state) {
         assert_int_equal(sauth_status_from_errno(0), SAUTH_OK);
+        assert_int_equal(sauth_status_from_errno(1), SAUTH_OK);
         assert_int_equal(sauth_status_from_errno(-ENOMEM), SAUTH_E_INTERNAL);
-        assert_int_equal(sauth_status_from_errno(-ECONNREFUSED), SAUTH_E_UNREACHABLE);
-        assert_int_equal(sauth_status_from_errno(-ENOENT), SAUTH_E_UNREACHABLE);
-        assert_int_equal(sauth_status_from_errno(-ETIMEDOUT), SAUTH_E_UNREACHABLE);
-        assert_int_equal(sauth_status_from_errno(-ENOTCONN), SAUTH_E_UNREACHABLE);
-        assert_int_equal(sauth_status_from_errno(-EACCES), SAUTH_E_UNREACHABLE);
+        /* Callers pass negative errnos; a positive ENOMEM is a success
+         * value like any other, not an error. */
+        assert_int_equal(sauth_status_from_errno(ENOMEM), SAUTH_OK);
+
+        for (size_t i = 0; i < ELEMENTSOF(transport_errnos); i++)
+                assert_int_equal(sauth_status_from_errno(-transport_errnos[i]), SAUTH_E_UNREACHABLE);
+
+        /* A bus we may not use, a bad address, a malformed message: fail
+         * closed, never "unreachable". */
+        assert_int_equal(sauth_status_from_errno(-EACCES), SAUTH_E_UNKNOWN);
+        assert_int_equal(sauth_status_from_errno(-EPERM), SAUTH_E_UNKNOWN);
+        assert_int_equal(sauth_status_from_errno(-EINVAL), SAUTH_E_UNKNOWN);
+        assert_int_equal(sauth_status_from_errno(-EBADMSG), SAUTH_E_UNKNOWN);
+        assert_int_equal(sauth_status_from_errno(-EAGAIN), SAUTH_E_UNKNOWN);
+        assert_int_equal(sauth_status_from_errno(-EIO), SAUTH_E_UNKNOWN);
+
+        /* Every errno outside the list fails closed. */
+        for (int e = 1; e < 4096; e++)
+                if (e != ENOMEM && !is_transport_errno(e))
+                        assert_int_equal(sauth_status_from_errno(-e), SAUTH_E_UNKNOWN);
+}
+
+static void test_errors_from_call(void **state) {
+        _cleanup_free_ char *ours = NULL;
+
+        /* Success, whatever the name says. */
+        assert_int_equal(sauth_status_from_call(0, NULL), SAUTH_OK);
+        assert_int_equal(sauth_status_from_call(1, NULL), SAUTH_OK);
+
+        /* Our names go through the table; r plays no part. */
+        for (int s = 1; s < _SAUTH_STATUS_MAX; s++) {
+                const char *name = sauth_status_error_name(s);
+
+                if (!name)
+                        continue;
+                assert_int_equal(sauth_status_from_call(-EBADR, name), s);
+                assert_int_equal(sauth_status_from_call(-ECONNREFUSED, name), s);
+        }
+        assert_true(asprintf(&ours, SAUTH_ERROR_PREFIX "InvalidCredentials") > 0);
+        assert_int_equal(sauth_status_from_call(-EIO, ours), SAUTH_E_INVALID_CREDENTIALS);
+
+        /* Standard D-Bus names for "nobody answered", as the bus or sd-bus
+         * sends them, whatever errno came with them. */
+        assert_int_equal(sauth_status_from_call(-EHOSTUNREACH, "org.freedesktop.DBus.Error.ServiceUnknown"),
+                         SAUTH_E_UNREACHABLE);
+        assert_int_equal(sauth_status_from_call(-ETIMEDOUT, "org.freedesktop.DBus.Error.Timeout"),
+                         SAUTH_E_UNREACHABLE);
+        assert_int_equal(sauth_status_from_call(-ECONNRESET, "org.freedesktop.DBus.Error.Disconnected"),
+                         SAUTH_E_UNREACHABLE);
+        assert_int_equal(sauth_status_from_call(-ETIMEDOUT, "org.freedesktop.DBus.Error.NoReply"),
+                         SAUTH_E_UNREACHABLE);
+
+        /* Other standard names fail closed, even with a transport errno. */
+        assert_int_equal(sauth_status_from_call(-EACCES, "org.freedesktop.DBus.Error.AccessDenied"),
+                         SAUTH_E_UNKNOWN);
+        assert_int_equal(sauth_status_from_call(-ECONNREFUSED, "org.freedesktop.DBus.Error.AccessDenied"),
+                         SAUTH_E_UNKNOWN);
+        assert_int_equal(sauth_status_from_call(-EBADR, "org.freedesktop.DBus.Error.UnknownMethod"),
+                         SAUTH_E_UNKNOWN);
+        assert_int_equal(sauth_status_from_call(-EIO, "com.example.Whatever"), SAUTH_E_UNKNOWN);
+        assert_int_equal(sauth_status_from_call(-ECONNREFUSED, ""), SAUTH_E_UNKNOWN);
+
+        /* Names sd-bus makes up from an errno are judged by the errno. */
+        assert_int_equal(sauth_status_from_call(-ECONNREFUSED, "System.Error.ECONNREFUSED"), SAUTH_E_UNREACHABLE);
+        assert_int_equal(sauth_status_from_call(-ENOTCONN, "System.Error.ENOTCONN"), SAUTH_E_UNREACHABLE);
+        assert_int_equal(sauth_status_from_call(-EPIPE, "System.Error.EPIPE"), SAUTH_E_UNREACHABLE);
+        assert_int_equal(sauth_status_from_call(-ENOMEM, "System.Error.ENOMEM"), SAUTH_E_INTERNAL);
+        assert_int_equal(sauth_status_from_call(-ELOOP, "System.Error.ELOOP"), SAUTH_E_UNKNOWN);
+        assert_int_equal(sauth_status_from_call(-EPROTO, "System.Error.EPROTO"), SAUTH_E_UNKNOWN);
+        /* Only the prefix counts, not a name that merely contains it. */
+        assert_int_equal(sauth_status_from_call(-ECONNREFUSED, "x.System.Error.ECONNREFUSED"), SAUTH_E_UNKNOWN);
+
+        /* No name at all: the errno alone. */
+        assert_int_equal(sauth_status_from_call(-ENOMEM, NULL), SAUTH_E_INTERNAL);
+        for (size_t i = 0; i < ELEMENTSOF(transport_errnos); i++)
+                assert_int_equal(sauth_status_from_call(-transport_errnos[i], NULL), SAUTH_E_UNREACHABLE);
+
+        /* A non-transport errno never becomes Unreachable, with no name or
+         * with the name sd-bus would give it, so never PAM_IGNORE. */
+        for (int e = 1; e < 4096; e++) {
+                _cleanup_free_ char *sys = NULL;
+
+                if (e == ENOMEM || is_transport_errno(e))
+                        continue;
+                assert_true(asprintf(&sys, "System.Error.E%d", e) > 0);
+                assert_int_equal(sauth_status_from_call(-e, NULL), SAUTH_E_UNKNOWN);
+                assert_int_equal(sauth_status_from_call(-e, sys), SAUTH_E_UNKNOWN);
+                assert_int_equal(sauth_status_to_pam(sauth_status_from_call(-e, NULL)), PAM_SERVICE_ERR);
+        }
 }
 
 /* ---- the config parser ---- */
@@ -772,6 +871,7 @@ int main(void) {
                 cmocka_unit_test(test_errors_pam),
                 cmocka_unit_test(test_errors_foreign_names),
                 cmocka_unit_test(test_errors_errno),
+                cmocka_unit_test(test_errors_from_call),
                 cmocka_unit_test(test_config_defaults),
                 cmocka_unit_test(test_config_missing_required),
                 cmocka_unit_test(test_config_shipped),
