@@ -24,9 +24,6 @@
 #define MAX_RETRY           100U
 #define USEC_PER_SEC        1000000ULL
 
-/* The session token of the last login, for a later session step. */
-#define DATA_JWT_TOKEN "pam_sessionauth_jwt_token"
-
 typedef enum Prompt {
         PROMPT_AUTO,
         PROMPT_ALWAYS,
@@ -76,7 +73,9 @@ static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret) 
         char *end = NULL;
         unsigned long v;
 
-        if (isempty(s) || *s == '-' || *s == '+')
+        /* strtoul() would also take leading blanks, a sign, and "-1" as
+         * ULONG_MAX: only digits are a number here. */
+        if (isempty(s) || *s < '0' || *s > '9')
                 return -EINVAL;
         errno = 0;
         v = strtoul(s, &end, 10);
@@ -159,21 +158,6 @@ static void args_parse(pam_handle_t *pamh, int argc, const char **argv, Args *re
 }
 
 /* ------------------------------------------------------------ outcomes */
-
-static bool startswith(const char *s, const char *prefix) {
-        return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-/* The outcome of a bus call. An error name from the daemon (or a standard
- * D-Bus one such as ServiceUnknown) goes through the table; a failure with
- * no name, or one sd-bus made up from a local errno, is a transport error. */
-static SauthStatus status_from_call(int r, const sd_bus_error *error) {
-        if (r >= 0)
-                return SAUTH_OK;
-        if (!sd_bus_error_is_set(error) || startswith(error->name, "System.Error."))
-                return sauth_status_from_errno(r);
-        return sauth_status_from_error_name(error->name);
-}
 
 /* A call that could not be built never reached the daemon, but it is no
  * transport failure either: a password that is not UTF-8 must not become
@@ -324,7 +308,7 @@ static SauthStatus bus_send(Context *c, sd_bus_message *m, sd_bus_error *ret_err
                 if (c->args.debug)
                         pam_syslog(c->pamh, LOG_DEBUG, "%s: %s", sd_bus_message_get_member(m),
                                    sd_bus_error_is_set(ret_error) ? ret_error->name : strerror(-r));
-                return status_from_call(r, ret_error);
+                return sauth_status_from_call(r, ret_error->name);
         }
         r = bus_check_sender(c, reply);
         if (r < 0) {
@@ -371,8 +355,9 @@ static int dict_read_entry(sd_bus_message *m, const DictKey *keys, size_t n) {
         return sd_bus_message_skip(m, "v");
 }
 
-/* Reads the keys asked for from an a{sv}; other keys are skipped, so the
- * daemon may add keys without breaking old modules. */
+/* Reads the keys asked for from an a{sv} (none: only checks its shape);
+ * other keys are skipped, so the daemon may add keys without breaking old
+ * modules. */
 static int dict_read(sd_bus_message *m, const DictKey *keys, size_t n) {
         int r;
 
@@ -440,31 +425,11 @@ static int append_login_context(Context *c, sd_bus_message *m) {
         return sd_bus_message_close_container(m);
 }
 
-static void cleanup_secret_data(pam_handle_t *pamh, void *data, int error_status) {
-        erase_and_free(data);
-}
-
-/* Keeps the session token for a later session step. Failing to keep it
- * does not fail the login. */
-static void context_keep_token(Context *c, const char *token) {
-        char *copy;
-
-        if (isempty(token))
-                return;
-        copy = strdup(token);
-        if (!copy)
-                return;
-        if (pam_set_data(c->pamh, DATA_JWT_TOKEN, copy, cleanup_secret_data) != PAM_SUCCESS)
-                erase_and_free(copy);
-}
-
 /* ------------------------------------------------------------ auth */
 
 static SauthStatus account_login(Context *c, const char *password) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        const char *token = NULL;
-        const DictKey keys[] = { { "jwt_token", 's', &token } };
         SauthStatus s;
         int r;
 
@@ -482,10 +447,14 @@ static SauthStatus account_login(Context *c, const char *password) {
         if (s != SAUTH_OK)
                 return s;
 
-        /* The reply carries the session token: wipe it when freed. */
+        /* The reply carries the session token: wipe it when freed. Nothing
+         * in it is used yet (the sessions work will keep the token), but a
+         * reply that is not the a{sv} of the contract fails closed, like
+         * an unreadable AccountStatus, whatever unavail= says. */
         (void) sd_bus_message_sensitive(reply);
-        if (dict_read(reply, keys, ELEMENTSOF(keys)) >= 0)
-                context_keep_token(c, token);
+        r = dict_read(reply, NULL, 0);
+        if (r < 0)
+                return SAUTH_E_INTERNAL;
         return SAUTH_OK;
 }
 

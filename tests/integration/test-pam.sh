@@ -150,6 +150,15 @@ test_auth_unknown_arguments_ignored() {
         sa_user alice "$PW1" >/dev/null
         sa_pam_service sa frobnicate timeout=soon retry=-1 unavail=maybe prompt=auto device=example
         pt_auth_ok alice "$PW1"
+        # Only digits are a number: no sign, no zero, nothing after.
+        local v
+        for v in +5 -1 0 5x 3601 ""; do
+                sa_pam_service sa "timeout=$v"
+                export PAM_WRAPPER_DEBUGLEVEL=2
+                pt_auth_ok alice "$PW1"
+                unset PAM_WRAPPER_DEBUGLEVEL
+                expect_match "$PAM_OUT" "bad timeout=${v//+/[+]}, using 25" "timeout=$v refused"
+        done
 }
 
 # ---------------------------------------------------------------- stacked tokens
@@ -490,6 +499,27 @@ test_unsendable_password_not_ignored() {
                 "auth required $PAM_SECURITY_DIR/pam_permit.so"
         pt_pam ignore alice "$(printf 'abc\377\376def')" authenticate
         expect_pam_fail "Error in service module"
+}
+
+# A bus address sd-bus cannot parse is a misconfiguration, not an absent
+# daemon: it fails closed (PAM_SERVICE_ERR) even with unavail=ignore. A
+# missing socket under unavail=ignore still steps aside.
+test_bad_bus_address_not_ignored() {
+        sa_prepare
+        pt_service badaddr \
+                "auth required $PAM_MODULE bus=unix:foo=bar unavail=ignore" \
+                "auth required $PAM_SECURITY_DIR/pam_permit.so" \
+                "account required $PAM_MODULE bus=unix:foo=bar unavail=ignore" \
+                "account required $PAM_SECURITY_DIR/pam_permit.so"
+        pt_service nosock \
+                "auth required $PAM_MODULE bus=unix:path=$T/no-such.sock unavail=ignore" \
+                "auth required $PAM_SECURITY_DIR/pam_permit.so"
+        pt_pam badaddr alice "$(lines "$PW_WRONG")" authenticate
+        expect_pam_fail "Error in service module"
+        pt_pam badaddr alice "" acct_mgmt
+        expect_pam_fail "Error in service module"
+        pt_pam nosock alice "$(lines "$PW_WRONG")" authenticate
+        expect_pam_ok "$MSG_AUTH_OK"
 }
 
 # ---------------------------------------------------------------- the module itself
