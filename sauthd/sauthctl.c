@@ -237,7 +237,9 @@ static int ctl_connect(Ctl *c) {
                         fprintf(stderr, "sauthctl: cannot connect to the bus at %s: %s\n", c->address, strerror(-r));
                 else
                         fprintf(stderr, "sauthctl: cannot connect to the system bus: %s\n", strerror(-r));
-                return EXIT_UNREACHABLE;
+                /* No bus there is exit 3; a malformed address or a bus
+                 * that refused us is not "unreachable". */
+                return sauth_status_from_errno(r) == SAUTH_E_UNREACHABLE ? EXIT_UNREACHABLE : EXIT_DENIED;
         }
 
         c->bus = TAKE_PTR(bus);
@@ -257,19 +259,6 @@ static int ctl_new_call(Ctl *c, const char *method, sd_bus_message **ret) {
         return EXIT_OK;
 }
 
-/* sd_bus_call() reports its own failures as "System.Error.E…" too. These
- * mean the connection, not the daemon, failed: the bus dropped us (for one,
- * dbus-daemon closes on a uid it cannot resolve), or nobody answered. */
-static bool ctl_is_transport_errno(int r) {
-        switch (-r) {
-        case ENOTCONN: case ECONNRESET: case ECONNREFUSED: case ECONNABORTED:
-        case ETIMEDOUT: case EPIPE: case ESHUTDOWN: case EHOSTUNREACH:
-                return true;
-        default:
-                return false;
-        }
-}
-
 /* Sends the call and waits. Errors are printed with the short name from the
  * common table, which scripts and people can both match on. */
 static int ctl_call(Ctl *c, sd_bus_message *m, sd_bus_message **ret_reply) {
@@ -281,10 +270,10 @@ static int ctl_call(Ctl *c, sd_bus_message *m, sd_bus_message **ret_reply) {
         if (r >= 0)
                 return EXIT_OK;
 
-        s = sd_bus_error_is_set(&error) ? sauth_status_from_error_name(error.name)
-                                        : sauth_status_from_errno(r);
-        if (s == SAUTH_E_UNKNOWN && ctl_is_transport_errno(r))
-                s = SAUTH_E_UNREACHABLE;
+        /* The same classification as the PAM module's: a dropped connection
+         * (for one, dbus-daemon closes on a uid it cannot resolve) or nobody
+         * answering is Unreachable, exit 3. */
+        s = sauth_status_from_call(r, error.name);
         if (s == SAUTH_E_UNREACHABLE) {
                 fprintf(stderr, "sauthctl: %s: cannot reach sauthd: %s\n",
                         sauth_status_to_string(s),
@@ -321,6 +310,48 @@ static void json_string(FILE *f, const char *s) {
                         fputc(*p, f);   /* D-Bus strings are valid UTF-8 */
         }
         fputc('"', f);
+}
+
+/* Reads one basic value and prints it, for JSON or for people: numbers
+ * look the same in both; booleans, doubles and strings differ. */
+static int ctl_print_basic(sd_bus_message *m, char type, bool json, FILE *f) {
+        union {
+                uint8_t y; int16_t n; uint16_t q; int32_t i; uint32_t u;
+                int64_t x; uint64_t t; double d; int b; const char *s;
+        } v;
+        int r;
+
+        r = sd_bus_message_read_basic(m, type, &v);
+        if (r < 0)
+                return r;
+        switch (type) {
+        case SD_BUS_TYPE_BOOLEAN:
+                fputs(json ? (v.b ? "true" : "false") : (v.b ? "yes" : "no"), f);
+                break;
+        case SD_BUS_TYPE_BYTE:    fprintf(f, "%u", v.y); break;
+        case SD_BUS_TYPE_INT16:   fprintf(f, "%d", v.n); break;
+        case SD_BUS_TYPE_UINT16:  fprintf(f, "%u", v.q); break;
+        case SD_BUS_TYPE_INT32:
+        case SD_BUS_TYPE_UNIX_FD: fprintf(f, "%" PRIi32, v.i); break;
+        case SD_BUS_TYPE_UINT32:  fprintf(f, "%" PRIu32, v.u); break;
+        case SD_BUS_TYPE_INT64:   fprintf(f, "%" PRIi64, v.x); break;
+        case SD_BUS_TYPE_UINT64:  fprintf(f, "%" PRIu64, v.t); break;
+        case SD_BUS_TYPE_DOUBLE:
+                if (!json)
+                        fprintf(f, "%.1f", v.d);
+                else if (isfinite(v.d))
+                        fprintf(f, "%.17g", v.d);
+                else
+                        fputs("null", f);       /* JSON has no NaN or infinity */
+                break;
+        default:                /* strings, object paths, signatures */
+                if (json)
+                        json_string(f, v.s);
+                else
+                        fputs(v.s, f);
+                break;
+        }
+        return 0;
 }
 
 static int json_value(sd_bus_message *m, FILE *f, bool show_token);
@@ -416,10 +447,6 @@ static int json_container(sd_bus_message *m, char type, const char *contents, FI
 }
 
 static int json_value(sd_bus_message *m, FILE *f, bool show_token) {
-        union {
-                uint8_t y; int16_t n; uint16_t q; int32_t i; uint32_t u;
-                int64_t x; uint64_t t; double d; int b; const char *s;
-        } v;
         const char *contents;
         char type;
         int r;
@@ -429,29 +456,7 @@ static int json_value(sd_bus_message *m, FILE *f, bool show_token) {
                 return r < 0 ? r : -EBADMSG;
         if (!ctl_type_is_basic(type))
                 return json_container(m, type, contents, f, show_token);
-
-        r = sd_bus_message_read_basic(m, type, &v);
-        if (r < 0)
-                return r;
-        switch (type) {
-        case SD_BUS_TYPE_BOOLEAN:     fputs(v.b ? "true" : "false", f); break;
-        case SD_BUS_TYPE_BYTE:        fprintf(f, "%u", v.y); break;
-        case SD_BUS_TYPE_INT16:       fprintf(f, "%d", v.n); break;
-        case SD_BUS_TYPE_UINT16:      fprintf(f, "%u", v.q); break;
-        case SD_BUS_TYPE_INT32:       fprintf(f, "%" PRIi32, v.i); break;
-        case SD_BUS_TYPE_UNIX_FD:     fprintf(f, "%" PRIi32, v.i); break;
-        case SD_BUS_TYPE_UINT32:      fprintf(f, "%" PRIu32, v.u); break;
-        case SD_BUS_TYPE_INT64:       fprintf(f, "%" PRIi64, v.x); break;
-        case SD_BUS_TYPE_UINT64:      fprintf(f, "%" PRIu64, v.t); break;
-        case SD_BUS_TYPE_DOUBLE:
-                if (isfinite(v.d))
-                        fprintf(f, "%.17g", v.d);
-                else
-                        fputs("null", f);
-                break;
-        default:                      json_string(f, v.s); break;
-        }
-        return 0;
+        return ctl_print_basic(m, type, true, f);
 }
 
 /* Prints the whole reply as JSON: its one argument as is, several as an
@@ -550,10 +555,6 @@ static int text_container(sd_bus_message *m, char type, const char *contents, FI
 }
 
 static int text_value(sd_bus_message *m, FILE *f) {
-        union {
-                uint8_t y; int16_t n; uint16_t q; int32_t i; uint32_t u;
-                int64_t x; uint64_t t; double d; int b; const char *s;
-        } v;
         const char *contents;
         char type;
         int r;
@@ -563,24 +564,7 @@ static int text_value(sd_bus_message *m, FILE *f) {
                 return r < 0 ? r : -EBADMSG;
         if (!ctl_type_is_basic(type))
                 return text_container(m, type, contents, f);
-
-        r = sd_bus_message_read_basic(m, type, &v);
-        if (r < 0)
-                return r;
-        switch (type) {
-        case SD_BUS_TYPE_BOOLEAN: fputs(v.b ? "yes" : "no", f); break;
-        case SD_BUS_TYPE_BYTE:    fprintf(f, "%u", v.y); break;
-        case SD_BUS_TYPE_INT16:   fprintf(f, "%d", v.n); break;
-        case SD_BUS_TYPE_UINT16:  fprintf(f, "%u", v.q); break;
-        case SD_BUS_TYPE_INT32:
-        case SD_BUS_TYPE_UNIX_FD: fprintf(f, "%" PRIi32, v.i); break;
-        case SD_BUS_TYPE_UINT32:  fprintf(f, "%" PRIu32, v.u); break;
-        case SD_BUS_TYPE_INT64:   fprintf(f, "%" PRIi64, v.x); break;
-        case SD_BUS_TYPE_UINT64:  fprintf(f, "%" PRIu64, v.t); break;
-        case SD_BUS_TYPE_DOUBLE:  fprintf(f, "%.1f", v.d); break;
-        default:                  fputs(v.s, f); break;
-        }
-        return 0;
+        return ctl_print_basic(m, type, false, f);
 }
 
 /* Reads a variant holding a string straight into a new string: a session
@@ -1128,7 +1112,7 @@ static const Verb verbs[] = {
           "Create an account (NAME defaults to USERNAME); a confirmation token is mailed to IDENTITY." },
         { "account-add", verb_account_add, 2, 2, 0,
           "account-add USERNAME UID",
-          "Add another account name to the person UID." },
+          "Give the person UID, who has no account yet, the account USERNAME." },
         { "passwd", verb_passwd, 0, 1, OPT_TOKEN | OPT_UID | OPT_OLD,
           "passwd [USER] [--token] [--uid UID] [--old]",
           "Change a password, with the current one or a mailed token (--token)." },
@@ -1214,9 +1198,13 @@ static int parse_timeout(const char *s, uint64_t *ret) {
         char *end;
         unsigned long v;
 
+        /* strtoul() would also take leading blanks, a sign, and "-1" as
+         * ULONG_MAX: only digits are a number here. */
+        if (s[0] < '0' || s[0] > '9')
+                return -EINVAL;
         errno = 0;
         v = strtoul(s, &end, 10);
-        if (errno != 0 || end == s || *end || v == 0 || v > CTL_MAX_TIMEOUT_SEC || s[0] == '-')
+        if (errno != 0 || *end || v == 0 || v > CTL_MAX_TIMEOUT_SEC)
                 return -EINVAL;
         *ret = (uint64_t) v * UINT64_C(1000000);
         return 0;

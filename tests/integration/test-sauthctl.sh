@@ -427,6 +427,10 @@ test_usage() {
         expect_match "$ERR" "does not take --name" "option message"
         ctl "" set-admin alice maybe; expect_rc 2 "set-admin value"
         ctl "" --timeout abc status alice; expect_rc 2 "bad timeout"
+        local t
+        for t in 0 -1 +5 " 5" 5x 3601 ""; do
+                ctl "" --timeout "$t" status alice; expect_rc 2 "bad timeout '$t'"
+        done
         ctl "" passwd alice --uid x; expect_rc 2 "USER and --uid"
         ctl "" passwd --token --old; expect_rc 2 "--token and --old"
 
@@ -455,6 +459,12 @@ test_unreachable() {
         OUT=$(cat "$T/out"); ERR=$(cat "$T/err")
         expect_rc 3 "missing socket"
         expect_match "$ERR" "^sauthctl: cannot connect to the bus at unix:path=.*missing\.sock: " "message"
+        # An address sd-bus cannot parse is no absent daemon: exit 1, not 3.
+        RC=0
+        "$SAUTHCTL" --address "unix:foo=bar" status alice > "$T/out" 2> "$T/err" < /dev/null || RC=$?
+        ERR=$(cat "$T/err")
+        expect_rc 1 "malformed address"
+        expect_match "$ERR" "^sauthctl: cannot connect to the bus at unix:foo=bar: " "malformed address message"
 
         # A bus without sauthd.
         sa_start_bus
