@@ -472,6 +472,7 @@ int method_forgot_password(sd_bus_message *msg, void *userdata, sd_bus_error *er
         if (!isempty(template_name) && !template_name_valid(template_name))
                 return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "Invalid template name.");
 
+        log_debug(m, "password reset requested");
         if (forgot_find(m, identity, username, &a) >= 0)
                 forgot_issue(m, a, isempty(template_name) ? "password_reset" : template_name);
 

@@ -85,6 +85,25 @@ test_sigterm_finishes_login_in_flight() {
         expect_match "$(cat "$T/sauthd.log")" "stopped" "log"
 }
 
+# ForgotPassword answers after a fixed delay; a SIGTERM in between still
+# gets the caller its answer before sauthd exits.
+test_sigterm_answers_delayed_forgot() {
+        sa_setup
+        sa_call ForgotPassword sss "" nobody "" > "$T/forgot.out" &
+        local client=$! i
+        for i in $(seq 1 250); do
+                grep -q "password reset requested" "$T/sauthd.log" && break
+                sleep 0.01
+        done
+        kill -TERM "$SAUTHD_PID"
+        wait "$client" || fail "ForgotPassword got no reply"
+        expect_eq "$(jq -c '.data[0]' < "$T/forgot.out")" '{}' "reply"
+        local rc=0
+        wait "$SAUTHD_PID" || rc=$?
+        SAUTHD_PID=""
+        expect_eq "$rc" 0 "sauthd exit code"
+}
+
 test_loop_free_during_hash() {
         # While a slow Argon2id verify runs on a worker, Methods is answered:
         # the Methods reply must come before the login's.
