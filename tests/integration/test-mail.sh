@@ -22,7 +22,7 @@ ml_start_sink() {
         SINK_PID=$!
         EXTRA_PIDS+=("$SINK_PID")
         for i in $(seq 1 1000); do
-                SINK_PORT=$(head -n 1 "$T/sink.port")
+                SINK_PORT=$(head -n 1 "$T/sink.port" 2>/dev/null || true)
                 [ -n "$SINK_PORT" ] && return 0
                 kill -0 "$SINK_PID" 2>/dev/null || fail "the SMTP sink exited: $(cat "$T/sink.log")"
                 sleep 0.02
