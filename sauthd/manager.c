@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "bus-open.h"
 #include "bus.h"
 #include "mail.h"
 #include "manager.h"
@@ -74,17 +75,7 @@ static int manager_connect(Manager *m, const char *address) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
 
-        if (!address)
-                r = sd_bus_open_system(&bus);
-        else {
-                r = sd_bus_new(&bus);
-                if (r >= 0)
-                        r = sd_bus_set_address(bus, address);
-                if (r >= 0)
-                        r = sd_bus_set_bus_client(bus, 1);
-                if (r >= 0)
-                        r = sd_bus_start(bus);
-        }
+        r = sauth_bus_open(address, &bus);
         if (r < 0) {
                 log_msg(3, "cannot connect to the bus %s: %s", address ? address : "(system)", strerror(-r));
                 return r;

@@ -27,6 +27,7 @@
 #include <termios.h>
 #include <time.h>
 
+#include "bus-open.h"
 #include "sauth-config.h"
 #include "sauth-errors.h"
 #include "sauth-names.h"
@@ -221,17 +222,7 @@ static int ctl_connect(Ctl *c) {
         if (c->bus)
                 return EXIT_OK;
 
-        if (c->address) {
-                r = sd_bus_new(&bus);
-                if (r < 0)
-                        return ctl_oom();
-                r = sd_bus_set_address(bus, c->address);
-                if (r >= 0)
-                        r = sd_bus_set_bus_client(bus, 1);
-                if (r >= 0)
-                        r = sd_bus_start(bus);
-        } else
-                r = sd_bus_open_system(&bus);
+        r = sauth_bus_open(c->address, &bus);
         if (r < 0) {
                 if (c->address)
                         fprintf(stderr, "sauthctl: cannot connect to the bus at %s: %s\n", c->address, strerror(-r));
