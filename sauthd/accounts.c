@@ -134,7 +134,7 @@ int method_set_account_status(sd_bus_message *msg, void *userdata, sd_bus_error 
         r = store_set_status(m->store, username, status);
         if (r < 0)
                 return bus_error_errno(error, r, "account");
-        log_msg(5, "account %s set %s", username, status);
+        log_notice("account %s set %s", username, status);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -153,7 +153,7 @@ int method_set_account_admin(sd_bus_message *msg, void *userdata, sd_bus_error *
         r = store_set_admin(m->store, username, admin);
         if (r < 0)
                 return bus_error_errno(error, r, "account");
-        log_msg(5, "account %s admin role %s", username, admin ? "granted" : "removed");
+        log_notice("account %s admin role %s", username, admin ? "granted" : "removed");
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -172,6 +172,6 @@ int method_expire_password(sd_bus_message *msg, void *userdata, sd_bus_error *er
         r = store_set_must_change(m->store, username, true);
         if (r < 0)
                 return bus_error_errno(error, r, "account");
-        log_msg(5, "account %s must change its password", username);
+        log_notice("account %s must change its password", username);
         return sd_bus_reply_method_return(msg, NULL);
 }

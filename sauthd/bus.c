@@ -185,7 +185,7 @@ int bus_error_errno(sd_bus_error *error, int r, const char *what) {
         case -EINVAL:
                 return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "Invalid %s.", what);
         default:
-                log_msg(3, "%s: internal error: %s", what, strerror(-r));
+                log_error("%s: internal error: %s", what, strerror(-r));
                 return bus_error(error, SAUTH_E_INTERNAL, "Internal error.");
         }
 }

@@ -164,7 +164,7 @@ static void change_done(void *userdata) {
                 return;
         }
 
-        log_msg(5, "account %s: password changed (%s)", a->username, change_path_name[j->path]);
+        log_notice("account %s: password changed (%s)", a->username, change_path_name[j->path]);
         (void) account_mail(m, "password_changed", a, NULL, 0);
         (void) sd_bus_reply_method_return(j->call, "a{sv}", 3,
                                           "account_id", "s", a->id,
@@ -397,19 +397,19 @@ static void forgot_issue(Manager *m, const StoreAccount *a, const char *template
         if (!streq(a->status, SAUTH_STATUS_ACTIVE))
                 return;
         if (a->is_admin && !m->config->reset_admin_by_mail) {
-                log_msg(5, "account %s: reset by mail refused for an admin account", a->username);
+                log_notice("account %s: reset by mail refused for an admin account", a->username);
                 return;
         }
         if (store_token_count_since(m->store, a->uid, SAUTH_TOKEN_RESET, now - 3600, &recent) < 0 ||
             recent >= m->config->resets_per_hour) {
-                log_msg(5, "account %s: reset request dropped (rate limit)", a->username);
+                log_notice("account %s: reset request dropped (rate limit)", a->username);
                 return;
         }
 
         token_new(token);
         if (token_hash(token, token_h) >= 0 &&
             store_token_add(m->store, token_h, a->uid, SAUTH_TOKEN_RESET, expires, now) >= 0) {
-                log_msg(5, "account %s: reset token issued", a->username);
+                log_notice("account %s: reset token issued", a->username);
                 (void) account_mail(m, template_name, a, token, expires);
         }
         sodium_memzero(token, sizeof token);
@@ -472,7 +472,7 @@ int method_forgot_password(sd_bus_message *msg, void *userdata, sd_bus_error *er
         if (!isempty(template_name) && !template_name_valid(template_name))
                 return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "Invalid template name.");
 
-        log_debug(m, "password reset requested");
+        log_debug("password reset requested");
         if (forgot_find(m, identity, username, &a) >= 0)
                 forgot_issue(m, a, isempty(template_name) ? "password_reset" : template_name);
 

@@ -20,7 +20,7 @@ void lockout_record_failure(Manager *m, const StoreAccount *a, int64_t now) {
                 return;
         r = store_record_failure(m->store, a->id, now, c->deny, (int64_t) c->fail_interval, (int64_t) c->unlock_time);
         if (r < 0)
-                log_msg(3, "account %s: failure not recorded: %s", a->username, strerror(-r));
+                log_error("account %s: failure not recorded: %s", a->username, strerror(-r));
         else if (c->deny > 0 && r == (int) c->deny)
-                log_msg(4, "account %s locked after %d failures", a->username, r);
+                log_warning("account %s locked after %d failures", a->username, r);
 }

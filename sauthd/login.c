@@ -165,7 +165,7 @@ static int login_refuse(LoginJob *j) {
 static void login_fail(LoginJob *j, int64_t now) {
         const StoreAccount *a = j->account;
 
-        log_debug(j->m, "login refused for account %s", a ? a->username : "(unknown)");
+        log_debug("login refused for account %s", a ? a->username : "(unknown)");
         (void) login_refuse(j);
 
         /* A wrong password for a usable account counts toward lockout;
@@ -190,15 +190,15 @@ static void login_done(void *userdata) {
 
         r = store_record_success(m->store, a->id, now);
         if (r >= 0 && j->rehashed && store_rehash(m->store, a->id, a->password_hash, j->new_hash) >= 0)
-                log_msg(6, "account %s: password rehashed with the current cost", a->username);
+                log_info("account %s: password rehashed with the current cost", a->username);
         if (r < 0) {
                 (void) bus_reply_error(j->call, SAUTH_E_INTERNAL, "Internal error.");
                 return;
         }
-        log_msg(6, "login ok: account %s, method local", a->username);
+        log_info("login ok: account %s, method local", a->username);
         r = login_reply(m, j->call, a, SAUTH_METHOD_LOCAL);
         if (r < 0)
-                log_msg(3, "login reply failed: %s", strerror(-r));
+                log_error("login reply failed: %s", strerror(-r));
 }
 
 /* Caller-supplied text for a log line: anything but printable ASCII
@@ -290,7 +290,7 @@ int method_account_login(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         if (!j->password)
                 return -ENOMEM;
 
-        log_debug(m, "login attempt, service '%s', rhost '%s'", service, rhost);
+        log_debug("login attempt, service '%s', rhost '%s'", service, rhost);
         r = login_start(m, msg, j, &caller, username, error);
         if (r > 0)
                 TAKE_PTR(j); /* the pool owns it until login_done() */

@@ -15,6 +15,7 @@
 #include "fsutil.h"
 #include "mail-internal.h"
 #include "mail.h"
+#include "log.h"
 #include "util.h"
 
 #define MAIL_CREDENTIALS_MAX 1024
@@ -468,7 +469,7 @@ int mail_send_logged(const MailSender *s, const char *to, const char *message, c
                 r = mail_send_command(s, message, reason, sizeof reason);
 
         if (r < 0)
-                fprintf(stderr, "mail: sending %s failed: %s\n", label ?: "message",
+                log_error("mail: sending %s failed: %s", label ?: "message",
                         reason[0] ? reason : mail_strerror(r));
         return r;
 }

@@ -11,6 +11,7 @@
 #include "mail-internal.h"
 #include "mail.h"
 #include "sauth-names.h"
+#include "log.h"
 #include "util.h"
 
 #define MAIL_TEMPLATE_MAX (64U * 1024U)    /* bytes of one template file */
@@ -125,7 +126,7 @@ static int mail_template_read(const char *dir, const char *name, char **ret) {
          * every reset token, so it gets the same check as the config. */
         r = fd_check_secure(fd, path, msg, sizeof msg);
         if (r < 0) {
-                fprintf(stderr, "mail: %s\n", msg);
+                log_error("mail: %s", msg);
                 return r;
         }
 

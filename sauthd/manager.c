@@ -7,6 +7,7 @@
 
 #include "bus-open.h"
 #include "bus.h"
+#include "log.h"
 #include "mail.h"
 #include "manager.h"
 #include "sauth-config.h"
@@ -17,17 +18,6 @@
  * typing speed and far below a guessing attack's. */
 #define CHECK_RATE_PER_SEC 5.0
 #define CHECK_BURST 30.0
-
-void log_msg(int priority, const char *fmt, ...) {
-        va_list ap;
-
-        /* "<N>" lets the journal keep the priority of each line. */
-        fprintf(stderr, "<%d>", priority);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-}
 
 void manager_maybe_exit(Manager *m) {
         if (m->stopping && pool_pending(m->hash_pool) == 0 && pool_pending(m->mail_pool) == 0 &&
@@ -61,7 +51,7 @@ static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *
         if (m->stopping)
                 return 0;
         m->stopping = true;
-        log_msg(6, "signal %u: finishing work in progress, then stopping", si->ssi_signo);
+        log_info("signal %u: finishing work in progress, then stopping", si->ssi_signo);
         /* New callers no longer reach us (without bus activation they get
          * "no such service"; with it, they wait for the next start). */
         (void) sd_bus_release_name(m->bus, SAUTH_BUS_NAME);
@@ -77,7 +67,7 @@ static int manager_connect(Manager *m, const char *address) {
 
         r = sauth_bus_open(address, &bus);
         if (r < 0) {
-                log_msg(3, "cannot connect to the bus %s: %s", address ? address : "(system)", strerror(-r));
+                log_error("cannot connect to the bus %s: %s", address ? address : "(system)", strerror(-r));
                 return r;
         }
         r = sd_bus_attach_event(bus, m->event, SD_EVENT_PRIORITY_NORMAL);
@@ -130,18 +120,18 @@ static int manager_load(Manager *m, const ManagerOptions *o) {
 
         r = store_open(m->config->store_path, &m->store);
         if (r < 0) {
-                log_msg(3, "cannot open the store %s: %s", m->config->store_path, strerror(-r));
+                log_error("cannot open the store %s: %s", m->config->store_path, strerror(-r));
                 return r;
         }
         r = policy_new(m->config, &m->policy);
         if (r < 0) {
-                log_msg(3, "cannot load the password rules: %s", strerror(-r));
+                log_error("cannot load the password rules: %s", strerror(-r));
                 return r;
         }
         /* One hash at startup, so that unknown users cost what known ones do. */
         r = hash_make_dummy(m->cost, m->dummy_hash);
         if (r < 0)
-                log_msg(3, "cannot make an Argon2id hash with m=%llu KiB", (unsigned long long) m->config->hash_mem_kib);
+                log_error("cannot make an Argon2id hash with m=%llu KiB", (unsigned long long) m->config->hash_mem_kib);
         return r;
 }
 
@@ -158,7 +148,6 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         m = calloc(1, sizeof *m);
         if (!m)
                 return -ENOMEM;
-        m->verbose = o->verbose;
 
         r = manager_load(m, o);
         if (r < 0)
@@ -176,11 +165,11 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
                 return r;
         r = bus_install(m);
         if (r < 0) {
-                log_msg(3, "cannot take the bus name %s: %s", SAUTH_BUS_NAME, strerror(-r));
+                log_error("cannot take the bus name %s: %s", SAUTH_BUS_NAME, strerror(-r));
                 return r;
         }
 
-        log_msg(6, "sauthd %s ready: %u hash workers, Argon2id t=%llu m=%llu KiB, store %s",
+        log_info("sauthd %s ready: %u hash workers, Argon2id t=%llu m=%llu KiB, store %s",
                 SAUTH_VERSION, pool_workers(m->hash_pool), m->cost.ops, m->cost.mem_kib, m->config->store_path);
         *ret = TAKE_PTR(m);
         return 0;

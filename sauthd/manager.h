@@ -7,6 +7,7 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "log.h"
 #include "hash.h"
 #include "policy.h"
 #include "pool.h"
@@ -47,7 +48,6 @@ typedef struct Manager {
         SenderCache senders;
         Quota hash_quota;       /* hash jobs in flight of non-admin callers */
         unsigned delayed_replies; /* ForgotPassword replies waiting for their time */
-        bool verbose;
         bool stopping;
 } Manager;
 
@@ -80,6 +80,3 @@ static inline void manager_freep(Manager **m) {
         manager_free(*m);
 }
 
-/* Logs to stderr (the journal, under systemd) with a priority prefix. */
-void log_msg(int priority, const char *fmt, ...) _printf_(2, 3);
-#define log_debug(m, ...) do { if ((m)->verbose) log_msg(7, __VA_ARGS__); } while (0)

@@ -24,6 +24,7 @@
 
 #include "policy.h"
 #include "sauth-names.h"
+#include "log.h"
 #include "util.h"
 
 /* Debian's cracklib-runtime puts the dictionary here; pwquality uses it when
@@ -631,7 +632,7 @@ static int policy_read_pwquality(pwquality_settings_t *pwq, const char *path) {
                 return 0;
         }
 
-        fprintf(stderr, "%s: %s\n", path, pwquality_strerror(buf, sizeof buf, r, auxerror));
+        log_error("%s: %s", path, pwquality_strerror(buf, sizeof buf, r, auxerror));
         if (r == PWQ_ERROR_MEM_ALLOC)
                 return -ENOMEM;
         if (r == PWQ_ERROR_CFGFILE_OPEN)
@@ -653,8 +654,8 @@ static void policy_warn_dictionary(pwquality_settings_t *pwq) {
         if (asprintf(&file, "%s.pwd", dict) < 0)
                 return;
         if (access(file, R_OK) < 0)
-                fprintf(stderr, "policy: cracklib dictionary %s missing: every password will fail pwquality's "
-                        "dictcheck (install cracklib-runtime or set dictcheck = 0)\n", file);
+                log_warning("policy: cracklib dictionary %s missing: every password will fail pwquality's "
+                            "dictcheck (install cracklib-runtime or set dictcheck = 0)", file);
 }
 
 int policy_new(const SauthConfig *c, Policy **ret) {

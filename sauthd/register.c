@@ -42,7 +42,7 @@ int account_mail(Manager *m, const char *template_name, const StoreAccount *a,
                 format_expiry(expires, when);
         r = mail_queue(m->mail_pool, m->config, template_name, &f);
         if (r < 0)
-                log_msg(3, "account %s: %s message not queued: %s", a->username, template_name, strerror(-r));
+                log_error("account %s: %s message not queued: %s", a->username, template_name, strerror(-r));
         return r;
 }
 
@@ -129,7 +129,7 @@ int method_register(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
                         : bus_error_errno(error, r, "registration");
         }
 
-        log_msg(5, "registered account %s (uid %s)", username, ids.uid);
+        log_notice("registered account %s (uid %s)", username, ids.uid);
         (void) account_mail(m, isempty(template_name) ? "confirm_new" : template_name, a, token,
                             now + (int64_t) m->config->confirm_lifetime);
         sodium_memzero(token, sizeof token);
@@ -171,7 +171,7 @@ int method_account_add(sd_bus_message *msg, void *userdata, sd_bus_error *error)
                         : bus_error_errno(error, r, "person");
         }
 
-        log_msg(5, "added account %s for uid %s", username, uid);
+        log_notice("added account %s for uid %s", username, uid);
         (void) account_mail(m, "confirm_new", a, token, now + (int64_t) m->config->confirm_lifetime);
         sodium_memzero(token, sizeof token);
         return sd_bus_reply_method_return(msg, "a{sv}", 3,

@@ -80,18 +80,18 @@ int main(int argc, char *argv[]) {
         (void) prctl(PR_SET_DUMPABLE, 0);
         (void) setrlimit(RLIMIT_CORE, &(struct rlimit) { 0, 0 });
         umask(0077);
-        setvbuf(stderr, NULL, _IOLBF, 0);
+        log_setup(o.verbose);
 
         r = manager_new(&o, &m);
         if (r < 0) {
-                fprintf(stderr, "sauthd: cannot start: %s\n", strerror(-r));
+                log_error("cannot start: %s", strerror(-r));
                 return 1;
         }
         r = manager_run(m);
         if (r < 0) {
-                fprintf(stderr, "sauthd: event loop failed: %s\n", strerror(-r));
+                log_error("event loop failed: %s", strerror(-r));
                 return 1;
         }
-        log_msg(6, "stopped");
+        log_info("stopped");
         return 0;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "log.h"
 #include "sauth-names.h"
 #include "store.h"
 #include "tokens.h"
@@ -121,10 +122,10 @@ static int store_fail(Store *s, int rc, const char *what) {
                 return -ENOMEM;
         case SQLITE_CONSTRAINT_CHECK:
         case SQLITE_CONSTRAINT_NOTNULL:
-                fprintf(stderr, "store: %s: %s\n", what, sqlite3_errmsg(s->db));
+                log_error("store: %s: %s", what, sqlite3_errmsg(s->db));
                 return -EINVAL;
         default:
-                fprintf(stderr, "store: %s: %s\n", what, sqlite3_errmsg(s->db));
+                log_error("store: %s: %s", what, sqlite3_errmsg(s->db));
                 return -EIO;
         }
 }
@@ -182,7 +183,7 @@ static int store_prepare_cached(Store *s, const char *sql, sqlite3_stmt **ret) {
                 }
         if (i == STORE_STMT_CACHE) {
                 /* More distinct statements than store.c has: a bug. */
-                fprintf(stderr, "store: statement cache full\n");
+                log_error("store: statement cache full");
                 return -E2BIG;
         }
         rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[i].stmt, NULL);
@@ -327,12 +328,12 @@ static int store_prepare_file(const char *path) {
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
         if (fd < 0) {
                 r = -errno;
-                fprintf(stderr, "store: %s: %s\n", path, strerror(-r));
+                log_error("store: %s: %s", path, strerror(-r));
                 return r;
         }
         r = fd_check_secure(fd, path, msg, sizeof msg);
         if (r < 0) {
-                fprintf(stderr, "store: %s\n", msg);
+                log_error("store: %s", msg);
                 return r;
         }
         if (fstat(fd, &st) < 0)
@@ -340,10 +341,10 @@ static int store_prepare_file(const char *path) {
         if ((st.st_mode & 077) != 0) {
                 if (fchmod(fd, st.st_mode & 0700) < 0) {
                         r = -errno;
-                        fprintf(stderr, "store: %s: cannot chmod: %s\n", path, strerror(-r));
+                        log_error("store: %s: cannot chmod: %s", path, strerror(-r));
                         return r;
                 }
-                fprintf(stderr, "store: %s: was readable by group or other, now mode %04o\n",
+                log_notice("store: %s: was readable by group or other, now mode %04o",
                         path, (unsigned) (st.st_mode & 0700));
         }
         return 0;
@@ -393,14 +394,14 @@ static int store_configure(Store *s, const char *path) {
                 return r;
         mode = r > 0 ? sqlite3_column_text(stmt, 0) : NULL;
         if (!mode || strcmp((const char *) mode, "wal") != 0) {
-                fprintf(stderr, "store: %s: cannot switch to WAL journal mode\n", path);
+                log_error("store: %s: cannot switch to WAL journal mode", path);
                 return -EIO;
         }
         r = store_tighten_sidecar(path, "-wal");
         if (r >= 0)
                 r = store_tighten_sidecar(path, "-shm");
         if (r < 0)
-                fprintf(stderr, "store: %s: cannot secure -wal/-shm files: %s\n", path, strerror(-r));
+                log_error("store: %s: cannot secure -wal/-shm files: %s", path, strerror(-r));
         return r;
 }
 
@@ -444,7 +445,7 @@ static int store_migrate(Store *s, const char *path, int target) {
         if (r < 0)
                 return r;
         if (current > STORE_SCHEMA_VERSION) {
-                fprintf(stderr, "store: %s: schema version %d is newer than this sauthd knows (%d)\n",
+                log_error("store: %s: schema version %d is newer than this sauthd knows (%d)",
                         path, current, STORE_SCHEMA_VERSION);
                 return -EIO;
         }
@@ -454,7 +455,7 @@ static int store_migrate(Store *s, const char *path, int target) {
                         return r;
                 r = store_end(s, store_migrate_step(s, v));
                 if (r < 0) {
-                        fprintf(stderr, "store: %s: migration to schema version %d failed\n", path, v);
+                        log_error("store: %s: migration to schema version %d failed", path, v);
                         return r;
                 }
         }
@@ -474,7 +475,7 @@ static int store_open_impl(const char *path, int target, Store **ret) {
                 return -ENOMEM;
         rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
         if (rc != SQLITE_OK) {
-                fprintf(stderr, "store: %s: %s\n", path,
+                log_error("store: %s: %s", path,
                         s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
                 return rc == SQLITE_NOMEM ? -ENOMEM : -EIO;
         }
@@ -512,7 +513,7 @@ void store_close(Store *s) {
         for (size_t i = 0; i < STORE_STMT_CACHE; i++)
                 sqlite3_finalize(s->stmts[i].stmt);
         if (s->db && sqlite3_close(s->db) != SQLITE_OK)
-                fprintf(stderr, "store: close: %s\n", sqlite3_errmsg(s->db));
+                log_error("store: close: %s", sqlite3_errmsg(s->db));
         free(s);
 }
 
