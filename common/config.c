@@ -41,6 +41,7 @@ static const KeyDef key_table[] = {
         K("daemon",   "admin_group",         KEY_STRING, admin_group),
         K("daemon",   "workers",             KEY_UINT,   workers),
         K("daemon",   "max_queue",           KEY_UINT,   max_queue),
+        K("daemon",   "audit_unknown_users", KEY_BOOL,   audit_unknown_users),
         K("store",    "path",                KEY_STRING, store_path),
         K("password", "hash_ops",            KEY_U64,    hash_ops),
         K("password", "hash_mem_kib",        KEY_U64,    hash_mem_kib),

@@ -36,6 +36,7 @@ typedef struct SauthConfig {
         char *admin_group;
         unsigned workers;               /* 0 = number of CPUs */
         unsigned max_queue;             /* hash jobs queued or running at most */
+        bool audit_unknown_users;       /* audit records may name unknown users */
 
         /* [store] */
         char *store_path;

@@ -1,10 +1,68 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include <systemd/sd-bus.h>
+#include <stdbool.h>
+#include <sys/types.h>
 
+#include "caller.h"
+#include "hash.h"
 #include "manager.h"
+#include "sauth-errors.h"
 #include "store.h"
 
-/* Builds the reply every successful login sends (local now, OAuth later). */
-int login_reply(Manager *m, sd_bus_message *call, const StoreAccount *a, const char *method);
+/*
+ * AccountLogin's logic, method "local". Nothing here knows sd-bus: the bus
+ * glue (login-bus.c) reads the call, makes a LoginJob, runs login_work()
+ * on a hash worker and, back on the loop, asks login_conclude() what to
+ * answer.
+ *
+ * Every attempt costs one Argon2id verify: against the account's hash, or
+ * against the dummy for unknown users, accounts without a password and
+ * locked accounts — so the answer does not tell whether an account exists
+ * (rule 4), and a locked account cannot be used to test passwords.
+ */
+
+/* What a PAM stack tells about a login (the context a{sv}), made printable. */
+typedef struct LoginContext {
+        char service[64];
+        char tty[64];
+        char rhost[256];
+        char ruser[64];
+} LoginContext;
+
+typedef struct LoginJob {
+        Manager *m;
+        uid_t caller_uid;
+        bool caller_admin;
+        char username[SAUTH_NAME_MAX + 1];      /* as given, for the audit trail */
+        LoginContext context;
+        StoreAccount *account;                  /* NULL: unknown user */
+        bool locked;
+        char *password;                         /* secret; gone after the work */
+        const char *verify_against;             /* the account's hash or the dummy */
+        bool verified;
+        bool rehashed;
+        char new_hash[HASH_STR_MAX];
+} LoginJob;
+
+/* A job for one attempt: looks the account up and chooses what to verify
+ * against. Copies the password. */
+int login_job_new(Manager *m, const Caller *caller, const char *username,
+                  const char *password, const LoginContext *context, LoginJob **ret);
+void login_job_free(void *job);
+
+/* On a hash worker: the verify, and a rehash if the cost changed. */
+void login_work(void *job);
+
+/* On the loop after the work: SAUTH_OK once the success is recorded, or
+ * what the caller is told. Only admins (PAM stacks run as root) learn that
+ * an account is locked or disabled; anyone else gets what an unknown user
+ * gets. */
+SauthStatus login_conclude(LoginJob *j);
+
+/* After a refusal was sent: counts a wrong password toward lockout. The
+ * reply goes first, so the cost of the write does not tell. */
+void login_after_refusal(LoginJob *j);
+
+/* The roles a login grants an account, NULL-terminated. */
+int login_roles(const StoreAccount *a, char ***ret);

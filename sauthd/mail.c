@@ -165,8 +165,12 @@ static void mail_job_freep(MailJob **j) {
         mail_job_free(*j);
 }
 
-static void mail_job_work(void *userdata) {
-        MailJob *j = userdata;
+static void mail_job_free_void(void *j) {
+        mail_job_free(j);
+}
+
+static void mail_job_work(void *job) {
+        MailJob *j = job;
         MailSender s = {
                 .sender = j->sender,
                 .from = j->from,
@@ -178,9 +182,6 @@ static void mail_job_work(void *userdata) {
         (void) mail_send_logged(&s, j->to, j->message, j->template_name);
 }
 
-static void mail_job_done(void *userdata) {
-        mail_job_free(userdata);
-}
 
 static int mail_job_new(const SauthConfig *c, const char *template_name, const MailFields *f, MailJob **ret) {
         _cleanup_(mail_job_freep) MailJob *j = NULL;
@@ -207,8 +208,10 @@ static int mail_job_new(const SauthConfig *c, const char *template_name, const M
         return 0;
 }
 
-int mail_queue(Pool *mail_pool, const SauthConfig *c, const char *template_name, const MailFields *f) {
-        _cleanup_(mail_job_freep) MailJob *j = NULL;
+int mail_queue(RequestTracker *t, Pool *mail_pool, const SauthConfig *c, const char *template_name,
+               const MailFields *f) {
+        _cleanup_(request_freep) Request *req = NULL;
+        MailJob *j = NULL;
         int r;
 
         if (!mail_pool)
@@ -216,10 +219,13 @@ int mail_queue(Pool *mail_pool, const SauthConfig *c, const char *template_name,
         r = mail_job_new(c, template_name, f, &j);
         if (r < 0)
                 return r;
-
-        r = pool_submit(mail_pool, mail_job_work, mail_job_done, j);
+        r = request_new(t, NULL, j, mail_job_free_void, &req);
+        if (r < 0)
+                return r;
+        /* Nobody waits for the result: the request ends after the work. */
+        r = request_run(req, mail_pool, mail_job_work, NULL);
         if (r < 0)
                 return r; /* the cleanup wipes the message */
-        TAKE_PTR(j); /* the pool owns it now; mail_job_done() frees it */
+        TAKE_PTR(req); /* the pool has it until the message is sent */
         return 0;
 }

@@ -3,6 +3,7 @@
 
 #include "config.h"
 #include "pool.h"
+#include "request.h"
 
 /*
  * Mail: templates NAME.tmpl (headers, blank line, body) from [mail]
@@ -38,4 +39,5 @@ int mail_send_blocking(const SauthConfig *c, const char *to, const char *message
 
 /* Renders on the caller's thread and queues the sending on the mail pool.
  * Takes care of wiping the message when done. */
-int mail_queue(Pool *mail_pool, const SauthConfig *c, const char *template_name, const MailFields *f);
+int mail_queue(RequestTracker *t, Pool *mail_pool, const SauthConfig *c, const char *template_name,
+               const MailFields *f);

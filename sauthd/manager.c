@@ -6,8 +6,9 @@
 #include <stdio.h>
 
 #include "bus-open.h"
-#include "bus.h"
+#include "manager-bus.h"
 #include "log.h"
+#include "audit.h"
 #include "mail.h"
 #include "manager.h"
 #include "sauth-config.h"
@@ -20,29 +21,12 @@
 #define CHECK_BURST 30.0
 
 void manager_maybe_exit(Manager *m) {
-        if (m->stopping && pool_pending(m->hash_pool) == 0 && pool_pending(m->mail_pool) == 0 &&
-            m->delayed_replies == 0)
+        if (m->stopping && m->requests.alive == 0)
                 (void) sd_event_exit(m->event, 0);
 }
 
-static void manager_on_pool_idle(void *userdata) {
+static void manager_on_requests_idle(void *userdata) {
         manager_maybe_exit(userdata);
-}
-
-int manager_hash_admit(Manager *m, uint64_t uid, bool admin, HashTicket *ret) {
-        *ret = (HashTicket) { .uid = uid };
-        if (admin)
-                return 0;
-        if (!quota_acquire(&m->hash_quota, uid))
-                return -EBUSY;
-        ret->held = true;
-        return 0;
-}
-
-void manager_hash_release(Manager *m, HashTicket *t) {
-        if (t->held)
-                quota_release(&m->hash_quota, t->uid);
-        t->held = false;
 }
 
 static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -55,8 +39,6 @@ static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *
         /* New callers no longer reach us (without bus activation they get
          * "no such service"; with it, they wait for the next start). */
         (void) sd_bus_release_name(m->bus, SAUTH_BUS_NAME);
-        pool_set_idle_callback(m->hash_pool, manager_on_pool_idle, m);
-        pool_set_idle_callback(m->mail_pool, manager_on_pool_idle, m);
         manager_maybe_exit(m);
         return 0;
 }
@@ -111,6 +93,7 @@ static int manager_load(Manager *m, const ManagerOptions *o) {
                 if (!m->config->store_path)
                         return -ENOMEM;
         }
+        audit_setup(m->config->audit_unknown_users);
         m->cost = (HashCost) { .ops = m->config->hash_ops, .mem_kib = m->config->hash_mem_kib };
         ratelimit_init(&m->check_limit, CHECK_RATE_PER_SEC, CHECK_BURST);
         /* A quarter of the queue for any one user, three quarters for all
@@ -163,7 +146,10 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         r = manager_connect(m, o->bus_address);
         if (r < 0)
                 return r;
-        r = bus_install(m);
+        m->requests = (RequestTracker) {
+                .event = m->event, .idle = manager_on_requests_idle, .idle_userdata = m,
+        };
+        r = manager_bus_install(m);
         if (r < 0) {
                 log_error("cannot take the bus name %s: %s", SAUTH_BUS_NAME, strerror(-r));
                 return r;
@@ -189,6 +175,8 @@ void manager_free(Manager *m) {
         pool_free(m->mail_pool);
         mail_global_done();
         m->vtable_slot = sd_bus_slot_unref(m->vtable_slot);
+        free(m->vtable);
+        free(m->methods);
         if (m->bus)
                 sd_bus_flush_close_unref(m->bus);
         store_close(m->store);

@@ -641,15 +641,17 @@ static unsigned queue_and_run(SauthConfig *c, const char *template, unsigned n, 
         sd_event *e = NULL;
         Pool *p = NULL;
         MailFields f = test_fields();
+        RequestTracker t = {};
         unsigned taken = 0;
 
         assert_true(sd_event_default(&e) >= 0);
+        t.event = e;
         assert_int_equal(pool_new(e, "mail", 1, max_queue, &p), 0);
         pool_set_idle_callback(p, on_idle, e);
         assert_int_equal(sd_event_add_time_relative(e, NULL, CLOCK_MONOTONIC, 60 * 1000000ULL, 0,
                                                     on_guard, NULL), 0);
         for (unsigned i = 0; i < n; i++) {
-                int r = mail_queue(p, c, template, &f);
+                int r = mail_queue(&t, p, c, template, &f);
 
                 if (i + 1 == n)
                         assert_int_equal(r, expect_last);
@@ -660,6 +662,7 @@ static unsigned queue_and_run(SauthConfig *c, const char *template, unsigned n, 
         if (taken > 0)
                 assert_int_equal(sd_event_loop(e), 0);
         assert_int_equal(pool_pending(p), 0);
+        assert_int_equal(t.alive, 0);
         pool_free(p);
         sd_event_unref(e);
         return taken;

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <pwd.h>
+#include <sodium.h>
+#include <time.h>
+
+#include "account.h"
+#include "audit.h"
+#include "identity.h"
+#include "log.h"
+#include "mail.h"
+#include "sauth-names.h"
+#include "tokens.h"
+#include "util.h"
+
+static void format_expiry(int64_t when, char out[static 64]) {
+        time_t t = (time_t) when;
+        struct tm tm;
+
+        if (!gmtime_r(&t, &tm) || strftime(out, 64, "%Y-%m-%d %H:%M UTC", &tm) == 0)
+                snprintf(out, 64, "%lld", (long long) when);
+}
+
+int account_mail(Manager *m, const char *template_name, const StoreAccount *a,
+                 const char *token_text, int64_t expires) {
+        char when[64] = "";
+        MailFields f = {
+                .to = a->identity,
+                .token = token_text ? token_text : "",
+                .username = a->username,
+                .name = a->name,
+                .uid = a->uid,
+                .expires = when,
+        };
+        int r;
+
+        if (expires > 0)
+                format_expiry(expires, when);
+        r = mail_queue(&m->requests, m->mail_pool, m->config, template_name, &f);
+        if (r < 0)
+                log_error("account %s: %s message not queued: %s", a->username, template_name, strerror(-r));
+        return r;
+}
+
+/* Display text: no control characters (they would end up in mail headers
+ * and logs). */
+static bool text_valid(const char *s) {
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+                if (*p < ' ' || *p == 0x7f)
+                        return false;
+        return true;
+}
+
+static const char *register_check_args(const RegisterArgs *a) {
+        if (isempty(a->identity) || strlen(a->identity) > SAUTH_TEXT_MAX || isempty(a->name) ||
+            strlen(a->name) > SAUTH_TEXT_MAX || !text_valid(a->name))
+                return "Identity and name are required: at most 256 bytes, no control characters.";
+        if (!username_valid(a->username))
+                return "A user name is 1-64 characters of a-z 0-9 _ . - and starts with a letter or _.";
+        if (!isempty(a->template_name) && !template_name_valid(a->template_name))
+                return "Invalid template name.";
+        if (strlen(a->picture) > SAUTH_URL_MAX || !text_valid(a->picture))
+                return "Picture URL too long.";
+        return NULL;
+}
+
+static void account_audit(AuditEvent event, AuditResult result, const Caller *caller, const char *user,
+                          const char *reason) {
+        audit_log(&(AuditRecord) {
+                .event = event, .result = result, .user = user,
+                .caller_uid = caller->uid, .reason = reason,
+        });
+}
+
+/* Stores what a new registration needs and mails the confirmation. */
+static SauthStatus register_store(Manager *m, const Caller *caller, const RegisterArgs *args,
+                                  const char *identity, StoreIds *ret) {
+        _cleanup_(store_account_freep) StoreAccount *a = NULL;
+        char token[TOKEN_TEXT_MAX], token_h[TOKEN_HASH_HEX];
+        int64_t now = time(NULL), expires = now + (int64_t) m->config->confirm_lifetime;
+        int r;
+
+        token_new(token);
+        r = token_hash(token, token_h);
+        if (r >= 0)
+                r = store_register(m->store, &(StoreRegistration) {
+                        .identity = identity, .username = args->username, .name = args->name,
+                        .picture = args->picture, .token_hash = token_h, .token_expires = expires,
+                        .now = now,
+                }, ret);
+        if (r >= 0)
+                r = store_account_by_username(m->store, args->username, &a);
+        if (r >= 0) {
+                account_audit(AUDIT_REGISTER, AUDIT_OK, caller, args->username, NULL);
+                (void) account_mail(m, isempty(args->template_name) ? "confirm_new" : args->template_name,
+                                    a, token, expires);
+        }
+        sodium_memzero(token, sizeof token);
+        if (r == -EEXIST) {
+                account_audit(AUDIT_REGISTER, AUDIT_REFUSED, caller, args->username, "taken");
+                return SAUTH_E_ALREADY_REGISTERED;
+        }
+        if (r < 0) {
+                log_error("registration not stored: %s", strerror(-r));
+                return SAUTH_E_INTERNAL;
+        }
+        return SAUTH_OK;
+}
+
+SauthStatus account_register(Manager *m, const Caller *caller, const RegisterArgs *args,
+                             StoreIds *ret, const char **ret_message) {
+        _cleanup_free_ char *normal = NULL;
+
+        *ret_message = register_check_args(args);
+        if (*ret_message)
+                return SAUTH_E_INVALID_ARGUMENT;
+        /* With open registration, a stranger must not claim the name of a
+         * Unix user (root…): PAM stacks would then accept the stranger's
+         * password for that user. Only admins, or the user themself, may. */
+        if (!caller_is_admin_or_self(caller, args->username) && getpwnam(args->username)) {
+                *ret_message = "That user name belongs to a user of this host.";
+                account_audit(AUDIT_REGISTER, AUDIT_DENIED, caller, args->username, "name_of_a_host_user");
+                return SAUTH_E_ACCESS_DENIED;
+        }
+        if (identity_normalize(args->identity, &normal) < 0) {
+                *ret_message = "The identity must be an email address.";
+                return SAUTH_E_INVALID_ARGUMENT;
+        }
+        *ret_message = "That user name or identity is already registered.";
+        return register_store(m, caller, args, normal, ret);
+}
+
+SauthStatus account_add(Manager *m, const Caller *caller, const char *username, const char *uid,
+                        char **ret_account_id, const char **ret_message) {
+        _cleanup_(store_account_freep) StoreAccount *a = NULL;
+        char token[TOKEN_TEXT_MAX], token_h[TOKEN_HASH_HEX];
+        int64_t now = time(NULL), expires = now + (int64_t) m->config->confirm_lifetime;
+        int r;
+
+        *ret_message = "Invalid user name or uid.";
+        if (!username_valid(username) || isempty(uid) || strlen(uid) > SAUTH_TEXT_MAX)
+                return SAUTH_E_INVALID_ARGUMENT;
+
+        token_new(token);
+        r = token_hash(token, token_h);
+        if (r >= 0)
+                r = store_account_add(m->store, uid, username, token_h, expires, now, ret_account_id);
+        if (r >= 0)
+                r = store_account_by_username(m->store, username, &a);
+        if (r >= 0) {
+                account_audit(AUDIT_ACCOUNT_ADD, AUDIT_OK, caller, username, NULL);
+                (void) account_mail(m, "confirm_new", a, token, expires);
+        }
+        sodium_memzero(token, sizeof token);
+        switch (r) {
+        case -EEXIST:
+                *ret_message = "That user name is taken or the person has an account.";
+                return SAUTH_E_ALREADY_REGISTERED;
+        case -ENOENT:
+                *ret_message = "No such person.";
+                return SAUTH_E_NOT_FOUND;
+        default:
+                if (r >= 0)
+                        return SAUTH_OK;
+                log_error("account not added: %s", strerror(-r));
+                *ret_message = "Internal error.";
+                return SAUTH_E_INTERNAL;
+        }
+}
+
+int account_change(Manager *m, const Caller *caller, const char *username, AccountChange what,
+                   const char *value) {
+        static const AuditEvent events[] = {
+                [ACCOUNT_SET_STATUS] = AUDIT_ACCOUNT_STATUS,
+                [ACCOUNT_SET_ADMIN] = AUDIT_ACCOUNT_ADMIN,
+                [ACCOUNT_EXPIRE_PASSWORD] = AUDIT_PASSWORD_EXPIRE,
+        };
+        int r;
+
+        if (!username_valid(username))
+                return -EINVAL;
+        switch (what) {
+        case ACCOUNT_SET_STATUS:
+                r = store_set_status(m->store, username, value);
+                break;
+        case ACCOUNT_SET_ADMIN:
+                r = store_set_admin(m->store, username, streq(value, "yes"));
+                break;
+        case ACCOUNT_EXPIRE_PASSWORD:
+                r = store_set_must_change(m->store, username, true);
+                break;
+        default:
+                return -EINVAL;
+        }
+        audit_log(&(AuditRecord) {
+                .event = events[what], .result = r >= 0 ? AUDIT_OK : AUDIT_FAILED,
+                .user = username, .user_unknown = r == -ENOENT, .caller_uid = caller->uid,
+                .reason = r == -ENOENT ? "no_such_account" : value,
+        });
+        return r;
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "caller.h"
+#include "manager.h"
+#include "sauth-errors.h"
+#include "store.h"
+
+/*
+ * Accounts: registration (person, contact, account and a confirmation
+ * token in one transaction), accounts for existing people, status and the
+ * admin setters. Nothing here knows sd-bus (account-bus.c does).
+ */
+
+typedef struct RegisterArgs {
+        const char *identity;
+        const char *username;
+        const char *name;
+        const char *template_name;      /* "" = confirm_new */
+        const char *picture;
+} RegisterArgs;
+
+/* Register: SAUTH_OK and the new ids, or the refusal (*ret_message is a
+ * static text for InvalidArgument, AccessDenied and AlreadyRegistered). */
+SauthStatus account_register(Manager *m, const Caller *caller, const RegisterArgs *args,
+                             StoreIds *ret, const char **ret_message);
+
+/* AccountAdd: a new account for an existing person, mailed a confirmation
+ * token. SAUTH_OK and the account's id. */
+SauthStatus account_add(Manager *m, const Caller *caller, const char *username, const char *uid,
+                        char **ret_account_id, const char **ret_message);
+
+typedef enum AccountChange {
+        ACCOUNT_SET_STATUS,             /* value: SAUTH_STATUS_ACTIVE or _DISABLED */
+        ACCOUNT_SET_ADMIN,              /* value: "yes" / "no" */
+        ACCOUNT_EXPIRE_PASSWORD,
+} AccountChange;
+
+/* The admin setters. -ENOENT no such account, -EINVAL a bad value. */
+int account_change(Manager *m, const Caller *caller, const char *username, AccountChange what,
+                   const char *value);
+
+/* Mails template_name to the account's identity (queued on the mail
+ * pool), with a token and its expiry when given (NULL, 0 for a notice).
+ * Failures are logged, never shown to the caller. */
+int account_mail(Manager *m, const char *template_name, const StoreAccount *a,
+                 const char *token_text, int64_t expires);

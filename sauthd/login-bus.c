@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The login area on the bus: Methods and AccountLogin. */
+#include <errno.h>
+#include <time.h>
+
+#include "log.h"
+#include "login-bus.h"
+#include "login.h"
+#include "manager-bus.h"
+#include "manager.h"
+#include "sauth-names.h"
+
+static int method_methods(sd_bus_message *msg, Manager *m, const Caller *caller, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ const char **items = NULL;
+        const SauthConfig *c = m->config;
+        size_t n = 0;
+        int r;
+
+        /* The login methods a client may offer: local, then the providers. */
+        items = calloc(c->n_providers + 2, sizeof *items);
+        if (!items)
+                return -ENOMEM;
+        if (c->login_internal == LOGIN_OPEN)
+                items[n++] = SAUTH_METHOD_LOCAL;
+        for (size_t i = 0; i < c->n_providers; i++)
+                items[n++] = c->providers[i].name;
+
+        r = bus_dict_new(msg, &reply);
+        if (r >= 0)
+                r = bus_append_strv(reply, "items", (char **) items);
+        if (r >= 0)
+                r = bus_append_u(reply, "count", (uint32_t) n);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "{sv}", "policies", "a{ss}", 2,
+                                          "login_internal", login_policy_to_string(c->login_internal),
+                                          "login_external", login_policy_to_string(c->login_external));
+        if (r < 0)
+                return r;
+        return bus_dict_send(reply);
+}
+
+int login_bus_reply(Request *req, Manager *m, const StoreAccount *a, const char *method) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_strv_free_ char **roles = NULL;
+        uint64_t lifetime = a->is_admin ? m->config->admin_lifetime : m->config->session_lifetime;
+        int r;
+
+        r = login_roles(a, &roles);
+        if (r < 0)
+                return r;
+
+        r = bus_dict_new(request_call(req), &reply);
+        /* Signed session tokens come with the sessions work; until then the
+         * key is present and empty, as the contract allows. */
+        if (r >= 0)
+                r = bus_append_s(reply, "jwt_token", "");
+        if (r >= 0)
+                r = bus_append_s(reply, "account_id", a->id);
+        if (r >= 0)
+                r = bus_append_s(reply, "uid", a->uid);
+        if (r >= 0)
+                r = bus_append_s(reply, "username", a->username);
+        if (r >= 0)
+                r = bus_append_strv(reply, "roles", roles);
+        if (r >= 0)
+                r = bus_append_t(reply, "expires", (uint64_t) time(NULL) + lifetime);
+        if (r >= 0)
+                r = bus_append_s(reply, "settings_id", m->config->settings_id);
+        if (r >= 0)
+                r = bus_append_s(reply, "method", method);
+        if (r >= 0)
+                r = bus_append_pairs(reply, "resources", m->config->resources, m->config->n_resources);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return request_reply(req, reply);
+}
+
+static void login_bus_done(Request *req, void *job) {
+        LoginJob *j = job;
+        SauthStatus s = login_conclude(j);
+        int r;
+
+        if (s != SAUTH_OK) {
+                (void) request_reply_error(req, s, "%s", bus_status_message(s));
+                login_after_refusal(j);
+                return;
+        }
+        r = login_bus_reply(req, j->m, j->account, SAUTH_METHOD_LOCAL);
+        if (r < 0)
+                log_error("login reply failed: %s", strerror(-r));
+}
+
+/* Reads the context dict; only known string keys are kept. */
+static int login_read_context(sd_bus_message *msg, LoginContext *ret) {
+        const char *key, *value;
+        int r;
+
+        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
+                char *dest = NULL;
+                size_t size = 0;
+
+                r = sd_bus_message_read(msg, "s", &key);
+                if (r < 0)
+                        return r;
+                if (streq(key, "service"))
+                        dest = ret->service, size = sizeof ret->service;
+                else if (streq(key, "tty"))
+                        dest = ret->tty, size = sizeof ret->tty;
+                else if (streq(key, "rhost"))
+                        dest = ret->rhost, size = sizeof ret->rhost;
+                else if (streq(key, "ruser"))
+                        dest = ret->ruser, size = sizeof ret->ruser;
+                if (dest && sd_bus_message_read(msg, "v", "s", &value) >= 0)
+                        log_printable(dest, size, value);
+                else {
+                        r = sd_bus_message_skip(msg, "v");
+                        if (r < 0)
+                                return r;
+                }
+                r = sd_bus_message_exit_container(msg);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(msg);
+}
+
+static int method_account_login(sd_bus_message *msg, Manager *m, const Caller *caller, sd_bus_error *error) {
+        _cleanup_(request_freep) Request *req = NULL;
+        const char *username, *password, *method;
+        LoginContext context = {};
+        LoginJob *j;
+        int r;
+
+        r = sd_bus_message_read(msg, "sss", &username, &password, &method);
+        if (r < 0)
+                return r;
+        r = login_read_context(msg, &context);
+        if (r < 0)
+                return r;
+
+        if (!streq(method, SAUTH_METHOD_LOCAL))
+                return bus_error(error, SAUTH_E_UNSUPPORTED_METHOD, "Login method not supported.");
+        if (m->config->login_internal != LOGIN_OPEN)
+                return bus_error(error, SAUTH_E_UNSUPPORTED_METHOD, "Local logins are closed on this host.");
+        if (!arg_ok(username, SAUTH_NAME_MAX, true) || !arg_ok(password, SAUTH_PASSWORD_BYTES, true))
+                return bus_error(error, SAUTH_E_INVALID_CREDENTIALS, "Invalid user name or password.");
+
+        log_debug("login attempt, service '%s', rhost '%s'", context.service, context.rhost);
+        r = login_job_new(m, caller, username, password, &context, &j);
+        if (r < 0)
+                return bus_error_errno(error, r, "account");
+        r = request_new(&m->requests, msg, j, login_job_free, &req);
+        if (r < 0)
+                return r;
+        r = manager_bus_run_hash(m, req, caller, login_work, login_bus_done, error);
+        if (r >= 0)
+                TAKE_PTR(req); /* the pool has it until login_bus_done() */
+        return r;
+}
+
+const BusMethod login_bus_methods[] = {
+        BUS_METHOD("Methods", BUS_NO_ARGS, BUS_RESULT("a{sv}", result),
+                   method_methods, BUS_ANYONE, 0),
+        BUS_METHOD("AccountLogin",
+                   BUS_ARGS("s", username, "s", password, "s", method, "a{sv}", context),
+                   BUS_RESULT("a{sv}", result),
+                   method_account_login, BUS_ANYONE, SD_BUS_VTABLE_SENSITIVE),
+        BUS_METHOD_END,
+};

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The bus object: the areas' method tables assembled into one vtable, and
+ * the one dispatcher every call goes through — caller first, the row's
+ * access second, the handler last.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "account-bus.h"
+#include "audit.h"
+#include "log.h"
+#include "login-bus.h"
+#include "manager-bus.h"
+#include "manager.h"
+#include "password-bus.h"
+#include "sauth-names.h"
+
+static const BusMethod *const bus_areas[] = {
+        login_bus_methods,
+        account_bus_methods,
+        password_bus_methods,
+};
+
+static const sd_bus_vtable bus_vtable_start[] = { SD_BUS_VTABLE_START(0) };
+static const sd_bus_vtable bus_vtable_end[] = { SD_BUS_VTABLE_END };
+
+static const char *const access_names[_BUS_ACCESS_MAX] = {
+        [BUS_ANYONE]   = "anyone",
+        [BUS_SELF]     = "admin, self",
+        [BUS_SELF_UID] = "admin, self",
+        [BUS_ADMIN]    = "admin",
+        [BUS_REGISTER] = "admin; anyone with `[login] register = open`",
+};
+
+const char *bus_access_to_string(BusAccess a) {
+        return a >= 0 && a < _BUS_ACCESS_MAX ? access_names[a] : NULL;
+}
+
+int manager_bus_methods(const BusMethod ***ret, size_t *ret_n) {
+        const BusMethod **l;
+        size_t n = 0, k = 0;
+
+        for (size_t a = 0; a < ELEMENTSOF(bus_areas); a++)
+                for (const BusMethod *b = bus_areas[a]; b->handler; b++)
+                        n++;
+        l = calloc(n + 1, sizeof *l);
+        if (!l)
+                return -ENOMEM;
+        for (size_t a = 0; a < ELEMENTSOF(bus_areas); a++)
+                for (const BusMethod *b = bus_areas[a]; b->handler; b++)
+                        l[k++] = b;
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}
+
+static const BusMethod *manager_bus_find(Manager *m, const char *member) {
+        for (size_t i = 0; member && i < m->n_methods; i++)
+                if (streq(m->methods[i]->row.x.method.member, member))
+                        return m->methods[i];
+        return NULL;
+}
+
+/* The first argument, read and put back: the account a "self" row is about. */
+static const char *bus_first_arg(sd_bus_message *msg) {
+        const char *s = NULL;
+
+        if (sd_bus_message_read(msg, "s", &s) < 0)
+                s = NULL;
+        (void) sd_bus_message_rewind(msg, true);
+        return s;
+}
+
+/* Whether uid (a person id) is the caller's own account. */
+static bool bus_is_own_uid(Manager *m, const Caller *c, const char *uid) {
+        _cleanup_(store_account_freep) StoreAccount *a = NULL;
+
+        if (!c->username[0] || !uid)
+                return false;
+        return store_account_by_username(m->store, c->username, &a) >= 0 && streq(a->uid, uid);
+}
+
+static bool bus_access_allowed(Manager *m, const BusMethod *bm, sd_bus_message *msg, const Caller *c) {
+        if (c->is_admin || bm->access == BUS_ANYONE)
+                return true;
+        switch (bm->access) {
+        case BUS_SELF:
+                return caller_is_admin_or_self(c, bus_first_arg(msg));
+        case BUS_SELF_UID:
+                return bus_is_own_uid(m, c, bus_first_arg(msg));
+        case BUS_REGISTER:
+                return m->config->login_register == LOGIN_OPEN;
+        default:
+                return false;
+        }
+}
+
+int bus_method_dispatch(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *member = sd_bus_message_get_member(msg);
+        const BusMethod *bm = manager_bus_find(m, member);
+        Caller caller;
+        int r;
+
+        if (!bm)
+                return bus_error(error, SAUTH_E_INTERNAL, "No handler for this method.");
+        r = caller_get(&m->callers, m->config->admin_group, msg, &caller, error);
+        if (r < 0)
+                return r;
+        if (!bus_access_allowed(m, bm, msg, &caller)) {
+                audit_log(&(AuditRecord) {
+                        .event = AUDIT_ACCESS_DENIED, .result = AUDIT_DENIED,
+                        .caller_uid = caller.uid, .method = member,
+                });
+                return bus_error(error, SAUTH_E_ACCESS_DENIED, "Only %s may call %s.",
+                                 bm->access == BUS_ADMIN || bm->access == BUS_REGISTER
+                                 ? "an admin" : "an admin or the account's user", member);
+        }
+        return bm->handler(msg, m, &caller, error);
+}
+
+int manager_bus_run_hash(Manager *m, Request *req, const Caller *caller,
+                         request_work_fn work, request_done_fn done, sd_bus_error *error) {
+        if (request_admit(req, &m->hash_quota, caller->uid, caller->is_admin) < 0 ||
+            request_run(req, m->hash_pool, work, done) < 0)
+                return bus_error(error, SAUTH_E_LIMIT_EXCEEDED, "Too many requests in progress; try again.");
+        return 1;
+}
+
+/* The object's vtable: START, every row of every area, END. */
+static int manager_bus_vtable(Manager *m) {
+        int r;
+
+        r = manager_bus_methods(&m->methods, &m->n_methods);
+        if (r < 0)
+                return r;
+        m->vtable = calloc(m->n_methods + 2, sizeof *m->vtable);
+        if (!m->vtable)
+                return -ENOMEM;
+        m->vtable[0] = bus_vtable_start[0];
+        for (size_t i = 0; i < m->n_methods; i++)
+                m->vtable[i + 1] = m->methods[i]->row;
+        m->vtable[m->n_methods + 1] = bus_vtable_end[0];
+        return 0;
+}
+
+int manager_bus_install(Manager *m) {
+        int r;
+
+        r = manager_bus_vtable(m);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_object_vtable(m->bus, &m->vtable_slot, SAUTH_BUS_PATH, SAUTH_BUS_INTERFACE, m->vtable, m);
+        if (r < 0)
+                return r;
+        return sd_bus_request_name(m->bus, SAUTH_BUS_NAME, 0);
+}

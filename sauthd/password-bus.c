@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The password area on the bus: ChangePassword, CheckPassword, ForgotPassword. */
+#include <errno.h>
+#include <sodium.h>
+
+#include "identity.h"
+#include "log.h"
+#include "mail.h"
+#include "manager-bus.h"
+#include "manager.h"
+#include "password-bus.h"
+#include "password.h"
+
+/* What a refused change is told, in the words of a password dialog. */
+static const char *change_message(SauthStatus s) {
+        switch (s) {
+        case SAUTH_E_INVALID_CREDENTIALS:
+                return "The old password is not correct, or a reset token is required.";
+        case SAUTH_E_INVALID_TOKEN:
+                return "The token is not valid for this account.";
+        case SAUTH_E_NOT_FOUND:
+                return "No active account for this uid.";
+        default:
+                return bus_status_message(s);
+        }
+}
+
+static void change_bus_done(Request *req, void *job) {
+        ChangeJob *j = job;
+        const char *message = NULL;
+        SauthStatus s = change_conclude(j, &message);
+
+        if (s != SAUTH_OK) {
+                (void) request_reply_error(req, s, "%s", !isempty(message) ? message : change_message(s));
+                change_after_refusal(j);
+                return;
+        }
+        (void) request_reply_return(req, "a{sv}", 3,
+                                    "account_id", "s", j->account->id,
+                                    "uid", "s", j->account->uid,
+                                    "username", "s", j->account->username);
+}
+
+static bool secrets_equal(const char *a, const char *b) {
+        size_t n = strlen(a);
+
+        return n == strlen(b) && sodium_memcmp(a, b, n) == 0;
+}
+
+static int method_change_password(sd_bus_message *msg, Manager *m, const Caller *caller, sd_bus_error *error) {
+        _cleanup_(request_freep) Request *req = NULL;
+        _cleanup_free_ char *message = NULL;
+        ChangeArgs args = {};
+        const char *verify;
+        ChangeJob *j = NULL;
+        SauthStatus s;
+        int r;
+
+        r = sd_bus_message_read(msg, "sssss", &args.uid, &args.new_password, &args.token,
+                                &args.old_password, &verify);
+        if (r < 0)
+                return r;
+        if (!arg_ok(args.uid, SAUTH_TEXT_MAX, true) || !arg_ok(args.token, SAUTH_TOKEN_MAX, false) ||
+            !arg_ok(args.old_password, SAUTH_PASSWORD_BYTES, false) ||
+            !arg_ok(args.new_password, SAUTH_PASSWORD_BYTES, false) || !arg_ok(verify, SAUTH_PASSWORD_BYTES, false))
+                return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "Argument missing or too long.");
+        if (!secrets_equal(args.new_password, verify))
+                return bus_error(error, SAUTH_E_PASSWORD_MISMATCH, "The new password and its verification differ.");
+
+        s = change_start(m, caller, &args, &j, &message);
+        if (s != SAUTH_OK)
+                return bus_error(error, s, "%s", message ?: change_message(s));
+        r = request_new(&m->requests, msg, j, change_job_free, &req);
+        if (r < 0)
+                return r;
+        r = manager_bus_run_hash(m, req, caller, change_work, change_bus_done, error);
+        if (r >= 0)
+                TAKE_PTR(req); /* the pool has it until change_bus_done() */
+        return r;
+}
+
+static int method_check_password(sd_bus_message *msg, Manager *m, const Caller *caller, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(policy_verdict_done) PolicyVerdict v = {};
+        const char *username, *password;
+        SauthStatus s;
+        int r;
+
+        r = sd_bus_message_read(msg, "ss", &username, &password);
+        if (r < 0)
+                return r;
+        if (!arg_ok(username, SAUTH_NAME_MAX, false) || !arg_ok(password, SAUTH_PASSWORD_BYTES, false))
+                return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "Argument too long.");
+
+        s = check_password(m, caller, username, password, &v);
+        if (s == SAUTH_E_RATE_LIMITED)
+                return bus_error(error, s, "Too many password checks; slow down.");
+        if (s != SAUTH_OK)
+                return bus_error(error, s, "%s", bus_status_message(s));
+
+        r = bus_dict_new(msg, &reply);
+        if (r >= 0)
+                r = bus_append_b(reply, "ok", v.ok);
+        if (r >= 0)
+                r = bus_append_u(reply, "score", v.score);
+        if (r >= 0)
+                r = bus_append_d(reply, "guesses_log10", v.guesses_log10);
+        if (r >= 0)
+                r = bus_append_strv(reply, "problems", v.problems);
+        if (r >= 0)
+                r = bus_append_s(reply, "message", v.message);
+        if (r < 0)
+                return r;
+        return bus_dict_send(reply);
+}
+
+/* ForgotPassword answers after the same fixed delay whatever it did, so its
+ * timing says nothing about a match either (the store write and the mail
+ * rendering happen only on a match). */
+#define FORGOT_REPLY_DELAY_USEC (150 * 1000)
+
+static int method_forgot_password(sd_bus_message *msg, Manager *m, const Caller *caller, sd_bus_error *error) {
+        uint64_t start = now_usec();
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(request_freep) Request *req = NULL;
+        const char *identity, *username, *template_name;
+        int r;
+
+        r = sd_bus_message_read(msg, "sss", &identity, &username, &template_name);
+        if (r < 0)
+                return r;
+        if (!arg_ok(identity, SAUTH_TEXT_MAX, false) || !arg_ok(username, SAUTH_NAME_MAX, false) ||
+            (isempty(identity) && isempty(username)))
+                return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "An identity or a user name is required.");
+        if (!isempty(template_name) && !template_name_valid(template_name))
+                return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "Invalid template name.");
+
+        r = request_new(&m->requests, msg, NULL, NULL, &req);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "a{sv}", 0);
+        if (r < 0)
+                return r;
+
+        log_debug("password reset requested");
+        forgot_password(m, caller, identity, username, isempty(template_name) ? "password_reset" : template_name);
+
+        /* The same empty answer whether or not anything matched (rule 4);
+         * the mail itself is sent by a worker, off this reply's path. */
+        r = request_reply_at(req, reply, start + FORGOT_REPLY_DELAY_USEC);
+        if (r < 0)
+                return r;
+        TAKE_PTR(req); /* the timer has it until it replies */
+        return 1;
+}
+
+const BusMethod password_bus_methods[] = {
+        BUS_METHOD("ChangePassword",
+                   BUS_ARGS("s", uid, "s", new_password, "s", reset_token, "s", old_password, "s", verify_password),
+                   BUS_RESULT("a{sv}", result),
+                   method_change_password, BUS_ANYONE, SD_BUS_VTABLE_SENSITIVE),
+        BUS_METHOD("ForgotPassword",
+                   BUS_ARGS("s", identity, "s", username, "s", template), BUS_RESULT("a{sv}", result),
+                   method_forgot_password, BUS_ANYONE, 0),
+        BUS_METHOD("CheckPassword",
+                   BUS_ARGS("s", username, "s", password), BUS_RESULT("a{sv}", result),
+                   method_check_password, BUS_ANYONE, SD_BUS_VTABLE_SENSITIVE),
+        BUS_METHOD_END,
+};

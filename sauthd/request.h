@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "pool.h"
+#include "ratelimit.h"
+#include "sauth-errors.h"
+#include "util.h"
+
+/*
+ * The one path for "hold the request, work elsewhere, reply later".
+ *
+ * A Request holds a method call (or none, for internal work such as mail),
+ * an admission ticket (a unit of a per-caller quota, released when the
+ * request ends), the job's own data, and what to do when the work is done.
+ * Work runs on a pool worker (request_run), on the loop at a time
+ * (request_reply_at), or — for I/O driven by the loop, such as HTTP — is
+ * finished by whoever drives it (request_finish).
+ *
+ * The rule that keeps every call answered: when a request's done callback
+ * returns, the request has replied, or has been handed to a next stage
+ * (request_run or request_reply_at again), or the module replies Internal
+ * on its behalf. Then it is freed — the call unreferenced, the ticket given
+ * back, the job freed (its free function wipes its secrets).
+ *
+ * The tracker counts requests alive, so that shutdown waits for the last
+ * reply.
+ */
+
+typedef struct Request Request;
+
+typedef struct RequestTracker {
+        sd_event *event;
+        unsigned alive;
+        void (*idle)(void *userdata);   /* called when alive drops to 0 */
+        void *idle_userdata;
+} RequestTracker;
+
+/* Runs on a pool worker: no sd-bus, no store. */
+typedef void (*request_work_fn)(void *job);
+/* Runs on the loop once the work is done. */
+typedef void (*request_done_fn)(Request *req, void *job);
+
+/* A request for call (NULL for internal work), owning job (freed with
+ * free_job, which may be NULL) — also when it fails. The call is referenced
+ * until the end. */
+int request_new(RequestTracker *t, sd_bus_message *call, void *job, void (*free_job)(void *job),
+                Request **ret);
+
+/* Ends a request that was never started (its job is freed too). Takes NULL. */
+Request *request_free(Request *req);
+static inline void request_freep(Request **req) {
+        request_free(*req);
+}
+
+/* Takes a unit of quota for key, unless exempt (admins). -EBUSY when the key
+ * or the quota is at its cap. Released when the request ends. */
+int request_admit(Request *req, Quota *quota, uint64_t key, bool exempt);
+
+/* Queues work on pool; done runs on the loop after it. Ownership of req
+ * passes to the pool on success; on failure (-EBUSY: pool full) the caller
+ * still owns it. */
+_must_check_ int request_run(Request *req, Pool *pool, request_work_fn work, request_done_fn done);
+
+/* Replies with reply at CLOCK_MONOTONIC time when_usec (a fixed delay that
+ * hides what the work took). Ownership of req passes to the timer. */
+_must_check_ int request_reply_at(Request *req, sd_bus_message *reply, uint64_t when_usec);
+
+/* For work driven by the loop itself: the caller keeps req and calls
+ * request_finish() when the work is done, which runs done and ends it. */
+void request_finish(Request *req, request_done_fn done);
+
+/* Replies to the held call. */
+int request_reply(Request *req, sd_bus_message *reply);
+int request_reply_error(Request *req, SauthStatus s, const char *fmt, ...) _printf_(3, 4);
+/* Replies with values, as sd_bus_reply_method_return() takes them. */
+int request_reply_return(Request *req, const char *types, ...);
+/* The held call (NULL for internal work), to build a reply from. */
+sd_bus_message *request_call(Request *req);
+
+/* The job, for stages that did not get it as an argument. */
+void *request_job(Request *req);
