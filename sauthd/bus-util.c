@@ -67,6 +67,7 @@ int caller_get(CallerCache *cache, const char *admin_group, sd_bus_message *msg,
         if (e->resolved_usec == 0 || now - e->resolved_usec >= CALLER_TTL_USEC ||
             e->generation != cache->generation) {
                 caller_resolve(e->caller.uid, admin_group, &e->caller);
+                log_debug("caller uid %u: name and groups read", (unsigned) e->caller.uid);
                 e->resolved_usec = now;
                 e->generation = cache->generation;
                 cache->nss_lookups++;

@@ -154,8 +154,11 @@ SauthStatus change_start(Manager *m, const Caller *caller, const ChangeArgs *arg
         *j = (ChangeJob) { .m = m, .caller_uid = caller->uid, .caller_admin = caller->is_admin };
 
         s = change_find_account(m, j, args->uid);
-        if (s == SAUTH_OK)
+        if (s == SAUTH_OK) {
                 s = change_check_generic(m, args->new_password, ret_message);
+                if (s == SAUTH_E_WEAK_PASSWORD)
+                        change_audit(j, AUDIT_PASSWORD_CHANGE, AUDIT_REFUSED, "weak_password");
+        }
         if (s == SAUTH_OK)
                 s = change_choose_path(m, j, args);
         if (s != SAUTH_OK)

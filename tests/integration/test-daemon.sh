@@ -123,6 +123,27 @@ test_loop_free_during_hash() {
         expect_eq "$(sed -n 2p "$T/order")" login "second reply"
 }
 
+# The caller's name and groups come from NSS once per bus connection (and
+# TTL), not on every call: a slow NSS (LDAP, SSSD) would stall the loop.
+test_caller_identity_read_once_per_connection() {
+        sa_setup
+        sa_user alice "correct horse battery staple" > /dev/null
+        local out calls reads
+        out=$(setpriv --reuid=4242 --regid=4242 --clear-groups \
+                "$BUS_LOAD" --address "$BUS_ADDRESS" calls --method AccountStatus --user alice \
+                --depth 4 --seconds 1 --warmup-ms 0)
+        calls=$(sed -nE 's/.*AccountStatus\.calls=([0-9]+).*/\1/p' <<<"$out")
+        expect_match "$out" "AccountStatus\.errors=0( |$)" "every call answered"
+        [ "${calls:-0}" -ge 20 ] || fail "only ${calls:-0} calls made"
+        reads=$(grep -c "caller uid 4242: name and groups read" "$T/sauthd.log" || true)
+        expect_eq "$reads" 1 "NSS reads for $calls calls on one connection"
+
+        # A new connection reads again: a group change shows at once there.
+        expect_eq "$(sa_error_as 4242 SetAccountStatus alice active)" AccessDenied "alice is no admin"
+        sed -i 's/^sauth-admin:x:4300:carol$/sauth-admin:x:4300:carol,alice/' "$T/group"
+        sa_call_as 4242 SetAccountStatus ss alice active > /dev/null || fail "alice, now in sauth-admin, was refused"
+}
+
 test_introspection_matches_shipped_xml() {
         sa_setup
         busctl --address="$BUS_ADDRESS" introspect --xml-interface "$BUS_NAME" "$BUS_PATH" > "$T/live.xml"

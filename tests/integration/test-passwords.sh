@@ -555,6 +555,48 @@ test_change_order() {
         pw_login alice "$PW2" > /dev/null
 }
 
+# For a caller that is not admin, an unknown uid, a disabled account, a
+# wrong old password and a bad token look alike: the same answers, and the
+# same cost (an unknown uid's old password is verified against the dummy,
+# so it takes a hash like a real one; the margin is wide: without the
+# dummy it would take no hash at all).
+test_change_unknown_uid_like_wrong_password() {
+        sa_setup "password.hash_mem_kib=65536" "password.hash_ops=2"
+        local uid bob_uid res i t0 t1 known=0 unknown=0
+        uid=$(pw_user alice "$PW1")
+        bob_uid=$(pw_user bob "$PW1")
+        sa_call SetAccountStatus ss bob disabled > /dev/null
+
+        for target in "$uid" "$NO_UID" "$bob_uid"; do
+                expect_eq "$(pw_name "$(pw_try_as 4243 ChangePassword "$target" "$PW2" "" "$WRONG" "$PW2")")" \
+                        InvalidCredentials "wrong old password (target $target)"
+                expect_eq "$(pw_name "$(pw_try_as 4243 ChangePassword "$target" "$PW2" "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" "" "$PW2")")" \
+                        InvalidToken "bad token (target $target)"
+                expect_eq "$(pw_name "$(pw_try_as 4243 ChangePassword "$target" "$PW2" "" "" "$PW2")")" \
+                        InvalidCredentials "no credential (target $target)"
+                res=$(pw_try_as 4243 ChangePassword "$target" "password123" "" "$WRONG" "password123")
+                expect_eq "$(pw_name "$res")" WeakPassword "weak (target $target)"
+        done
+        # Even the right old password of a disabled account is refused alike.
+        expect_eq "$(pw_name "$(pw_try_as 4243 ChangePassword "$bob_uid" "$PW2" "" "$PW1" "$PW2")")" \
+                InvalidCredentials "disabled account, right old password"
+        # Admins still learn that there is no active account.
+        expect_eq "$(pw_name "$(pw_try ChangePassword "$NO_UID" "$PW2" "" "$WRONG" "$PW2")")" NotFound "admin caller"
+
+        for i in 1 2 3; do
+                t0=$(date +%s%N)
+                pw_try_as 4243 ChangePassword "$uid" "$PW2" "" "$WRONG" "$PW2" > /dev/null
+                t1=$(date +%s%N)
+                known=$((known + (t1 - t0) / 1000))
+                t0=$(date +%s%N)
+                pw_try_as 4243 ChangePassword "$NO_UID" "$PW2" "" "$WRONG" "$PW2" > /dev/null
+                t1=$(date +%s%N)
+                unknown=$((unknown + (t1 - t0) / 1000))
+        done
+        note "wrong old password: known uid ${known} us, unknown uid ${unknown} us (3 each)"
+        [ $((unknown * 2)) -ge "$known" ] || fail "an unknown uid costs far less than a known one: no dummy verify"
+}
+
 test_wrong_old_password_counts_toward_lockout() {
         sa_setup "lockout.deny=2" "lockout.unlock_time=600"
         local uid
