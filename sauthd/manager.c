@@ -43,6 +43,17 @@ static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *
         return 0;
 }
 
+/* Without its bus connection sauthd serves nobody: say so and exit with an
+ * error, so that the service manager (Restart=on-failure) starts it again
+ * once the bus is back. */
+static int manager_on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+
+        log_error("lost the connection to the bus: exiting");
+        m->stopping = true;
+        return sd_event_exit(m->event, -ECONNRESET);
+}
+
 static int manager_connect(Manager *m, const char *address) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
@@ -53,6 +64,11 @@ static int manager_connect(Manager *m, const char *address) {
                 return r;
         }
         r = sd_bus_attach_event(bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return r;
+        /* sd-bus delivers the loss of the connection as a local signal. */
+        r = sd_bus_match_signal(bus, NULL, "org.freedesktop.DBus.Local", "/org/freedesktop/DBus/Local",
+                                "org.freedesktop.DBus.Local", "Disconnected", manager_on_disconnected, m);
         if (r < 0)
                 return r;
         m->bus = TAKE_PTR(bus);

@@ -89,7 +89,9 @@ int main(int argc, char *argv[]) {
         }
         r = manager_run(m);
         if (r < 0) {
-                log_error("event loop failed: %s", strerror(-r));
+                /* The loss of the bus has been logged where it was seen. */
+                if (r != -ECONNRESET)
+                        log_error("event loop failed: %s", strerror(-r));
                 return 1;
         }
         log_info("stopped");

@@ -104,6 +104,27 @@ test_sigterm_answers_delayed_forgot() {
         expect_eq "$rc" 0 "sauthd exit code"
 }
 
+# Without its bus sauthd serves nobody: it exits non-zero with a log line,
+# so that systemd (Restart=on-failure) starts it again.
+test_bus_loss_exits() {
+        sa_setup
+        sa_call Methods > /dev/null
+        kill "$BUS_PID"
+        wait "$BUS_PID" 2>/dev/null || true
+        BUS_PID=""
+        local i
+        for i in $(seq 1 250); do
+                kill -0 "$SAUTHD_PID" 2>/dev/null || break
+                sleep 0.02
+        done
+        kill -0 "$SAUTHD_PID" 2>/dev/null && fail "sauthd still runs 5 s after the bus went away"
+        local rc=0
+        wait "$SAUTHD_PID" || rc=$?
+        SAUTHD_PID=""
+        expect_ne "$rc" 0 "sauthd exit code"
+        expect_match "$(cat "$T/sauthd.log")" "lost the connection to the bus: exiting" "log"
+}
+
 test_loop_free_during_hash() {
         # While a slow Argon2id verify runs on a worker, Methods is answered:
         # the Methods reply must come before the login's.
