@@ -105,10 +105,18 @@ static SauthStatus change_choose_path(Manager *m, ChangeJob *j, const ChangeArgs
         const StoreAccount *a = j->account;
 
         if (!isempty(args->token)) {
+                _cleanup_free_ char *purpose = NULL;
+
                 j->path = CHANGE_TOKEN;
                 if (token_hash(args->token, j->token_hash) < 0 ||
-                    store_token_check(m->store, j->token_hash, args->uid, time(NULL), NULL) < 0 || !a) {
+                    store_token_check(m->store, j->token_hash, args->uid, time(NULL), &purpose) < 0 || !a) {
                         change_audit(j, AUDIT_TOKEN_USE, AUDIT_FAILED, "invalid_token");
+                        return SAUTH_E_INVALID_TOKEN;
+                }
+                /* The admin rule holds when the token is used, not only when
+                 * it was mailed: the account may have become an admin since. */
+                if (streq(purpose, SAUTH_TOKEN_RESET) && a->is_admin && !m->config->reset_admin_by_mail) {
+                        change_audit(j, AUDIT_TOKEN_USE, AUDIT_REFUSED, "admin_account");
                         return SAUTH_E_INVALID_TOKEN;
                 }
                 return SAUTH_OK;

@@ -310,6 +310,24 @@ test_admin_no_reset_mail() {
         grep -q "SAUTH_EVENT=reset_request SAUTH_RESULT=refused SAUTH_USER=alice .*SAUTH_REASON=admin_account" "$T/sauthd.log" || fail "refusal not logged"
 }
 
+# The rule holds when the token is used: a token mailed before the account
+# became an admin no longer sets its password.
+test_reset_token_refused_once_admin() {
+        ml_setup
+        local uid tok
+        uid=$(ml_user alice "$PW1")
+        ml_forgot "" alice > /dev/null
+        tok=$(ml_take_token alice@example.org "Password reset")
+        sa_call SetAccountAdmin sb alice true > /dev/null
+        expect_eq "$(ml_try ChangePassword "$uid" "$PW2" "$tok" "" "$PW2")" InvalidToken "reset token of a new admin"
+        ml_login alice "$PW1" > /dev/null
+        grep -q "SAUTH_EVENT=token_use SAUTH_RESULT=refused SAUTH_USER=alice .*SAUTH_REASON=admin_account" "$T/sauthd.log" ||
+                fail "refusal not audited"
+        # Made an ordinary account again, the token still works.
+        sa_call SetAccountAdmin sb alice false > /dev/null
+        expect_eq "$(ml_try ChangePassword "$uid" "$PW2" "$tok" "" "$PW2")" OK "the same token, no admin any more"
+}
+
 test_admin_reset_mail_when_allowed() {
         ml_setup "password.reset_admin_by_mail=yes"
         local uid tok
