@@ -51,6 +51,10 @@ static bool text_valid(const char *s) {
         return true;
 }
 
+static const char *register_template(const RegisterArgs *a) {
+        return isempty(a->template_name) ? "confirm_new" : a->template_name;
+}
+
 static const char *register_check_args(const RegisterArgs *a) {
         if (isempty(a->identity) || strlen(a->identity) > SAUTH_TEXT_MAX || isempty(a->name) ||
             strlen(a->name) > SAUTH_TEXT_MAX || !text_valid(a->name))
@@ -92,8 +96,7 @@ static SauthStatus register_store(Manager *m, const Caller *caller, const Regist
                 r = store_account_by_username(m->store, args->username, &a);
         if (r >= 0) {
                 account_audit(AUDIT_REGISTER, AUDIT_OK, caller, args->username, NULL);
-                (void) account_mail(m, isempty(args->template_name) ? "confirm_new" : args->template_name,
-                                    a, token, expires);
+                (void) account_mail(m, register_template(args), a, token, expires);
         }
         sodium_memzero(token, sizeof token);
         if (r == -EEXIST) {
@@ -124,6 +127,12 @@ SauthStatus account_register(Manager *m, const Caller *caller, const RegisterArg
         }
         if (identity_normalize(args->identity, &normal) < 0) {
                 *ret_message = "The identity must be an email address.";
+                return SAUTH_E_INVALID_ARGUMENT;
+        }
+        /* Before anything is written: an account whose confirmation can
+         * never be mailed could never be confirmed. */
+        if (mail_template_check(m->config, register_template(args)) < 0) {
+                *ret_message = "No such mail template.";
                 return SAUTH_E_INVALID_ARGUMENT;
         }
         *ret_message = "That user name or identity is already registered.";

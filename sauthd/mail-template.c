@@ -450,6 +450,19 @@ static int mail_add_mime_headers(MailBuf *b, unsigned have) {
         return r;
 }
 
+int mail_template_check(const SauthConfig *c, const char *template_name) {
+        _cleanup_free_ char *text = NULL;
+        MailTemplate t;
+        int r;
+
+        if (!template_name_valid(template_name))
+                return -EINVAL;
+        r = mail_template_read(c->mail_templates, template_name, &text);
+        if (r < 0)
+                return r;
+        return mail_template_parse(text, &t);
+}
+
 int mail_render(const SauthConfig *c, const char *template_name, const MailFields *f, char **ret) {
         _cleanup_(mail_buf_wipe) MailBuf b = {};
         _cleanup_free_ char *text = NULL;

@@ -34,6 +34,10 @@ void mail_global_done(void);
  * with erase_and_free(). */
 int mail_render(const SauthConfig *c, const char *template_name, const MailFields *f, char **ret);
 
+/* Whether template NAME exists and parses: checked before anything that
+ * would need its message is written. 0, -EINVAL, -ENOENT, or -errno. */
+int mail_template_check(const SauthConfig *c, const char *template_name);
+
 /* Sends a rendered message, blocking (pool workers only). 0 or -errno. */
 int mail_send_blocking(const SauthConfig *c, const char *to, const char *message);
 

@@ -132,8 +132,12 @@ static int method_forgot_password(sd_bus_message *msg, Manager *m, const Caller 
         if (!arg_ok(identity, SAUTH_TEXT_MAX, false) || !arg_ok(username, SAUTH_NAME_MAX, false) ||
             (isempty(identity) && isempty(username)))
                 return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "An identity or a user name is required.");
-        if (!isempty(template_name) && !template_name_valid(template_name))
-                return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "Invalid template name.");
+        if (isempty(template_name))
+                template_name = "password_reset";
+        /* Checked for every caller alike, account or not: it tells nothing
+         * about accounts, and nothing is spent on a mail that cannot go. */
+        if (mail_template_check(m->config, template_name) < 0)
+                return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "No such mail template.");
 
         r = request_new(&m->requests, msg, NULL, NULL, &req);
         if (r < 0)
@@ -145,7 +149,7 @@ static int method_forgot_password(sd_bus_message *msg, Manager *m, const Caller 
                 return r;
 
         log_debug("password reset requested");
-        forgot_password(m, caller, identity, username, isempty(template_name) ? "password_reset" : template_name);
+        forgot_password(m, caller, identity, username, template_name);
 
         /* The same empty answer whether or not anything matched (rule 4);
          * the mail itself is sent by a worker, off this reply's path. */

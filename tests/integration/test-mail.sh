@@ -384,4 +384,20 @@ test_template_with_path_characters_refused() {
         expect_eq "$(ml_wait alice@example.org "Password reset" 1)" 1 "reset mail with the named template"
 }
 
+# A template that does not exist is refused before anything is written: no
+# account that could never be confirmed, no reset spent on nothing.
+test_missing_template_refused_before_writes() {
+        ml_setup "mail.resets_per_hour=1"
+        ml_user alice "$PW1" > /dev/null
+        expect_eq "$(ml_try Register carol@example.org carol "Carol" no_such_template "")" InvalidArgument "Register"
+        expect_eq "$(sa_call AccountStatus s carol | jget exists)" false "no account was made"
+        # The name and the identity are still free.
+        sa_register carol carol@example.org > /dev/null
+        expect_eq "$(ml_try ForgotPassword "" alice no_such_template)" InvalidArgument "ForgotPassword, account"
+        expect_eq "$(ml_try ForgotPassword "" nobody no_such_template)" InvalidArgument "ForgotPassword, no account"
+        # The hourly reset was not spent.
+        expect_eq "$(ml_forgot "" alice)" "$EMPTY_REPLY" "a reset afterwards"
+        expect_eq "$(ml_wait alice@example.org "Password reset" 1)" 1 "its mail"
+}
+
 sa_main "$@"
