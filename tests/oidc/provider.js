@@ -311,7 +311,8 @@ async function approve(provider, q) {
   const accountId = q.account || 'alice';
   if (!state.accounts[accountId]) return [404, { error: 'unknown account' }];
   const code = await provider.DeviceCode.find(c.deviceCode, { ignoreExpiration: true });
-  if (!code) return [404, { error: 'device code gone (expired)' }];
+  if (!code) return [404, { error: 'device code gone' }];
+  if (code.isExpired || state.expired.has(c.deviceCode)) return [410, { error: 'device code expired' }];
   if (code.accountId || code.error) return [409, { error: 'device code already decided' }];
   const scope = code.params.scope || 'openid';
   const grant = new provider.Grant({ accountId, clientId: code.clientId });
@@ -333,7 +334,8 @@ async function deny(provider, q) {
   const c = findCode(q.user_code);
   if (!c) return [404, { error: 'unknown user_code' }];
   const code = await provider.DeviceCode.find(c.deviceCode, { ignoreExpiration: true });
-  if (!code) return [404, { error: 'device code gone (expired)' }];
+  if (!code) return [404, { error: 'device code gone' }];
+  if (code.isExpired || state.expired.has(c.deviceCode)) return [410, { error: 'device code expired' }];
   if (code.accountId || code.error) return [409, { error: 'device code already decided' }];
   code.error = q.error || 'access_denied';
   code.errorDescription = 'denied by the test';
@@ -616,11 +618,10 @@ async function main() {
   }
   process.stderr.write(`provider.js: ${issuer} ready\n`);
 
+  // A test server keeps nothing worth flushing: stop at once.
   const stop = () => {
     releaseHung();
-    server.close(() => process.exit(0));
-    server.closeAllConnections?.();
-    setTimeout(() => process.exit(0), 1000).unref();
+    process.exit(0);
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
