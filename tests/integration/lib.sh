@@ -37,6 +37,8 @@ note() {
 
 sa_cleanup() {
         local rc=$?
+        # EXTRA_PIDS holds the helpers' children too: the SMTP sink, the
+        # OIDC provider of oidc-lib.sh (oidc_start).
         for pid in "${EXTRA_PIDS[@]}" $SAUTHD_PID $BUS_PID; do
                 kill -CONT "$pid" 2>/dev/null || true
                 kill "$pid" 2>/dev/null || true
@@ -53,6 +55,10 @@ sa_cleanup() {
                 if [ "$rc" -ne 0 ] && [ -f "$T/sauthd.log" ]; then
                         echo "--- sauthd log (last 30 lines) ---" >&2
                         tail -n 30 "$T/sauthd.log" >&2 || true
+                fi
+                if [ "$rc" -ne 0 ] && [ -f "$T/oidc.log" ]; then
+                        echo "--- OIDC provider log (last 20 lines) ---" >&2
+                        tail -n 20 "$T/oidc.log" >&2 || true
                 fi
                 [ -n "${SA_KEEP:-}" ] || rm -rf "$T"
         fi
