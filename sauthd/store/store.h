@@ -8,15 +8,17 @@
 #include "util.h"
 
 /*
- * The credential store. store.c is the only file that speaks SQL, and its
- * SQL is kept to what PostgreSQL accepts too (TEXT, BIGINT, INTEGER; no
- * SQLite-only functions), so that a fleet can later share one PostgreSQL
- * store with no change outside store.c.
+ * The credential store. sauthd/store/ is the only place that speaks SQL,
+ * and its SQL is kept to what PostgreSQL accepts too (TEXT, BIGINT,
+ * INTEGER; no SQLite-only functions), so that a fleet can later share one
+ * PostgreSQL store with no change outside sauthd/store/ (a driver beside
+ * sqlite.c, see driver.h).
  *
  * Every function is one transaction. All run on the event-loop thread only.
  * Errors are negative errno: -ENOENT nothing matched, -EEXIST a uniqueness
  * conflict, -EKEYREJECTED a token that is not valid for the request, -EIO
- * anything the database said (logged to stderr without values).
+ * anything the database said, a lock held too long by another process
+ * included (logged without values).
  */
 
 #define STORE_SCHEMA_VERSION 2

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+
+#include "driver.h"
+#include "store.h"
+#include "util.h"
+
+/*
+ * Shared by store.c and the domain files (accounts.c, passwords.c,
+ * tokens.c, lockout.c), never included outside sauthd/store/. The helpers
+ * below are the only way a domain file reaches the driver: constant SQL
+ * with '?' placeholders, values bound from a type string, rows read
+ * through a StoreCursor. Every error they return is one the callers of
+ * store.h already know (see store_errno()).
+ */
+
+struct Store {
+        const StoreDriver *driver;
+        StoreConn *conn;
+};
+
+/* One use of a prepared statement. Declare it with _cleanup_cursor_ so
+ * the statement is reset (row, lock and bindings dropped) on every path. */
+typedef struct StoreCursor {
+        const StoreDriver *driver;
+        StoreStmt *stmt;
+} StoreCursor;
+
+static inline void store_cursor_done(StoreCursor *q) {
+        if (q->stmt)
+                q->driver->reset(q->stmt);
+        q->stmt = NULL;
+}
+#define _cleanup_cursor_ _cleanup_(store_cursor_done)
+
+#define STORE_ID_SIZE 19                /* id_new(): "x-" + 16 hex + NUL */
+
+/* A new object id, or NULL when out of memory. */
+char *store_id_new(void);
+
+/* Types: 's' a const char * (NULL binds SQL NULL), 'i' an int64_t —
+ * callers cast, never pass int. */
+
+/* Prepares sql and binds its parameters; the caller steps. */
+int store_query(Store *s, StoreCursor *q, const char *sql, const char *types, ...);
+/* 1 for a row, 0 when done, negative errno on error. */
+int store_step(Store *s, StoreCursor *q);
+/* Runs one statement that returns no rows; returns the rows it changed. */
+int store_run(Store *s, const char *sql, const char *types, ...);
+/* Runs a query whose single row holds one integer; -ENOENT for no row. */
+int store_query_int64(Store *s, int64_t *ret, const char *sql, const char *types, ...);
+
+/* Columns of the cursor's current row, numbered from 0. */
+int store_column_dup(StoreCursor *q, unsigned col, char **ret);       /* NULL for SQL NULL */
+int store_column_text(StoreCursor *q, unsigned col, const char **ret); /* borrowed */
+int64_t store_column_int64(StoreCursor *q, unsigned col);
+
+/* A write transaction: store_begin() takes the write lock at once (on
+ * SQLite, BEGIN IMMEDIATE), so whatever the transaction reads cannot
+ * change before it writes. store_end() commits if r >= 0, else rolls back;
+ * it returns r, or the error of a failed commit. */
+int store_begin(Store *s);
+int store_end(Store *s, int r);
+
+/* Domain helpers used by more than one domain file. */
+int store_token_insert(Store *s, const char *token_hash, const char *uid,
+                       const char *purpose, int64_t expires, int64_t now);

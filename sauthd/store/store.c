@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "log.h"
+#include "store-internal.h"
+#include "tokens.h"
+#include "util.h"
+
+/*
+ * The store on top of a driver: opening, migrating, and the helpers every
+ * domain file uses (query, step, run, transactions). Nothing here knows
+ * which engine is underneath; every statement with a value in it is
+ * prepared and bound, and the SQL text itself is always a constant.
+ */
+
+/* The schema, one step per version, each applied in its own transaction
+ * together with its row in schema_version. Never edit a released step:
+ * add a new one. tests/data/schema-v1.sql is what step 1 made. Only types
+ * and statements that PostgreSQL also takes (TEXT, BIGINT, INTEGER,
+ * ALTER TABLE ... ADD COLUMN). */
+static const char *const store_migrations[] = {
+        /* 1: people, their contacts, their accounts, single-use tokens. */
+        "CREATE TABLE people ("
+        " id TEXT PRIMARY KEY,"
+        " name TEXT NOT NULL,"
+        " identity TEXT NOT NULL UNIQUE,"
+        " picture TEXT NOT NULL DEFAULT '',"
+        " created BIGINT NOT NULL);"
+        "CREATE TABLE contacts ("
+        " id TEXT PRIMARY KEY,"
+        " uid TEXT NOT NULL REFERENCES people(id),"
+        " type TEXT NOT NULL,"
+        " info TEXT NOT NULL,"
+        " status TEXT NOT NULL CHECK (status IN ('unconfirmed', 'active')),"
+        " created BIGINT NOT NULL);"
+        "CREATE INDEX contacts_uid ON contacts(uid);"
+        "CREATE TABLE accounts ("
+        " id TEXT PRIMARY KEY,"
+        " uid TEXT NOT NULL UNIQUE REFERENCES people(id),"
+        " username TEXT NOT NULL UNIQUE,"
+        " password TEXT NULL,"
+        " must_change INTEGER NOT NULL DEFAULT 1,"
+        " status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),"
+        " is_admin INTEGER NOT NULL DEFAULT 0,"
+        " created BIGINT NOT NULL,"
+        " last_login BIGINT NOT NULL DEFAULT 0);"
+        "CREATE TABLE tokens ("
+        " hash TEXT PRIMARY KEY,"
+        " uid TEXT NOT NULL REFERENCES people(id),"
+        " purpose TEXT NOT NULL,"
+        " created BIGINT NOT NULL,"
+        " expires BIGINT NOT NULL,"
+        " used BIGINT NULL);"
+        "CREATE INDEX tokens_uid_purpose ON tokens(uid, purpose, created);",
+
+        /* 2: persisted lockout state and the password history. seq orders
+         * the history even when two changes fall in the same second. */
+        "ALTER TABLE accounts ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE accounts ADD COLUMN first_failure BIGINT NOT NULL DEFAULT 0;"
+        "ALTER TABLE accounts ADD COLUMN locked_until BIGINT NOT NULL DEFAULT 0;"
+        "CREATE TABLE password_history ("
+        " account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+        " seq BIGINT NOT NULL,"
+        " hash TEXT NOT NULL,"
+        " created BIGINT NOT NULL,"
+        " PRIMARY KEY (account_id, seq));",
+};
+
+_Static_assert(ELEMENTSOF(store_migrations) == STORE_SCHEMA_VERSION,
+               "one migration step per schema version");
+
+/* A driver's error as callers of store.h see it. A lock not got within
+ * the busy timeout has always been -EIO to them: the bus glue answers
+ * Internal for it, where -ETIMEDOUT would reach sd-bus as a Timeout that
+ * the PAM module reads as "daemon unreachable" (and unavail=ignore would
+ * wave through). The driver has logged it already. */
+static int store_errno(int r) {
+        return r == -ETIMEDOUT ? -EIO : r;
+}
+
+char *store_id_new(void) {
+        char *id = malloc(STORE_ID_SIZE);
+
+        if (id)
+                id_new(id);
+        return id;
+}
+
+/* ---- the helpers of the domain files ---- */
+
+static int store_bindv(Store *s, StoreStmt *stmt, const char *types, va_list ap) {
+        for (unsigned i = 0; types[i]; i++) {
+                int r;
+
+                if (types[i] == 's') {
+                        const char *v = va_arg(ap, const char *);
+
+                        r = v ? s->driver->bind_text(stmt, i + 1, v) : s->driver->bind_null(stmt, i + 1);
+                } else
+                        r = s->driver->bind_int64(stmt, i + 1, va_arg(ap, int64_t));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int store_preparev(Store *s, StoreCursor *q, const char *sql, const char *types, va_list ap) {
+        _cleanup_cursor_ StoreCursor c = { .driver = s->driver };
+        int r;
+
+        r = s->driver->prepare(s->conn, sql, &c.stmt);
+        if (r < 0)
+                return store_errno(r);
+        r = store_bindv(s, c.stmt, types, ap);
+        if (r < 0)
+                return store_errno(r);
+        *q = c;
+        c.stmt = NULL; /* the caller resets it (_cleanup_cursor_) */
+        return 0;
+}
+
+int store_query(Store *s, StoreCursor *q, const char *sql, const char *types, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, types);
+        r = store_preparev(s, q, sql, types, ap);
+        va_end(ap);
+        return r;
+}
+
+int store_step(Store *s, StoreCursor *q) {
+        (void) s;
+        return store_errno(q->driver->step(q->stmt));
+}
+
+int store_run(Store *s, const char *sql, const char *types, ...) {
+        _cleanup_cursor_ StoreCursor q = {};
+        va_list ap;
+        int r;
+
+        va_start(ap, types);
+        r = store_preparev(s, &q, sql, types, ap);
+        va_end(ap);
+        if (r < 0)
+                return r;
+        r = store_step(s, &q);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                /* A statement that returns rows has no place here. */
+                log_error("store: run: statement returned a row");
+                return -EIO;
+        }
+        return s->driver->changes(s->conn);
+}
+
+int store_query_int64(Store *s, int64_t *ret, const char *sql, const char *types, ...) {
+        _cleanup_cursor_ StoreCursor q = {};
+        va_list ap;
+        int r;
+
+        va_start(ap, types);
+        r = store_preparev(s, &q, sql, types, ap);
+        va_end(ap);
+        if (r < 0)
+                return r;
+        r = store_step(s, &q);
+        if (r <= 0)
+                return r < 0 ? r : -ENOENT;
+        *ret = store_column_int64(&q, 0);
+        return 0;
+}
+
+int store_column_text(StoreCursor *q, unsigned col, const char **ret) {
+        return q->driver->column_text(q->stmt, col, ret);
+}
+
+int store_column_dup(StoreCursor *q, unsigned col, char **ret) {
+        const char *t;
+        char *d;
+        int r;
+
+        r = store_column_text(q, col, &t);
+        if (r < 0)
+                return r;
+        if (!t) {
+                *ret = NULL;
+                return 0;
+        }
+        d = strdup(t);
+        if (!d)
+                return -ENOMEM;
+        *ret = d;
+        return 0;
+}
+
+int64_t store_column_int64(StoreCursor *q, unsigned col) {
+        return q->driver->column_int64(q->stmt, col);
+}
+
+int store_begin(Store *s) {
+        return store_errno(s->driver->begin(s->conn));
+}
+
+int store_end(Store *s, int r) {
+        int q;
+
+        if (r < 0) {
+                (void) s->driver->rollback(s->conn);
+                return r;
+        }
+        q = s->driver->commit(s->conn);
+        if (q < 0) {
+                (void) s->driver->rollback(s->conn);
+                return store_errno(q);
+        }
+        return r;
+}
+
+/* ---- opening and migrating ---- */
+
+/* Inside a transaction: applies step 'version' unless another process did
+ * while we waited for the lock. */
+static int store_migrate_step(Store *s, int version) {
+        int current, r;
+
+        r = s->driver->schema_version_get(s->conn, &current);
+        if (r < 0 || current >= version)
+                return store_errno(r);
+        r = s->driver->exec(s->conn, store_migrations[version - 1]);
+        if (r < 0)
+                return store_errno(r);
+        return store_errno(s->driver->schema_version_set(s->conn, version, (int64_t) time(NULL)));
+}
+
+static int store_migrate(Store *s, const char *path, int target) {
+        int current, r;
+
+        r = s->driver->schema_init(s->conn);
+        if (r < 0)
+                return store_errno(r);
+        r = s->driver->schema_version_get(s->conn, &current);
+        if (r < 0)
+                return store_errno(r);
+        if (current > STORE_SCHEMA_VERSION) {
+                log_error("store: %s: schema version %d is newer than this sauthd knows (%d)",
+                        path, current, STORE_SCHEMA_VERSION);
+                return -EIO;
+        }
+        for (int v = current + 1; v <= target; v++) {
+                r = store_begin(s);
+                if (r < 0)
+                        return r;
+                r = store_end(s, store_migrate_step(s, v));
+                if (r < 0) {
+                        log_error("store: %s: migration to schema version %d failed", path, v);
+                        return r;
+                }
+        }
+        return 0;
+}
+
+static int store_open_impl(const StoreDriver *driver, const char *path, int target, Store **ret) {
+        _cleanup_(store_closep) Store *s = NULL;
+        int r;
+
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        s->driver = driver;
+        r = driver->open(path, &s->conn);
+        if (r < 0)
+                return store_errno(r);
+        r = store_migrate(s, path, target);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int store_open_at_version(const char *path, int target, Store **ret) {
+        mode_t old_umask;
+        int r;
+
+        if (!path || !ret || target < 0 || target > STORE_SCHEMA_VERSION)
+                return -EINVAL;
+
+        /* Whatever the driver creates while we set up (SQLite's -wal and
+         * -shm) is ours only. */
+        old_umask = umask(0077);
+        r = store_open_impl(&store_driver_sqlite, path, target, ret);
+        umask(old_umask);
+        return r;
+}
+
+int store_open(const char *path, Store **ret) {
+        return store_open_at_version(path, STORE_SCHEMA_VERSION, ret);
+}
+
+void store_close(Store *s) {
+        if (!s)
+                return;
+        if (s->driver)
+                s->driver->close(s->conn);
+        free(s);
+}
+
+int store_schema_version(Store *s) {
+        int v, r;
+
+        r = s->driver->schema_version_get(s->conn, &v);
+        return r < 0 ? store_errno(r) : v;
+}
