@@ -101,6 +101,10 @@ static inline bool isempty(const char *s) {
 }
 
 /* strdup that keeps NULL. */
+static inline const char *strempty(const char *s) {
+        return s ? s : "";
+}
+
 static inline char *strdup_or_null(const char *s) {
         return s ? strdup(s) : NULL;
 }

@@ -70,6 +70,34 @@ static const char *const store_migrations[] = {
         " hash TEXT NOT NULL,"
         " created BIGINT NOT NULL,"
         " PRIMARY KEY (account_id, seq));",
+
+        /* 3: session tokens (one row per token issued, revoked ones kept
+         * until they would have expired) and API keys (a keyed hash of the
+         * secret only). */
+        "CREATE TABLE sessions ("
+        " jti TEXT PRIMARY KEY,"
+        " uid TEXT NOT NULL REFERENCES people(id),"
+        " account_id TEXT NOT NULL REFERENCES accounts(id),"
+        " method TEXT NOT NULL,"
+        " service TEXT NOT NULL DEFAULT '',"
+        " tty TEXT NOT NULL DEFAULT '',"
+        " rhost TEXT NOT NULL DEFAULT '',"
+        " issued BIGINT NOT NULL,"
+        " expires BIGINT NOT NULL,"
+        " revoked BIGINT NOT NULL DEFAULT 0);"
+        "CREATE INDEX sessions_uid ON sessions(uid, expires);"
+        "CREATE INDEX sessions_expires ON sessions(expires);"
+        "CREATE TABLE api_keys ("
+        " id TEXT PRIMARY KEY,"
+        " uid TEXT NOT NULL REFERENCES people(id),"
+        " name TEXT NOT NULL,"
+        " scopes TEXT NOT NULL,"
+        " hash TEXT NOT NULL,"
+        " created BIGINT NOT NULL,"
+        " expires BIGINT NOT NULL DEFAULT 0,"
+        " revoked BIGINT NOT NULL DEFAULT 0,"
+        " last_used BIGINT NOT NULL DEFAULT 0);"
+        "CREATE INDEX api_keys_uid ON api_keys(uid);",
 };
 
 _Static_assert(ELEMENTSOF(store_migrations) == STORE_SCHEMA_VERSION,
@@ -317,4 +345,32 @@ int store_schema_version(Store *s) {
 
         r = s->driver->schema_version_get(s->conn, &v);
         return r < 0 ? store_errno(r) : v;
+}
+
+/* Housekeeping across the domains, in one transaction. */
+int store_prune(Store *s, int64_t now) {
+        int r, total = 0;
+
+        if (!s)
+                return -EINVAL;
+        r = store_begin(s);
+        if (r < 0)
+                return r;
+        r = store_run(s, "DELETE FROM sessions WHERE expires <= ?", "i", now);
+        if (r >= 0) {
+                total += r;
+                /* Tokens count for the hourly reset limit for an hour after
+                 * they were made, spent or not. */
+                r = store_run(s, "DELETE FROM tokens WHERE (used IS NOT NULL OR expires <= ?) AND created < ?",
+                              "ii", now, now - 3600);
+        }
+        if (r >= 0) {
+                total += r;
+                r = store_run(s, "DELETE FROM api_keys WHERE revoked <> 0 OR (expires <> 0 AND expires <= ?)",
+                              "i", now);
+        }
+        if (r >= 0)
+                total += r;
+        r = store_end(s, r < 0 ? r : 0);
+        return r < 0 ? r : total;
 }

@@ -21,7 +21,7 @@
  * included (logged without values).
  */
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 typedef struct Store Store;
 
@@ -144,3 +144,70 @@ int store_record_success(Store *s, const char *account_id, int64_t now);
 int store_set_status(Store *s, const char *username, const char *status);
 int store_set_admin(Store *s, const char *username, bool admin);
 int store_set_must_change(Store *s, const char *username, bool must_change);
+
+/* ---- session tokens (sessions.c) ---- */
+
+typedef struct StoreSession {
+        const char *jti;
+        const char *uid;
+        const char *account_id;
+        const char *method;
+        const char *service;    /* "" when the login had no PAM context */
+        const char *tty;
+        const char *rhost;
+        int64_t issued;
+        int64_t expires;
+        int64_t revoked;        /* UNIX time, 0 if not revoked */
+} StoreSession;
+
+typedef enum StoreSessionFilter {
+        STORE_SESSIONS_ACTIVE,  /* of one uid: not revoked, not expired */
+        STORE_SESSIONS_REVOKED, /* of everyone: revoked, not yet expired */
+} StoreSessionFilter;
+
+/* Called with borrowed strings, valid during the call only; a negative
+ * return stops the walk and is returned. */
+typedef int (*store_session_fn)(const StoreSession *session, void *userdata);
+
+/* -EEXIST if the jti exists already. */
+int store_session_add(Store *s, const StoreSession *session);
+/* Marks one session revoked at now. 1 if it was active, 0 if it was
+ * revoked already, -ENOENT if there is no such session. */
+int store_session_revoke(Store *s, const char *jti, int64_t now);
+int store_sessions_foreach(Store *s, StoreSessionFilter filter, const char *uid, int64_t now,
+                           store_session_fn fn, void *userdata);
+
+/* ---- API keys (apikeys.c) ---- */
+
+typedef struct StoreApiKey {
+        const char *id;
+        const char *uid;
+        const char *name;
+        const char *scopes;     /* space-separated */
+        const char *hash;       /* hex keyed BLAKE2b of the secret */
+        int64_t created;
+        int64_t expires;        /* 0: never */
+        int64_t last_used;
+        bool account_active;    /* the owner's account is active (read only) */
+} StoreApiKey;
+
+typedef int (*store_apikey_fn)(const StoreApiKey *key, void *userdata);
+
+/* Adds a key unless uid has max_per_user keys in use already (-EDQUOT),
+ * counted in the same transaction. -EEXIST if the id is taken. */
+int store_apikey_add(Store *s, const StoreApiKey *key, unsigned max_per_user, int64_t now);
+/* -ENOENT if there is no such key in use. */
+int store_apikey_revoke(Store *s, const char *id, int64_t now);
+/* Keys in use (not revoked, not expired at now) of uid, or of everyone
+ * when uid is NULL. */
+int store_apikeys_foreach(Store *s, const char *uid, int64_t now, store_apikey_fn fn, void *userdata);
+/* Records last_used of n keys in one transaction. */
+int store_apikeys_touch(Store *s, const char *const *ids, const int64_t *last_used, size_t n);
+
+/* ---- housekeeping ---- */
+
+/* Deletes what can no longer matter at now: sessions past their expiry
+ * (revoked or not), spent or expired single-use tokens once they no longer
+ * count for the hourly limits, API keys revoked or expired. Returns the
+ * number of rows deleted. */
+int store_prune(Store *s, int64_t now);

@@ -714,8 +714,8 @@ static void test_migrate_v1_fixture(void **state) {
         assert_false(raw_compiles(path, "SELECT failures FROM accounts"));
 
         assert_int_equal(store_open(path, &s), 0);
-        assert_int_equal(store_schema_version(s), 2);
-        assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM schema_version"), 2);
+        assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
+        assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM schema_version"), STORE_SCHEMA_VERSION);
 
         a = by_username(s, "olga");
         assert_string_equal(a->id, "x-00000000000000b1");
@@ -761,7 +761,7 @@ static void test_open_at_version(void **state) {
 
         s = NULL;
         assert_int_equal(store_open(path, &s), 0);
-        assert_int_equal(store_schema_version(s), 2);
+        assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
         assert_true(raw_compiles(path, "SELECT failures, first_failure, locked_until FROM accounts"));
         a = by_username(s, "alice");
         assert_string_equal(a->id, ids.account_id);
@@ -773,8 +773,154 @@ static void test_open_at_version(void **state) {
         /* Never downgraded. */
         s = NULL;
         assert_int_equal(store_open_at_version(path, 1, &s), 0);
-        assert_int_equal(store_schema_version(s), 2);
+        assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
         store_close(s);
+}
+
+/* ---- sessions, API keys, pruning ---- */
+
+typedef struct Seen {
+        unsigned n;
+        char jti[8][32];
+        int64_t expires[8];
+} Seen;
+
+static int seen_session(const StoreSession *x, void *userdata) {
+        Seen *seen = userdata;
+
+        assert_true(seen->n < 8);
+        snprintf(seen->jti[seen->n], sizeof seen->jti[0], "%s", x->jti);
+        seen->expires[seen->n++] = x->expires;
+        return 0;
+}
+
+static void test_sessions(void **state) {
+        _cleanup_(store_closep) Store *s = NULL;
+        _cleanup_(store_ids_done) StoreIds alice = {}, bob = {};
+        char path[PATH_MAX], t[65];
+        Seen seen = {};
+
+        s = open_new("sessions", path);
+        do_register(s, "alice", "alice@example.org", tok(t, 1), &alice);
+        do_register(s, "bob", "bob@example.org", tok(t, 2), &bob);
+        StoreSession a1 = { .jti = "j-a1", .uid = alice.uid, .account_id = alice.account_id, .method = "local",
+                            .service = "sshd", .tty = "ssh", .rhost = "192.0.2.1",
+                            .issued = NOW, .expires = NOW + 100 };
+        StoreSession a2 = { .jti = "j-a2", .uid = alice.uid, .account_id = alice.account_id, .method = "local",
+                            .issued = NOW + 1, .expires = NOW + 200 };
+        StoreSession b1 = { .jti = "j-b1", .uid = bob.uid, .account_id = bob.account_id, .method = "local",
+                            .issued = NOW, .expires = NOW + 50 };
+        assert_int_equal(store_session_add(s, &a1), 0);
+        assert_int_equal(store_session_add(s, &a2), 0);
+        assert_int_equal(store_session_add(s, &b1), 0);
+        assert_int_equal(store_session_add(s, &a1), -EEXIST);
+
+        assert_int_equal(store_sessions_foreach(s, STORE_SESSIONS_ACTIVE, alice.uid, NOW, seen_session, &seen), 0);
+        assert_int_equal(seen.n, 2);
+        assert_string_equal(seen.jti[0], "j-a1");
+        assert_string_equal(seen.jti[1], "j-a2");
+
+        assert_int_equal(store_session_revoke(s, "j-a1", NOW + 5), 1);
+        assert_int_equal(store_session_revoke(s, "j-a1", NOW + 6), 0);
+        assert_int_equal(store_session_revoke(s, "j-none", NOW + 6), -ENOENT);
+        seen = (Seen) {};
+        assert_int_equal(store_sessions_foreach(s, STORE_SESSIONS_ACTIVE, alice.uid, NOW, seen_session, &seen), 0);
+        assert_int_equal(seen.n, 1);
+        assert_string_equal(seen.jti[0], "j-a2");
+        seen = (Seen) {};
+        assert_int_equal(store_sessions_foreach(s, STORE_SESSIONS_REVOKED, NULL, NOW, seen_session, &seen), 0);
+        assert_int_equal(seen.n, 1);
+        assert_string_equal(seen.jti[0], "j-a1");
+        assert_int_equal(seen.expires[0], NOW + 100);
+        /* Past its expiry a revoked session no longer needs remembering. */
+        seen = (Seen) {};
+        assert_int_equal(store_sessions_foreach(s, STORE_SESSIONS_REVOKED, NULL, NOW + 100, seen_session, &seen), 0);
+        assert_int_equal(seen.n, 0);
+        /* Expired sessions are not listed as active. */
+        seen = (Seen) {};
+        assert_int_equal(store_sessions_foreach(s, STORE_SESSIONS_ACTIVE, bob.uid, NOW + 50, seen_session, &seen), 0);
+        assert_int_equal(seen.n, 0);
+
+        /* Pruning: sessions past their expiry go, revoked or not. */
+        assert_int_equal(store_prune(s, NOW + 150), 2);
+        assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM sessions"), 1);
+}
+
+static int seen_key(const StoreApiKey *k, void *userdata) {
+        Seen *seen = userdata;
+
+        assert_true(seen->n < 8);
+        snprintf(seen->jti[seen->n], sizeof seen->jti[0], "%s%s", k->id, k->account_active ? "" : "!");
+        seen->expires[seen->n++] = k->last_used;
+        return 0;
+}
+
+static void test_apikeys(void **state) {
+        _cleanup_(store_closep) Store *s = NULL;
+        _cleanup_(store_ids_done) StoreIds alice = {}, bob = {};
+        char path[PATH_MAX], t[65];
+        Seen seen = {};
+
+        s = open_new("apikeys", path);
+        do_register(s, "alice", "alice@example.org", tok(t, 1), &alice);
+        do_register(s, "bob", "bob@example.org", tok(t, 2), &bob);
+        StoreApiKey k = { .id = "aaaaaaaa", .uid = alice.uid, .name = "ci", .scopes = "full",
+                          .hash = "00ff", .created = NOW, .expires = 0 };
+        assert_int_equal(store_apikey_add(s, &k, 2, NOW), 0);
+        assert_int_equal(store_apikey_add(s, &k, 2, NOW), -EEXIST);
+        k.id = "bbbbbbbb", k.expires = NOW + 10, k.created = NOW + 1;
+        assert_int_equal(store_apikey_add(s, &k, 2, NOW), 0);
+        k.id = "cccccccc";
+        assert_int_equal(store_apikey_add(s, &k, 2, NOW), -EDQUOT);
+        /* An expired key frees its place. */
+        assert_int_equal(store_apikey_add(s, &k, 2, NOW + 10), 0);
+        k = (StoreApiKey) { .id = "dddddddd", .uid = bob.uid, .name = "", .scopes = "readonly",
+                            .hash = "11ee", .created = NOW };
+        assert_int_equal(store_apikey_add(s, &k, 2, NOW), 0);
+
+        assert_int_equal(store_apikeys_foreach(s, alice.uid, NOW, seen_key, &seen), 0);
+        assert_int_equal(seen.n, 3);
+        assert_string_equal(seen.jti[0], "aaaaaaaa");
+        seen = (Seen) {};
+        assert_int_equal(store_apikeys_foreach(s, NULL, NOW + 20, seen_key, &seen), 0);
+        assert_int_equal(seen.n, 2);
+
+        assert_int_equal(store_apikey_revoke(s, "aaaaaaaa", NOW), 0);
+        assert_int_equal(store_apikey_revoke(s, "aaaaaaaa", NOW), -ENOENT);
+        assert_int_equal(store_apikey_revoke(s, "zzzzzzzz", NOW), -ENOENT);
+        assert_int_equal(store_set_status(s, "bob", SAUTH_STATUS_DISABLED), 0);
+
+        const char *ids[] = { "dddddddd", "cccccccc" };
+        int64_t used[] = { NOW + 7, NOW + 8 };
+        assert_int_equal(store_apikeys_touch(s, ids, used, 2), 0);
+        used[0] = NOW + 1; /* never backwards */
+        assert_int_equal(store_apikeys_touch(s, ids, used, 1), 0);
+        seen = (Seen) {};
+        assert_int_equal(store_apikeys_foreach(s, NULL, NOW, seen_key, &seen), 0);
+        assert_int_equal(seen.n, 3);
+        assert_string_equal(seen.jti[0], "dddddddd!");
+        assert_int_equal(seen.expires[0], NOW + 7);
+        assert_string_equal(seen.jti[2], "cccccccc");
+        assert_int_equal(seen.expires[2], NOW + 8);
+
+        /* The revoked key and the two expired ones go. */
+        assert_int_equal(store_prune(s, NOW + 10), 3);
+        assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM api_keys"), 1);
+}
+
+static void test_prune_tokens(void **state) {
+        _cleanup_(store_closep) Store *s = NULL;
+        _cleanup_(store_ids_done) StoreIds alice = {};
+        char path[PATH_MAX], t[65];
+
+        s = open_new("prune", path);
+        do_register(s, "alice", "alice@example.org", tok(t, 1), &alice);     /* expires NOW + 3600 */
+        assert_int_equal(store_token_add(s, tok(t, 2), alice.uid, SAUTH_TOKEN_RESET, NOW + 600, NOW), 0);
+        /* Expired, but it still counts for the hourly limit. */
+        assert_int_equal(store_prune(s, NOW + 700), 0);
+        assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM tokens"), 2);
+        assert_int_equal(store_prune(s, NOW + 3601), 2);
+        assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM tokens"), 0);
 }
 
 static char *raw_table_shape(const char *path, const char *table) {
@@ -856,6 +1002,9 @@ int main(void) {
                 cmocka_unit_test(test_open_at_version),
                 cmocka_unit_test(test_fixture_is_v1),
                 cmocka_unit_test(test_too_new),
+                cmocka_unit_test(test_sessions),
+                cmocka_unit_test(test_apikeys),
+                cmocka_unit_test(test_prune_tokens),
         };
 
         return cmocka_run_group_tests(tests, group_setup, group_teardown);
