@@ -92,15 +92,17 @@ static int jwt_put_json(char *out, size_t *pos, const json_t *j) {
         return 0;
 }
 
+/* Signs the header and payload segments at out and appends ".SIGNATURE". */
 static int jwt_put_signature(char *out, size_t *pos, const SigningKey *key) {
         unsigned char sig[crypto_sign_BYTES];
         int r;
 
-        if (sodium_base64_ENCODED_LEN(sizeof sig, JWT_B64) > JWT_MAX + 1 - *pos)
+        if (1 + sodium_base64_ENCODED_LEN(sizeof sig, JWT_B64) > JWT_MAX + 1 - *pos)
                 return -E2BIG;
         r = keys_sign(key, (const unsigned char *) out, *pos, sig);
         if (r < 0)
                 return r;
+        out[(*pos)++] = '.';
         sodium_bin2base64(out + *pos, JWT_MAX + 1 - *pos, sig, sizeof sig, JWT_B64);
         *pos += strlen(out + *pos);
         return 0;
@@ -134,9 +136,6 @@ int jwt_sign(const JwtClaims *c, const SigningKey *key, char **ret) {
         r = jwt_put_json(out, &pos, payload);
         if (r < 0)
                 return r;
-        if (pos + 1 > JWT_MAX)
-                return -E2BIG;
-        out[pos++] = '.';
         r = jwt_put_signature(out, &pos, key);
         if (r < 0)
                 return r;
