@@ -92,19 +92,22 @@ static void b64(char *out, size_t size, const void *data, size_t len) {
 /* A token with any header and payload text, signed by key: what an attacker
  * holding that key, or a buggy issuer, could make. */
 static char *forge(const char *header, const char *payload, const SigningKey *key) {
-        char *out = malloc(JWT_MAX * 2);
+        const size_t size = 2 * JWT_MAX;
+        char *out = malloc(size);
         unsigned char sig[crypto_sign_BYTES];
         size_t pos;
 
+        /* Exact room: sodium_bin2base64() fills all that it is given. */
         assert_non_null(out);
-        b64(out, JWT_MAX, header, strlen(header));
+        assert_true(strlen(header) + strlen(payload) < JWT_MAX);
+        b64(out, size, header, strlen(header));
         pos = strlen(out);
         out[pos++] = '.';
-        b64(out + pos, JWT_MAX, payload, strlen(payload));
+        b64(out + pos, size - pos, payload, strlen(payload));
         pos += strlen(out + pos);
         assert_int_equal(keys_sign(key, (const unsigned char *) out, pos, sig), 0);
         out[pos++] = '.';
-        b64(out + pos, JWT_MAX, sig, sizeof sig);
+        b64(out + pos, size - pos, sig, sizeof sig);
         return out;
 }
 
