@@ -207,3 +207,27 @@ bool apikey_verify(const ApikeyPepper *pepper, const char *secret,
         sodium_memzero(h, sizeof h);
         return ok;
 }
+
+int apikey_hash_hex(const ApikeyPepper *pepper, const char *secret, char out[static APIKEY_HASH_HEX]) {
+        unsigned char h[APIKEY_HASH_BYTES];
+        int r;
+
+        r = apikey_hash(pepper, secret, h);
+        if (r < 0)
+                return r;
+        sodium_bin2hex(out, APIKEY_HASH_HEX, h, sizeof h);
+        return 0;
+}
+
+bool apikey_verify_hex(const ApikeyPepper *pepper, const char *secret, const char *stored_hex) {
+        unsigned char stored[APIKEY_HASH_BYTES];
+        size_t n = 0;
+        const char *end = NULL;
+
+        /* The stored hash is not secret, but a malformed one must not match. */
+        if (!stored_hex || strlen(stored_hex) != APIKEY_HASH_HEX - 1 ||
+            sodium_hex2bin(stored, sizeof stored, stored_hex, APIKEY_HASH_HEX - 1, NULL, &n, &end) < 0 ||
+            n != sizeof stored || *end)
+                return false;
+        return apikey_verify(pepper, secret, stored);
+}

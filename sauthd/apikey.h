@@ -61,6 +61,13 @@ bool apikey_id_valid(const char *id);
 _must_check_ int apikey_hash(const ApikeyPepper *pepper, const char *secret,
                              unsigned char out[static APIKEY_HASH_BYTES]);
 
+/* The same as the store keeps it: 64 lowercase hex digits. */
+#define APIKEY_HASH_HEX (2 * APIKEY_HASH_BYTES + 1)
+_must_check_ int apikey_hash_hex(const ApikeyPepper *pepper, const char *secret, char out[static APIKEY_HASH_HEX]);
+
 /* Whether secret matches the stored hash, compared in constant time. */
 _must_check_ bool apikey_verify(const ApikeyPepper *pepper, const char *secret,
                                 const unsigned char stored[static APIKEY_HASH_BYTES]);
+
+/* The same against the hex form; false for stored text that is not one. */
+_must_check_ bool apikey_verify_hex(const ApikeyPepper *pepper, const char *secret, const char *stored_hex);

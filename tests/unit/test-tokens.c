@@ -716,6 +716,17 @@ static void test_apikey_pepper_and_hash(void **state) {
         apikey_generate(id, secret, full);
         assert_int_equal(apikey_hash(pepper, secret, h), 0);
         assert_true(apikey_verify(pepper, secret, h));
+        char hex[APIKEY_HASH_HEX], bad_hex[APIKEY_HASH_HEX];
+        assert_int_equal(apikey_hash_hex(pepper, secret, hex), 0);
+        assert_int_equal(strlen(hex), 64);
+        assert_true(apikey_verify_hex(pepper, secret, hex));
+        memcpy(bad_hex, hex, sizeof hex);
+        bad_hex[63] = bad_hex[63] == '0' ? '1' : '0';
+        assert_false(apikey_verify_hex(pepper, secret, bad_hex));
+        bad_hex[63] = 'g';
+        assert_false(apikey_verify_hex(pepper, secret, bad_hex));
+        assert_false(apikey_verify_hex(pepper, secret, ""));
+        assert_false(apikey_verify_hex(pepper, secret, NULL));
 
         /* Reloaded pepper: same hash. Another pepper: another hash. */
         assert_int_equal(apikey_pepper_load_or_create(path, &again, msg, sizeof msg), 0);
