@@ -27,7 +27,9 @@
 #include <termios.h>
 #include <time.h>
 
-#include "bus-open.h"
+#include "client-bus.h"
+#include "dict.h"
+#include "parse-util.h"
 #include "sauth-config.h"
 #include "sauth-errors.h"
 #include "sauth-names.h"
@@ -222,7 +224,10 @@ static int ctl_connect(Ctl *c) {
         if (c->bus)
                 return EXIT_OK;
 
-        r = sauth_bus_open(c->address, &bus);
+        /* Like sd_bus_open_system(), the variable names the system bus
+         * for this tool (unlike for the PAM module). */
+        r = sauth_client_connect(c->address ?: secure_getenv("DBUS_SYSTEM_BUS_ADDRESS"),
+                                 c->timeout_usec, &bus);
         if (r < 0) {
                 if (c->address)
                         fprintf(stderr, "sauthctl: cannot connect to the bus at %s: %s\n", c->address, strerror(-r));
@@ -656,7 +661,7 @@ static int dict_read_entry(sd_bus_message *m, Dict *d) {
 }
 
 /* Reads an a{sv} reply into d, for commands that print or use its keys. */
-static int dict_read(sd_bus_message *reply, Dict *d) {
+static int text_dict_read(sd_bus_message *reply, Dict *d) {
         int r;
 
         r = sd_bus_message_rewind(reply, true);
@@ -718,7 +723,7 @@ static int ctl_print_reply(Ctl *c, sd_bus_message *reply, const char *const *key
         if (c->json)
                 r = json_print_reply(reply, c->show_token);
         else {
-                r = dict_read(reply, &d);
+                r = text_dict_read(reply, &d);
                 if (r >= 0)
                         print_keys(&d, keys);
                 dict_done(&d);
@@ -842,28 +847,28 @@ static int verb_account_add(Ctl *c, int argc, char **argv) {
  * from its status. Self may read its own. */
 static int ctl_lookup_uid(Ctl *c, const char *user, char **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Dict d = {};
-        const char *uid;
+        const char *uid = NULL;
+        int exists = 0;
+        const DictField fields[] = {
+                { "exists", 'b', &exists },
+                { "uid",    's', &uid },
+        };
         int r;
 
         r = ctl_status_reply(c, user, &reply);
         if (r != EXIT_OK)
                 return r;
-        r = dict_read(reply, &d);
+        r = dict_read(reply, fields, ELEMENTSOF(fields));
         if (r < 0) {
-                dict_done(&d);
                 fprintf(stderr, "sauthctl: cannot parse the reply: %s\n", strerror(-r));
                 return EXIT_DENIED;
         }
-        uid = dict_text(&d, "uid");
-        if (!streq(dict_text(&d, "exists") ?: "no", "yes") || isempty(uid)) {
-                dict_done(&d);
+        if (!exists || isempty(uid)) {
                 fprintf(stderr, "sauthctl: %s: no account named '%s'\n",
                         sauth_status_to_string(SAUTH_E_NOT_FOUND), user);
                 return EXIT_DENIED;
         }
         *ret = strdup(uid);
-        dict_done(&d);
         return *ret ? EXIT_OK : ctl_oom();
 }
 
@@ -993,7 +998,10 @@ static int verb_check_password(Ctl *c, int argc, char **argv) {
         _cleanup_erase_ char *pw = NULL;
         const char *user = argc > 0 ? argv[0] : NULL;
         Dict d = {};
-        bool ok;
+        int ok = 0;
+        const DictField fields[] = {
+                { "ok", 'b', &ok },
+        };
         int r;
 
         if (!user) {
@@ -1015,20 +1023,24 @@ static int verb_check_password(Ctl *c, int argc, char **argv) {
         r = ctl_call(c, m, &reply);
         if (r != EXIT_OK)
                 return r;
-        r = dict_read(reply, &d);
+        r = dict_read(reply, fields, ELEMENTSOF(fields));
         if (r < 0) {
-                dict_done(&d);
                 fprintf(stderr, "sauthctl: cannot parse the reply: %s\n", strerror(-r));
                 return EXIT_DENIED;
         }
-        ok = streq(dict_text(&d, "ok") ?: "no", "yes");
         if (c->json)
                 r = ctl_print_reply(c, reply, NULL);
         else {
-                check_print(&d);
+                r = text_dict_read(reply, &d);
+                if (r >= 0)
+                        check_print(&d);
+                dict_done(&d);
+                if (r < 0) {
+                        fprintf(stderr, "sauthctl: cannot parse the reply: %s\n", strerror(-r));
+                        return EXIT_DENIED;
+                }
                 r = EXIT_OK;
         }
-        dict_done(&d);
         if (r != EXIT_OK)
                 return r;
         return ok ? EXIT_OK : EXIT_DENIED;
@@ -1186,16 +1198,9 @@ static int verb_help(Ctl *c, int argc, char **argv) {
 /* ------------------------------------------------------------ main */
 
 static int parse_timeout(const char *s, uint64_t *ret) {
-        char *end;
-        unsigned long v;
+        unsigned v;
 
-        /* strtoul() would also take leading blanks, a sign, and "-1" as
-         * ULONG_MAX: only digits are a number here. */
-        if (s[0] < '0' || s[0] > '9')
-                return -EINVAL;
-        errno = 0;
-        v = strtoul(s, &end, 10);
-        if (errno != 0 || *end || v == 0 || v > CTL_MAX_TIMEOUT_SEC)
+        if (parse_uint(s, &v) < 0 || v == 0 || v > CTL_MAX_TIMEOUT_SEC)
                 return -EINVAL;
         *ret = (uint64_t) v * UINT64_C(1000000);
         return 0;
