@@ -14,6 +14,9 @@
 #include <security/pam_modules.h>
 #include <systemd/sd-bus.h>
 
+#include "client-bus.h"
+#include "dict.h"
+#include "parse-util.h"
 #include "sauth-errors.h"
 #include "sauth-names.h"
 #include "util.h"
@@ -69,19 +72,17 @@ static const char *arg_value(const char *arg, const char *key) {
         return arg + n + 1;
 }
 
-static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret) {
-        char *end = NULL;
-        unsigned long v;
+/* A number of common/'s strict kind within [min, max]. */
+static int parse_uint_range(const char *s, unsigned min, unsigned max, unsigned *ret) {
+        unsigned v;
+        int r;
 
-        /* strtoul() would also take leading blanks, a sign, and "-1" as
-         * ULONG_MAX: only digits are a number here. */
-        if (isempty(s) || *s < '0' || *s > '9')
-                return -EINVAL;
-        errno = 0;
-        v = strtoul(s, &end, 10);
-        if (errno != 0 || *end != '\0' || v < min || v > max)
+        r = parse_uint(s, &v);
+        if (r < 0)
+                return r;
+        if (v < min || v > max)
                 return -ERANGE;
-        *ret = (unsigned) v;
+        *ret = v;
         return 0;
 }
 
@@ -113,12 +114,12 @@ static bool args_parse_value(pam_handle_t *pamh, Args *a, const char *arg) {
         if ((v = arg_value(arg, "bus")))
                 a->bus_address = isempty(v) ? NULL : v;
         else if ((v = arg_value(arg, "timeout"))) {
-                if (parse_uint(v, 1, MAX_TIMEOUT_SEC, &u) < 0)
+                if (parse_uint_range(v, 1, MAX_TIMEOUT_SEC, &u) < 0)
                         pam_syslog(pamh, LOG_WARNING, "bad timeout=%s, using %u", v, DEFAULT_TIMEOUT_SEC);
                 else
                         a->timeout_usec = u * USEC_PER_SEC;
         } else if ((v = arg_value(arg, "retry"))) {
-                if (parse_uint(v, 1, MAX_RETRY, &u) < 0)
+                if (parse_uint_range(v, 1, MAX_RETRY, &u) < 0)
                         pam_syslog(pamh, LOG_WARNING, "bad retry=%s, using %u", v, DEFAULT_RETRY);
                 else
                         a->retry = u;
@@ -189,67 +190,14 @@ static int context_result(Context *c, SauthStatus s, const char *what) {
 
 /* ------------------------------------------------------------ bus */
 
-/* sd_bus_start() only begins the connection; authentication and Hello
- * would be finished by the first call under sd-bus's own, longer timeouts.
- * Finish them here, within ours. */
-static int bus_wait_ready(sd_bus *bus, uint64_t deadline) {
-        for (;;) {
-                uint64_t n;
-                int r;
-
-                r = sd_bus_is_ready(bus);
-                if (r != 0)
-                        return r < 0 ? r : 0;
-                r = sd_bus_process(bus, NULL);
-                if (r < 0)
-                        return r;
-                if (r > 0)
-                        continue;
-                n = now_usec();
-                if (n >= deadline)
-                        return -ETIMEDOUT;
-                r = sd_bus_wait(bus, deadline - n);
-                if (r < 0 && r != -EINTR)
-                        return r;
-        }
-}
-
-/* The address is never taken from the environment: a password check must
- * not be redirected by DBUS_SYSTEM_BUS_ADDRESS. */
-static int bus_connect(const Args *a, sd_bus **ret) {
-        _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;      /* no flush: see context_done() */
-        uint64_t deadline = now_usec() + a->timeout_usec;
-        int r;
-
-        r = sd_bus_new(&bus);
-        if (r < 0)
-                return r;
-        r = sd_bus_set_address(bus, a->bus_address ? a->bus_address : SAUTH_SYSTEM_BUS_ADDRESS);
-        if (r < 0)
-                return r;
-        r = sd_bus_set_bus_client(bus, 1);
-        if (r < 0)
-                return r;
-        r = sd_bus_set_method_call_timeout(bus, a->timeout_usec);
-        if (r < 0)
-                return r;
-        r = sd_bus_start(bus);
-        if (r < 0)
-                return r;
-        r = bus_wait_ready(bus, deadline);
-        if (r < 0)
-                return r;
-
-        *ret = TAKE_PTR(bus);
-        return 0;
-}
-
 static SauthStatus context_connect(Context *c) {
         int r;
 
         if (c->bus)
                 return SAUTH_OK;
-        r = bus_connect(&c->args, &c->bus);
+        /* The address is never taken from the environment: a password
+         * check must not be redirected by DBUS_SYSTEM_BUS_ADDRESS. */
+        r = sauth_client_connect(c->args.bus_address, c->args.timeout_usec, &c->bus);
         if (r < 0 && c->args.debug)
                 pam_syslog(c->pamh, LOG_DEBUG, "cannot connect to %s: %s",
                            c->args.bus_address ? c->args.bus_address : SAUTH_SYSTEM_BUS_ADDRESS,
@@ -323,59 +271,6 @@ static SauthStatus bus_send(Context *c, sd_bus_message *m, sd_bus_error *ret_err
 }
 
 /* ------------------------------------------------------------ replies */
-
-/* One wanted key of an a{sv} reply: its D-Bus type and where to put it.
- * Strings point into the reply message. */
-typedef struct DictKey {
-        const char *key;
-        char type;                      /* 's' const char*, 'b' int, 't' uint64_t */
-        void *ret;
-} DictKey;
-
-static int dict_read_entry(sd_bus_message *m, const DictKey *keys, size_t n) {
-        const char *key;
-        int r;
-
-        r = sd_bus_message_read(m, "s", &key);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                char sig[2] = { keys[i].type, 0 };
-
-                if (!streq(key, keys[i].key))
-                        continue;
-                r = sd_bus_message_enter_container(m, 'v', sig);
-                if (r < 0)
-                        return r;       /* -ENXIO: the daemon sent another type */
-                r = sd_bus_message_read_basic(m, keys[i].type, keys[i].ret);
-                if (r < 0)
-                        return r;
-                return sd_bus_message_exit_container(m);
-        }
-        return sd_bus_message_skip(m, "v");
-}
-
-/* Reads the keys asked for from an a{sv} (none: only checks its shape);
- * other keys are skipped, so the daemon may add keys without breaking old
- * modules. */
-static int dict_read(sd_bus_message *m, const DictKey *keys, size_t n) {
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                r = dict_read_entry(m, keys, n);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
-}
 
 /* ------------------------------------------------------------ PAM items */
 
@@ -510,7 +405,7 @@ static SauthStatus account_status(Context *c, sd_bus_message **ret_reply, Accoun
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         AccountStatus st = {};
-        const DictKey keys[] = {
+        const DictField keys[] = {
                 { "exists",               'b', &st.exists },
                 { "status",               's', &st.status },
                 { "locked_until",         't', &st.locked_until },

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <time.h>
 
+#include "dict.h"
 #include "log.h"
 #include "login-bus.h"
 #include "login.h"
@@ -93,43 +94,26 @@ static void login_bus_done(Request *req, void *job) {
                 log_error("login reply failed: %s", strerror(-r));
 }
 
-/* Reads the context dict; only known string keys are kept. */
+/* Reads the context dict: known keys must be strings, others are skipped.
+ * Values are kept printable, for the log and the audit trail. */
 static int login_read_context(sd_bus_message *msg, LoginContext *ret) {
-        const char *key, *value;
+        const char *service = NULL, *tty = NULL, *rhost = NULL, *ruser = NULL;
+        const DictField fields[] = {
+                { "service", 's', &service },
+                { "tty",     's', &tty },
+                { "rhost",   's', &rhost },
+                { "ruser",   's', &ruser },
+        };
         int r;
 
-        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        r = dict_read(msg, fields, ELEMENTSOF(fields));
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
-                char *dest = NULL;
-                size_t size = 0;
-
-                r = sd_bus_message_read(msg, "s", &key);
-                if (r < 0)
-                        return r;
-                if (streq(key, "service"))
-                        dest = ret->service, size = sizeof ret->service;
-                else if (streq(key, "tty"))
-                        dest = ret->tty, size = sizeof ret->tty;
-                else if (streq(key, "rhost"))
-                        dest = ret->rhost, size = sizeof ret->rhost;
-                else if (streq(key, "ruser"))
-                        dest = ret->ruser, size = sizeof ret->ruser;
-                if (dest && sd_bus_message_read(msg, "v", "s", &value) >= 0)
-                        log_printable(dest, size, value);
-                else {
-                        r = sd_bus_message_skip(msg, "v");
-                        if (r < 0)
-                                return r;
-                }
-                r = sd_bus_message_exit_container(msg);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(msg);
+        log_printable(ret->service, sizeof ret->service, service ?: "");
+        log_printable(ret->tty, sizeof ret->tty, tty ?: "");
+        log_printable(ret->rhost, sizeof ret->rhost, rhost ?: "");
+        log_printable(ret->ruser, sizeof ret->ruser, ruser ?: "");
+        return 0;
 }
 
 static int method_account_login(sd_bus_message *msg, Manager *m, const Caller *caller, sd_bus_error *error) {
@@ -143,6 +127,8 @@ static int method_account_login(sd_bus_message *msg, Manager *m, const Caller *c
         if (r < 0)
                 return r;
         r = login_read_context(msg, &context);
+        if (r == -EBADMSG)
+                return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "Login context values must be strings.");
         if (r < 0)
                 return r;
 

@@ -306,6 +306,13 @@ test_context_dict_accepted() {
         expect_match "$(cat "$T/sauthd.log")" "service 'sshd', rhost '192.0.2.1'" "context logged"
 }
 
+test_context_wrong_type_refused() {
+        sa_setup
+        sa_user alice "$PW" > /dev/null
+        # A known key must hold a string; an unknown one of any type is skipped (above).
+        expect_eq "$(sa_error AccountLogin alice "$PW" local '{"service": <uint32 7>}')" InvalidArgument "service as u"
+}
+
 test_oversized_arguments_refused() {
         sa_setup
         local long

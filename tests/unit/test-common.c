@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * common/: the error table (error names, PAM codes, transport errors), the
- * config parser against real files in a temporary directory, and the file
- * checks every security-relevant file goes through.
+ * common/'s error table (error names, PAM codes, transport errors), and
+ * sauthd's config parser against real files in a temporary directory and
+ * the file checks every security-relevant file goes through (sauthd/config.c,
+ * sauthd/fsutil.c). The rest of the client library: test-client.c.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "fsutil.h"
+#include "parse-util.h"
 #include "sauth-config.h"
 #include "sauth-names.h"
 #include "util.h"
@@ -155,20 +156,6 @@ int config_new_default(SauthConfig **ret) {
         return 0;
 }
 
-static int parse_ull(const char *value, unsigned long long max, unsigned long long *ret) {
-        char *end;
-        unsigned long long v;
-
-        if (!*value || *value == '-')
-                return -EINVAL;
-        errno = 0;
-        v = strtoull(value, &end, 10);
-        if (errno != 0 || *end || v > max)
-                return -ERANGE;
-        *ret = v;
-        return 0;
-}
-
 static int parse_policy(const char *value, const LoginPolicy *allowed, LoginPolicy *ret) {
         for (const LoginPolicy *p = allowed; *p != (LoginPolicy) -1; p++)
                 if (streq(value, policy_names[*p])) {
@@ -193,23 +180,15 @@ static int parse_bool(const char *value, bool *ret) {
 
 static int apply_key(SauthConfig *c, const KeyDef *k, const char *value) {
         void *field = (char *) c + k->offset;
-        unsigned long long v;
         char *end;
-        int r;
 
         switch (k->type) {
         case KEY_STRING:
                 return set_string(field, value);
         case KEY_UINT:
-                r = parse_ull(value, UINT_MAX, &v);
-                if (r >= 0)
-                        *(unsigned *) field = (unsigned) v;
-                return r;
+                return parse_uint(value, field);
         case KEY_U64:
-                r = parse_ull(value, UINT64_MAX, &v);
-                if (r >= 0)
-                        *(uint64_t *) field = v;
-                return r;
+                return parse_uint64(value, field);
         case KEY_DOUBLE:
                 errno = 0;
                 *(double *) field = strtod(value, &end);

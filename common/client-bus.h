@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+/*
+ * A client's connection to sauthd's bus, bound by one deadline: connecting,
+ * authenticating and Hello all finish within timeout_usec, and every method
+ * call on the connection defaults to that timeout too. address NULL is the
+ * system bus at its well-known socket; the environment is never read, so a
+ * password check cannot be redirected by DBUS_SYSTEM_BUS_ADDRESS (a program
+ * that wants the variable passes it in).
+ *
+ * Close the connection with sd_bus_close_unref() when everything sent was a
+ * synchronous call: sd_bus_flush() would finish the authentication under
+ * sd-bus's own 90 s timeout, not ours.
+ *
+ * Returns 0, or a negative errno for sauth_status_from_errno(): -ETIMEDOUT
+ * when the deadline passed.
+ */
+int sauth_client_connect(const char *address, uint64_t timeout_usec, sd_bus **ret);

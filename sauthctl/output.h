@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <systemd/sd-bus.h>
+
+#include "sauthctl.h"
+
+/* One key of an a{sv} reply, rendered as text for people. String arrays
+ * keep their items too, for lists that read better one per line. */
+typedef struct OutputEntry {
+        char *key;
+        char type;              /* D-Bus type of the value, or 'a' */
+        char *text;
+        char **strv;
+} OutputEntry;
+
+typedef struct OutputDict {
+        OutputEntry *entries;
+        size_t n;
+} OutputDict;
+/* Reads an a{sv} reply (from its start) into d, every value as text, for
+ * commands that print its keys. Free with output_dict_done() even on
+ * failure; texts are wiped (one may be a session token). */
+int output_dict_read(sd_bus_message *reply, OutputDict *d);
+void output_dict_done(OutputDict *d);
+const OutputEntry *output_dict_get(const OutputDict *d, const char *key);
+const char *output_dict_text(const OutputDict *d, const char *key);
+
+/* Prints the given keys (NULL-terminated) as "key: value" lines, in that
+ * order; absent keys are left out; expires and locked_until as times. */
+void output_keys(const OutputDict *d, const char *const *keys);
+
+/* With --json the whole reply as one line of JSON (without jwt_token
+ * unless --show-token), else the chosen keys. Returns an exit code. */
+int output_reply(Ctl *c, sd_bus_message *reply, const char *const *keys);
+
+/* For methods with an empty reply: --json still prints a JSON value. */
+int output_empty(Ctl *c);

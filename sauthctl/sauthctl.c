@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/*
+ * sauthctl: the command line of sauthd, a plain D-Bus client. This file is
+ * main, the options and the verb table; each verb (one file per area) sends
+ * one or two method calls and prints the reply, or with --json the reply
+ * dictionary as it came (output.c).
+ *
+ * Exit codes are part of the interface, scripts test them:
+ *   0 done, 1 the daemon said no, 2 usage, 3 the daemon is unreachable.
+ *
+ * Secrets (passwords, tokens) are never taken from argv, where any user may
+ * read them in /proc: they come from a no-echo prompt on a terminal, or one
+ * line each from stdin. They live in buffers wiped before they are freed,
+ * and travel in messages marked sensitive, so sd-bus wipes those too.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+
+#include "call.h"
+#include "parse-util.h"
+#include "sauth-config.h"
+#include "sauthctl.h"
+#include "util.h"
+
+static const char *const ctl_option_names[_OPT_VERB_MAX] = {
+        "--name", "--template", "--picture", "--token", "--uid", "--old",
+};
+
+static int verb_help(Ctl *c, int argc, char **argv);
+
+static const Verb verbs[] = {
+        { "status", verb_status, 0, 1, 0,
+          "status [USER]",
+          "Show whether an account exists, its status, lock and uid (default: your own)." },
+        { "register", verb_register, 2, 2, OPT_NAME | OPT_TEMPLATE | OPT_PICTURE,
+          "register IDENTITY USERNAME [--name NAME] [--template T] [--picture URL]",
+          "Create an account (NAME defaults to USERNAME); a confirmation token is mailed to IDENTITY." },
+        { "account-add", verb_account_add, 2, 2, 0,
+          "account-add USERNAME UID",
+          "Give the person UID, who has no account yet, the account USERNAME." },
+        { "passwd", verb_passwd, 0, 1, OPT_TOKEN | OPT_UID | OPT_OLD,
+          "passwd [USER] [--token] [--uid UID] [--old]",
+          "Change a password, with the current one or a mailed token (--token)." },
+        { "login-test", verb_login_test, 1, 1, 0,
+          "login-test USER",
+          "Try a password login; prints uid, roles and expiry, not the token." },
+        { "check-password", verb_check_password, 0, 1, 0,
+          "check-password [USER]",
+          "Rate a password against the rules; exit 0 if it would be accepted." },
+        { "forgot", verb_forgot, 1, 1, OPT_TEMPLATE,
+          "forgot IDENTITY|USERNAME [--template T]",
+          "Ask for a password reset token by mail." },
+        { "enable", verb_enable, 1, 1, 0,
+          "enable USER",
+          "Allow logins to an account again." },
+        { "disable", verb_disable, 1, 1, 0,
+          "disable USER",
+          "Refuse all logins to an account." },
+        { "set-admin", verb_set_admin, 2, 2, 0,
+          "set-admin USER yes|no",
+          "Grant or take the admin role of session tokens (not Unix authority)." },
+        { "expire", verb_expire, 1, 1, 0,
+          "expire USER",
+          "Force a password change at the next login." },
+        { "methods", verb_methods, 0, 0, 0,
+          "methods",
+          "List the login methods and policies." },
+        { "help", verb_help, 0, 1, 0,
+          "help [COMMAND]",
+          "Show this help, or the help of one command." },
+};
+
+static const Verb *verb_find(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq(verbs[i].name, name))
+                        return &verbs[i];
+        return NULL;
+}
+
+static void help_verb(FILE *f, const Verb *v) {
+        fprintf(f, "Usage: sauthctl [OPTIONS] %s\n%s\n", v->usage, v->help);
+}
+
+static void help_all(FILE *f) {
+        fputs("Usage: sauthctl [OPTIONS] COMMAND [ARGS]\n"
+              "\n"
+              "The command line of sauthd, the SessionAuth daemon.\n"
+              "\n"
+              "Commands:\n", f);
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                fprintf(f, "  %s\n      %s\n", verbs[i].usage, verbs[i].help);
+        fputs("\n"
+              "Options:\n"
+              "  --address ADDR  talk to sauthd on this D-Bus address (default: the system bus)\n"
+              "  --json          print the daemon's reply as JSON\n"
+              "  --show-token    login-test: also print the session token\n"
+              "  --timeout SEC   how long to wait for an answer (default 60)\n"
+              "  -h, --help      show this help\n"
+              "  --version       show the version\n"
+              "\n"
+              "Passwords and tokens are read from a prompt on a terminal, or one line\n"
+              "each from stdin; never from the command line.\n"
+              "Exit status: 0 done, 1 refused by the daemon, 2 usage, 3 daemon unreachable.\n", f);
+}
+
+static int verb_help(Ctl *c, int argc, char **argv) {
+        const Verb *v;
+
+        if (argc == 0) {
+                help_all(stdout);
+                return EXIT_OK;
+        }
+        v = verb_find(argv[0]);
+        if (!v)
+                return ctl_usage_error("unknown command '%s'", argv[0]);
+        help_verb(stdout, v);
+        return EXIT_OK;
+}
+
+static int parse_timeout(const char *s, uint64_t *ret) {
+        unsigned v;
+
+        if (parse_uint(s, &v) < 0 || v == 0 || v > CTL_MAX_TIMEOUT_SEC)
+                return -EINVAL;
+        *ret = (uint64_t) v * UINT64_C(1000000);
+        return 0;
+}
+
+enum {
+        ARG_ADDRESS = 0x100,
+        ARG_JSON,
+        ARG_SHOW_TOKEN,
+        ARG_TIMEOUT,
+        ARG_VERSION,
+        ARG_NAME,
+        ARG_TEMPLATE,
+        ARG_PICTURE,
+        ARG_TOKEN,
+        ARG_UID,
+        ARG_OLD,
+};
+
+/* Options may come before or after the command; GNU getopt moves the
+ * operands to the end. Returns -1 to go on, else an exit code. */
+static int parse_argv(Ctl *c, int argc, char **argv, bool *help) {
+        static const struct option options[] = {
+                { "address",    required_argument, NULL, ARG_ADDRESS },
+                { "json",       no_argument,       NULL, ARG_JSON },
+                { "show-token", no_argument,       NULL, ARG_SHOW_TOKEN },
+                { "timeout",    required_argument, NULL, ARG_TIMEOUT },
+                { "help",       no_argument,       NULL, 'h' },
+                { "version",    no_argument,       NULL, ARG_VERSION },
+                { "name",       required_argument, NULL, ARG_NAME },
+                { "template",   required_argument, NULL, ARG_TEMPLATE },
+                { "picture",    required_argument, NULL, ARG_PICTURE },
+                { "token",      no_argument,       NULL, ARG_TOKEN },
+                { "uid",        required_argument, NULL, ARG_UID },
+                { "old",        no_argument,       NULL, ARG_OLD },
+                {}
+        };
+        int opt;
+
+        opterr = 0;
+        while ((opt = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (opt) {
+                case ARG_ADDRESS:    c->address = optarg; break;
+                case ARG_JSON:       c->json = true; break;
+                case ARG_SHOW_TOKEN: c->show_token = true; break;
+                case ARG_TIMEOUT:
+                        if (parse_timeout(optarg, &c->timeout_usec) < 0)
+                                return ctl_usage_error("invalid --timeout '%s' (seconds, 1-%d)",
+                                                       optarg, CTL_MAX_TIMEOUT_SEC);
+                        break;
+                case 'h':            *help = true; break;
+                case ARG_VERSION:    puts("sauthctl " SAUTH_VERSION); return EXIT_OK;
+                case ARG_NAME:       c->seen |= OPT_NAME; c->name = optarg; break;
+                case ARG_TEMPLATE:   c->seen |= OPT_TEMPLATE; c->template = optarg; break;
+                case ARG_PICTURE:    c->seen |= OPT_PICTURE; c->picture = optarg; break;
+                case ARG_TOKEN:      c->seen |= OPT_TOKEN; break;
+                case ARG_UID:        c->seen |= OPT_UID; c->uid = optarg; break;
+                case ARG_OLD:        c->seen |= OPT_OLD; break;
+                default:
+                        /* Unknown, or missing its argument. */
+                        return ctl_usage_error("invalid option '%s'", argv[optind - 1]);
+                }
+        return -1;
+}
+
+static int run_verb(Ctl *c, const Verb *v, int argc, char **argv) {
+        unsigned bad = c->seen & ~v->options;
+
+        for (unsigned i = 0; i < _OPT_VERB_MAX; i++)
+                if (bad & (1u << i))
+                        return ctl_usage_error("%s does not take %s", v->name, ctl_option_names[i]);
+        if (argc < v->min_args || argc > v->max_args) {
+                fprintf(stderr, "sauthctl: wrong number of arguments\n");
+                help_verb(stderr, v);
+                return EXIT_USAGE;
+        }
+        return v->run(c, argc, argv);
+}
+
+int main(int argc, char *argv[]) {
+        Ctl c = { .timeout_usec = CTL_DEFAULT_TIMEOUT_SEC * UINT64_C(1000000) };
+        const Verb *v;
+        bool help = false;
+        int r;
+
+        r = parse_argv(&c, argc, argv, &help);
+        if (r >= 0)
+                return r;
+
+        if (optind >= argc) {
+                if (help) {
+                        help_all(stdout);
+                        return EXIT_OK;
+                }
+                help_all(stderr);
+                return EXIT_USAGE;
+        }
+        v = verb_find(argv[optind]);
+        if (!v)
+                return ctl_usage_error("unknown command '%s'", argv[optind]);
+        if (help) {
+                help_verb(stdout, v);
+                return EXIT_OK;
+        }
+
+        r = run_verb(&c, v, argc - optind - 1, argv + optind + 1);
+        /* Flush before closing: the daemon may still read our last call. */
+        c.bus = sd_bus_flush_close_unref(c.bus);
+        if (fflush(stdout) != 0 && r == EXIT_OK)
+                r = EXIT_DENIED;
+        return r;
+}
+
