@@ -29,49 +29,59 @@ typedef struct KeyDef {
         size_t offset;
         /* For KEY_POLICY: the values this key accepts. */
         const LoginPolicy *allowed;
+        /* For numbers: the range that makes sense. A value outside is
+         * refused at start, naming the key, never wrapped or clamped. */
+        uint64_t min, max;
 } KeyDef;
 
 static const LoginPolicy internal_values[] = { LOGIN_OPEN, LOGIN_CLOSED, -1 };
 static const LoginPolicy register_values[] = { LOGIN_ADMIN, LOGIN_OPEN, -1 };
 static const LoginPolicy external_values[] = { LOGIN_CLOSED, LOGIN_AUTO, LOGIN_OPEN, -1 };
 
-#define K(s, k, t, f) { s, k, t, offsetof(SauthConfig, f), NULL }
-#define P(s, k, f, a) { s, k, KEY_POLICY, offsetof(SauthConfig, f), a }
+#define K(s, k, t, f) { s, k, t, offsetof(SauthConfig, f), NULL, 0, 0 }
+#define N(s, k, t, f, lo, hi) { s, k, t, offsetof(SauthConfig, f), NULL, lo, hi }
+#define P(s, k, f, a) { s, k, KEY_POLICY, offsetof(SauthConfig, f), a, 0, 0 }
+
+#define DAY (24 * 3600)
+#define YEAR (365 * DAY)
 
 static const KeyDef key_table[] = {
         K("daemon",   "admin_group",         KEY_STRING, admin_group),
-        K("daemon",   "workers",             KEY_UINT,   workers),
-        K("daemon",   "max_queue",           KEY_UINT,   max_queue),
+        N("daemon",   "workers",             KEY_UINT,   workers, 0, 1024),
+        N("daemon",   "max_queue",           KEY_UINT,   max_queue, 1, 65536),
         K("daemon",   "audit_unknown_users", KEY_BOOL,   audit_unknown_users),
         K("store",    "path",                KEY_STRING, store_path),
-        K("password", "hash_ops",            KEY_U64,    hash_ops),
-        K("password", "hash_mem_kib",        KEY_U64,    hash_mem_kib),
+        N("password", "hash_ops",            KEY_U64,    hash_ops, 1, 64),
+        N("password", "hash_mem_kib",        KEY_U64,    hash_mem_kib, 8, 4 * 1024 * 1024),
         K("password", "pwquality_conf",      KEY_STRING, pwquality_conf),
-        K("password", "min_guesses_log10",   KEY_DOUBLE, min_guesses_log10),
-        K("password", "history",             KEY_UINT,   history),
-        K("password", "max_length",          KEY_UINT,   max_length),
+        N("password", "min_guesses_log10",   KEY_DOUBLE, min_guesses_log10, 0, 100),
+        N("password", "history",             KEY_UINT,   history, 0, 100),
+        N("password", "max_length",          KEY_UINT,   max_length, 1, SAUTH_PASSWORD_LENGTH_LIMIT),
         K("password", "reset_admin_by_mail", KEY_BOOL,   reset_admin_by_mail),
-        K("lockout",  "deny",                KEY_UINT,   deny),
-        K("lockout",  "fail_interval",       KEY_U64,    fail_interval),
-        K("lockout",  "unlock_time",         KEY_U64,    unlock_time),
+        N("lockout",  "deny",                KEY_UINT,   deny, 0, 1000),
+        N("lockout",  "fail_interval",       KEY_U64,    fail_interval, 1, YEAR),
+        N("lockout",  "unlock_time",         KEY_U64,    unlock_time, 1, YEAR),
         K("tokens",   "issuer",              KEY_STRING, issuer),
         K("tokens",   "key_file",            KEY_STRING, key_file),
-        K("tokens",   "session_lifetime",    KEY_U64,    session_lifetime),
-        K("tokens",   "admin_lifetime",      KEY_U64,    admin_lifetime),
-        K("tokens",   "confirm_lifetime",    KEY_U64,    confirm_lifetime),
-        K("tokens",   "reset_lifetime",      KEY_U64,    reset_lifetime),
+        N("tokens",   "session_lifetime",    KEY_U64,    session_lifetime, 1, YEAR),
+        N("tokens",   "admin_lifetime",      KEY_U64,    admin_lifetime, 1, YEAR),
+        N("tokens",   "confirm_lifetime",    KEY_U64,    confirm_lifetime, 1, 30 * DAY),
+        N("tokens",   "reset_lifetime",      KEY_U64,    reset_lifetime, 1, 7 * DAY),
         K("mail",     "sender",              KEY_STRING, mail_sender),
         K("mail",     "from",                KEY_STRING, mail_from),
         K("mail",     "templates",           KEY_STRING, mail_templates),
         K("mail",     "credentials_file",    KEY_STRING, mail_credentials_file),
-        K("mail",     "timeout",             KEY_UINT,   mail_timeout),
-        K("mail",     "resets_per_hour",     KEY_UINT,   resets_per_hour),
+        N("mail",     "timeout",             KEY_UINT,   mail_timeout, 1, 600),
+        N("mail",     "resets_per_hour",     KEY_UINT,   resets_per_hour, 0, 100),
         K("roles",    "privacy_levels",      KEY_STRING, privacy_levels),
         K("roles",    "resource",            KEY_STRING, roles_resource),
         P("login",    "internal",            login_internal, internal_values),
         P("login",    "register",            login_register, register_values),
         P("login",    "external",            login_external, external_values),
         K("login",    "settings_id",         KEY_STRING, settings_id),
+        K("apikeys",  "pepper_file",         KEY_STRING, apikey_pepper_file),
+        K("apikeys",  "scopes",              KEY_STRING, apikey_scopes),
+        N("apikeys",  "max_per_user",        KEY_UINT,   apikey_max_per_user, 0, 1000),
 };
 
 static const char *const policy_names[] = {
@@ -129,6 +139,7 @@ int config_new_default(SauthConfig **ret) {
                 .reset_lifetime = 3600,
                 .mail_timeout = 30,
                 .resets_per_hour = 3,
+                .apikey_max_per_user = 2,
                 .login_internal = LOGIN_OPEN,
                 .login_register = LOGIN_ADMIN,
                 .login_external = LOGIN_CLOSED,
@@ -146,10 +157,13 @@ int config_new_default(SauthConfig **ret) {
         c->privacy_levels = strdup("public invitee member manager secret");
         c->roles_resource = strdup("list");
         c->settings_id = strdup("");
+        c->apikey_pepper_file = strdup("/var/lib/sauthd/apikey.key");
+        c->apikey_scopes = strdup("full readonly");
 
         if (!c->admin_group || !c->store_path || !c->pwquality_conf || !c->issuer ||
             !c->key_file || !c->mail_sender || !c->mail_from || !c->mail_templates ||
-            !c->privacy_levels || !c->roles_resource || !c->settings_id)
+            !c->privacy_levels || !c->roles_resource || !c->settings_id ||
+            !c->apikey_pepper_file || !c->apikey_scopes)
                 return -ENOMEM;
 
         *ret = TAKE_PTR(c);
@@ -178,21 +192,43 @@ static int parse_bool(const char *value, bool *ret) {
         return -EINVAL;
 }
 
+/* -ERANGE for a number outside the key's range; the field is then unchanged. */
 static int apply_key(SauthConfig *c, const KeyDef *k, const char *value) {
         void *field = (char *) c + k->offset;
+        uint64_t v;
+        unsigned u;
+        double d;
         char *end;
+        int r;
 
         switch (k->type) {
         case KEY_STRING:
                 return set_string(field, value);
         case KEY_UINT:
-                return parse_uint(value, field);
+                r = parse_uint(value, &u);
+                if (r < 0)
+                        return r;
+                if (u < k->min || u > k->max)
+                        return -ERANGE;
+                *(unsigned *) field = u;
+                return 0;
         case KEY_U64:
-                return parse_uint64(value, field);
+                r = parse_uint64(value, &v);
+                if (r < 0)
+                        return r;
+                if (v < k->min || v > k->max)
+                        return -ERANGE;
+                *(uint64_t *) field = v;
+                return 0;
         case KEY_DOUBLE:
                 errno = 0;
-                *(double *) field = strtod(value, &end);
-                return (errno != 0 || !*value || *end) ? -EINVAL : 0;
+                d = strtod(value, &end);
+                if (errno != 0 || !*value || *end || d != d)
+                        return -EINVAL;
+                if (d < (double) k->min || d > (double) k->max)
+                        return -ERANGE;
+                *(double *) field = d;
+                return 0;
         case KEY_BOOL:
                 return parse_bool(value, field);
         case KEY_POLICY:
@@ -272,8 +308,16 @@ typedef struct ParseState {
         int error;
 } ParseState;
 
+static const KeyDef *config_key_find(const char *section, const char *key) {
+        for (size_t i = 0; i < ELEMENTSOF(key_table); i++)
+                if (streq(key_table[i].section, section) && streq(key_table[i].key, key))
+                        return &key_table[i];
+        return NULL;
+}
+
 static int config_ini_handler(void *userdata, const char *section, const char *key, const char *raw) {
         ParseState *st = userdata;
+        const KeyDef *k = NULL;
         _cleanup_free_ char *value = strdup(raw);
         int r;
 
@@ -291,12 +335,8 @@ static int config_ini_handler(void *userdata, const char *section, const char *k
                 r = apply_provider_key(st->config, section + 9, key, value);
                 goto done;
         }
-        r = -ENOKEY;
-        for (size_t i = 0; i < ELEMENTSOF(key_table); i++)
-                if (streq(key_table[i].section, section) && streq(key_table[i].key, key)) {
-                        r = apply_key(st->config, &key_table[i], value);
-                        break;
-                }
+        k = config_key_find(section, key);
+        r = k ? apply_key(st->config, k, value) : -ENOKEY;
 
 done:
         if (r == -ENOKEY) {
@@ -309,6 +349,12 @@ done:
                 st->error = r;
                 return 0;
         }
+        if (r == -ERANGE && k) {
+                fprintf(stderr, "%s: [%s] %s = %s is out of range: %llu..%llu\n", st->path, section, key,
+                        value, (unsigned long long) k->min, (unsigned long long) k->max);
+                st->error = -EINVAL;
+                return 0;
+        }
         if (r < 0) {
                 fprintf(stderr, "%s: invalid value for [%s] %s\n", st->path, section, key);
                 st->error = -EINVAL;
@@ -318,28 +364,9 @@ done:
 }
 
 static int config_validate(const SauthConfig *c, const char *path) {
-        if (c->max_length < 1 || c->max_length > SAUTH_PASSWORD_LENGTH_LIMIT) {
-                fprintf(stderr, "%s: [password] max_length must be 1..%d\n", path, SAUTH_PASSWORD_LENGTH_LIMIT);
-                return -EINVAL;
-        }
-        if (c->hash_mem_kib < 8 || c->hash_mem_kib > 4ULL * 1024 * 1024) {
-                fprintf(stderr, "%s: [password] hash_mem_kib must be 8..4194304\n", path);
-                return -EINVAL;
-        }
-        if (c->hash_ops < 1 || c->hash_ops > 64) {
-                fprintf(stderr, "%s: [password] hash_ops must be 1..64\n", path);
-                return -EINVAL;
-        }
-        if (!(c->min_guesses_log10 >= 0 && c->min_guesses_log10 <= 100)) {
-                fprintf(stderr, "%s: [password] min_guesses_log10 must be 0..100\n", path);
-                return -EINVAL;
-        }
-        if (c->workers > 1024) {
-                fprintf(stderr, "%s: [daemon] workers must be 0..1024\n", path);
-                return -EINVAL;
-        }
-        if (c->max_queue < 1) {
-                fprintf(stderr, "%s: [daemon] max_queue must be at least 1\n", path);
+        /* Ranges of single keys are in key_table; here what spans keys. */
+        if (c->apikey_max_per_user > 0 && isempty(c->apikey_scopes)) {
+                fprintf(stderr, "%s: [apikeys] scopes must name at least one scope\n", path);
                 return -EINVAL;
         }
         return 0;
@@ -453,6 +480,8 @@ void config_free(SauthConfig *c) {
         free(c->privacy_levels);
         free(c->roles_resource);
         free(c->settings_id);
+        free(c->apikey_pepper_file);
+        free(c->apikey_scopes);
         for (size_t i = 0; i < c->n_resources; i++) {
                 free(c->resources[i].name);
                 free(c->resources[i].value);

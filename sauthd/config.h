@@ -81,6 +81,11 @@ typedef struct SauthConfig {
         LoginPolicy login_external;     /* closed | auto | open */
         char *settings_id;
 
+        /* [apikeys] */
+        char *apikey_pepper_file;       /* the key of the secrets' hashes, mode 0600 */
+        char *apikey_scopes;            /* the scopes a key may have, space-separated */
+        unsigned apikey_max_per_user;   /* keys in use per person */
+
         /* [resources] */
         ConfigPair *resources;
         size_t n_resources;

@@ -42,6 +42,17 @@ static void fuzz_check_config(const SauthConfig *c) {
         fuzz_check(c->hash_mem_kib >= 8 && c->hash_mem_kib <= 4ULL * 1024 * 1024, "hash_mem_kib bounds");
         fuzz_check(c->hash_ops >= 1 && c->hash_ops <= 64, "hash_ops bounds");
         fuzz_check(c->min_guesses_log10 >= 0 && c->min_guesses_log10 <= 100, "min_guesses_log10 bounds");
+        /* The ranges: nothing that overflows an expiry or turns lockout off. */
+        fuzz_check(c->workers <= 1024 && c->max_queue <= 65536, "daemon ranges");
+        fuzz_check(c->history <= 100 && c->deny <= 1000, "history, deny ranges");
+        fuzz_check(c->fail_interval >= 1 && c->fail_interval <= 365 * 86400, "fail_interval range");
+        fuzz_check(c->unlock_time >= 1 && c->unlock_time <= 365 * 86400, "unlock_time range");
+        fuzz_check(c->session_lifetime >= 1 && c->session_lifetime <= 365 * 86400 &&
+                   c->admin_lifetime >= 1 && c->admin_lifetime <= 365 * 86400, "session lifetimes");
+        fuzz_check(c->confirm_lifetime >= 1 && c->confirm_lifetime <= 30 * 86400 &&
+                   c->reset_lifetime >= 1 && c->reset_lifetime <= 7 * 86400, "token lifetimes");
+        fuzz_check(c->mail_timeout >= 1 && c->mail_timeout <= 600 && c->resets_per_hour <= 100, "mail ranges");
+        fuzz_check(c->apikey_max_per_user <= 1000 && c->apikey_pepper_file && c->apikey_scopes, "apikeys");
         fuzz_check(c->login_internal == LOGIN_OPEN || c->login_internal == LOGIN_CLOSED, "internal policy");
         fuzz_check(c->login_register == LOGIN_ADMIN || c->login_register == LOGIN_OPEN, "register policy");
         fuzz_check(c->login_external != LOGIN_ADMIN, "external policy");

@@ -116,6 +116,7 @@ sa_write_config() {
                 [password.hash_mem_kib]=8192
                 [password.pwquality_conf]="$T/pwquality.conf"
                 [tokens.key_file]="$T/jwt.key"
+                [apikeys.pepper_file]="$T/apikey.key"
                 [tokens.issuer]=test.example
                 [mail.sender]="$TESTS_DIR/integration/mail-capture.sh $T/mail"
                 [mail.from]=sauthd@test.example
@@ -127,7 +128,7 @@ sa_write_config() {
         done
         local section key
         : > "$T/sauthd.conf"
-        for section in daemon store password lockout tokens mail roles login resources; do
+        for section in daemon store password lockout tokens apikeys mail roles login resources; do
                 echo "[$section]" >> "$T/sauthd.conf"
                 for key in "${!kv[@]}"; do
                         [ "${key%%.*}" = "$section" ] && echo "${key#*.} = ${kv[$key]}" >> "$T/sauthd.conf"

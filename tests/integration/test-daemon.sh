@@ -54,6 +54,24 @@ test_bad_value_refused() {
         expect_match "$(cat "$T/out")" "invalid value for \[lockout\] deny" "message"
 }
 
+# A number outside its key's range is refused at start, naming the key:
+# confirm_lifetime = 2^63-1 overflowed an expiry, fail_interval = 2^64-1
+# turned lockout off.
+test_out_of_range_refused_naming_the_key() {
+        local kv rc
+        sa_prepare
+        sa_start_bus
+        for kv in "tokens.confirm_lifetime=9223372036854775807" "lockout.fail_interval=18446744073709551615" \
+                  "lockout.unlock_time=0" "daemon.workers=5000"; do
+                sa_write_config "$kv"
+                rc=0
+                "$SAUTHD" --address "$BUS_ADDRESS" --config "$T/sauthd.conf" > "$T/out" 2>&1 || rc=$?
+                expect_ne "$rc" 0 "exit code for $kv"
+                local section=${kv%%.*} rest=${kv#*.}
+                expect_match "$(cat "$T/out")" "\\[$section\\] ${rest%%=*} = ${rest#*=} is out of range" "message for $kv"
+        done
+}
+
 test_restart_keeps_accounts() {
         sa_setup
         local uid

@@ -437,8 +437,8 @@ static const char full_config[] =
         "reset_admin_by_mail = yes\n"
         "[lockout]\n"
         "deny = 9\n"
-        "fail_interval = 18446744073709551615\n"
-        "unlock_time = 0\n"
+        "fail_interval = 31536000\n"
+        "unlock_time = 1\n"
         "[tokens]\n"
         "issuer = auth.example.org\n"
         "key_file = /srv/sauth/jwt.key\n"
@@ -491,8 +491,8 @@ static void test_config_full(void **state) {
         assert_int_equal(c->max_length, 1024);
         assert_true(c->reset_admin_by_mail);
         assert_int_equal(c->deny, 9);
-        assert_true(c->fail_interval == UINT64_MAX);
-        assert_int_equal(c->unlock_time, 0);
+        assert_int_equal(c->fail_interval, 31536000);
+        assert_int_equal(c->unlock_time, 1);
         assert_string_equal(c->issuer, "auth.example.org");
         assert_string_equal(c->key_file, "/srv/sauth/jwt.key");
         assert_int_equal(c->session_lifetime, 60);
@@ -597,6 +597,28 @@ static void test_config_bad_values(void **state) {
                 "[password]\nhash_mem_kib = 7\n",
                 "[password]\nhash_mem_kib = 4194305\n",
                 "[password]\nhash_mem_kib = 0\n",
+                /* Ranges: a value that would overflow an expiry or turn
+                 * lockout off is refused, never wrapped. */
+                "[tokens]\nconfirm_lifetime = 9223372036854775807\n",
+                "[tokens]\nconfirm_lifetime = 0\n",
+                "[tokens]\nreset_lifetime = 604801\n",
+                "[tokens]\nsession_lifetime = 0\n",
+                "[tokens]\nadmin_lifetime = 31536001\n",
+                "[lockout]\nfail_interval = 18446744073709551615\n",
+                "[lockout]\nfail_interval = 0\n",
+                "[lockout]\nunlock_time = 18446744073709551615\n",
+                "[lockout]\nunlock_time = 0\n",
+                "[lockout]\ndeny = 1001\n",
+                "[daemon]\nworkers = 1025\n",
+                "[daemon]\nmax_queue = 65537\n",
+                "[password]\nhistory = 101\n",
+                "[password]\nmin_guesses_log10 = 100.5\n",
+                "[password]\nmin_guesses_log10 = -1\n",
+                "[password]\nmin_guesses_log10 = nan\n",
+                "[mail]\ntimeout = 0\n",
+                "[mail]\nresets_per_hour = 101\n",
+                "[apikeys]\nmax_per_user = 1001\n",
+                "[apikeys]\nscopes =\n",
                 "no section = here\n[daemon\n",
                 "[daemon]\nthis line has no equals sign\n",
         };
