@@ -177,6 +177,22 @@ SauthStatus account_add(Manager *m, const Caller *caller, const char *username, 
         }
 }
 
+/* The account's API keys follow its status at once; disabling it also
+ * ends its sessions, so its tokens no longer verify. */
+static void account_status_follow(Manager *m, const char *username, bool active) {
+        _cleanup_(store_account_freep) StoreAccount *a = NULL;
+        int r;
+
+        if (store_account_by_username(m->store, username, &a) < 0)
+                return;
+        apikeys_set_account_active(m->apikeys, a->uid, active);
+        if (active)
+                return;
+        r = sessions_revoke_uid(m->sessions, m->store, a->uid, (uint64_t) time(NULL));
+        if (r < 0)
+                log_error("account %s: sessions not ended: %s", username, strerror(-r));
+}
+
 int account_change(Manager *m, const Caller *caller, const char *username, AccountChange what,
                    const char *value) {
         static const AuditEvent events[] = {
@@ -201,6 +217,8 @@ int account_change(Manager *m, const Caller *caller, const char *username, Accou
         default:
                 return -EINVAL;
         }
+        if (r >= 0 && what == ACCOUNT_SET_STATUS)
+                account_status_follow(m, username, streq(value, SAUTH_STATUS_ACTIVE));
         audit_log(&(AuditRecord) {
                 .event = events[what], .result = r >= 0 ? AUDIT_OK : AUDIT_FAILED,
                 .user = username, .user_unknown = r == -ENOENT, .caller_uid = caller->uid,

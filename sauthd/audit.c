@@ -19,6 +19,12 @@ static const char *const event_names[_AUDIT_EVENT_MAX] = {
         [AUDIT_ACCOUNT_ADMIN]   = "account_admin",
         [AUDIT_PASSWORD_EXPIRE] = "password_expire",
         [AUDIT_ACCESS_DENIED]   = "access_denied",
+        [AUDIT_LOGOUT]          = "logout",
+        [AUDIT_SESSION_REVOKE]  = "session_revoke",
+        [AUDIT_KEY_ROTATE]      = "key_rotate",
+        [AUDIT_APIKEY_CREATE]   = "apikey_create",
+        [AUDIT_APIKEY_REVOKE]   = "apikey_revoke",
+        [AUDIT_APIKEY_USE]      = "apikey_use",
 };
 
 static const char *const result_names[_AUDIT_RESULT_MAX] = {

@@ -11,7 +11,10 @@
  *
  *   SAUTH_EVENT       login, password_change, reset_request, token_use,
  *                     register, account_add, account_status, account_admin,
- *                     password_expire, access_denied
+ *                     password_expire, access_denied, logout,
+ *                     session_revoke, key_rotate, apikey_create,
+ *                     apikey_revoke, apikey_use (refusals only: the hot
+ *                     path's successes are counted in last_used)
  *   SAUTH_RESULT      ok, failed, locked, disabled, refused, denied, error
  *   SAUTH_USER        the account's user name — for a name that matches no
  *                     account only with [daemon] audit_unknown_users = yes
@@ -35,6 +38,12 @@ typedef enum AuditEvent {
         AUDIT_ACCOUNT_ADMIN,
         AUDIT_PASSWORD_EXPIRE,
         AUDIT_ACCESS_DENIED,
+        AUDIT_LOGOUT,
+        AUDIT_SESSION_REVOKE,
+        AUDIT_KEY_ROTATE,
+        AUDIT_APIKEY_CREATE,
+        AUDIT_APIKEY_REVOKE,
+        AUDIT_APIKEY_USE,
         _AUDIT_EVENT_MAX,
 } AuditEvent;
 

@@ -19,6 +19,7 @@ typedef enum BusAccess {
         BUS_ANYONE,             /* anyone; the handler may still limit rates */
         BUS_SELF,               /* admin, or the user named by the first argument */
         BUS_SELF_UID,           /* admin, or the person (uid) named by the first argument */
+        BUS_SELF_APIKEY,        /* admin, or the owner of the API key (id) named by the first argument */
         BUS_ADMIN,              /* root and members of [daemon] admin_group */
         BUS_REGISTER,           /* admin; anyone when [login] register = open */
         _BUS_ACCESS_MAX,

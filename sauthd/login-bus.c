@@ -41,21 +41,35 @@ static int method_methods(sd_bus_message *msg, Manager *m, const Caller *caller,
         return bus_dict_send(reply);
 }
 
-int login_bus_reply(Request *req, Manager *m, const StoreAccount *a, const char *method) {
+int login_bus_reply(Request *req, Manager *m, const StoreAccount *a, const char *method,
+                    const LoginContext *context) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_strv_free_ char **roles = NULL;
-        uint64_t lifetime = a->is_admin ? m->config->admin_lifetime : m->config->session_lifetime;
+        _cleanup_free_ char *token = NULL;
+        uint64_t expires = 0;
         int r;
 
         r = login_roles(a, &roles);
         if (r < 0)
                 return r;
+        r = session_issue(m->sessions, m->store, &(SessionGrant) {
+                .account = a, .roles = roles, .method = method,
+                .identity = a->contact_confirmed ? a->identity : NULL,
+                .lifetime = a->is_admin ? m->config->admin_lifetime : m->config->session_lifetime,
+                .service = context ? context->service : NULL,
+                .tty = context ? context->tty : NULL,
+                .rhost = context ? context->rhost : NULL,
+        }, (uint64_t) time(NULL), &token, &expires, NULL);
+        if (r < 0) {
+                log_error("account %s: no session token: %s", a->username, strerror(-r));
+                return request_reply_error(req, r == -E2BIG ? SAUTH_E_LIMIT_EXCEEDED : SAUTH_E_INTERNAL,
+                                           r == -E2BIG ? "Too many roles for one session token." :
+                                           "The session could not be recorded.");
+        }
 
         r = bus_dict_new(request_call(req), &reply);
-        /* Signed session tokens come with the sessions work; until then the
-         * key is present and empty, as the contract allows. */
         if (r >= 0)
-                r = bus_append_s(reply, "jwt_token", "");
+                r = bus_append_s(reply, "jwt_token", token);
         if (r >= 0)
                 r = bus_append_s(reply, "account_id", a->id);
         if (r >= 0)
@@ -65,7 +79,7 @@ int login_bus_reply(Request *req, Manager *m, const StoreAccount *a, const char 
         if (r >= 0)
                 r = bus_append_strv(reply, "roles", roles);
         if (r >= 0)
-                r = bus_append_t(reply, "expires", (uint64_t) time(NULL) + lifetime);
+                r = bus_append_t(reply, "expires", expires);
         if (r >= 0)
                 r = bus_append_s(reply, "settings_id", m->config->settings_id);
         if (r >= 0)
@@ -74,6 +88,11 @@ int login_bus_reply(Request *req, Manager *m, const StoreAccount *a, const char 
                 r = bus_append_pairs(reply, "resources", m->config->resources, m->config->n_resources);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
+        /* The token is a secret: marked sensitive, so sd-bus wipes the
+         * message's memory when it is freed. */
+        if (r >= 0)
+                r = sd_bus_message_sensitive(reply);
+        explicit_bzero(token, strlen(token));
         if (r < 0)
                 return r;
         return request_reply(req, reply);
@@ -89,7 +108,7 @@ static void login_bus_done(Request *req, void *job) {
                 login_after_refusal(j);
                 return;
         }
-        r = login_bus_reply(req, j->m, j->account, SAUTH_METHOD_LOCAL);
+        r = login_bus_reply(req, j->m, j->account, SAUTH_METHOD_LOCAL, &j->context);
         if (r < 0)
                 log_error("login reply failed: %s", strerror(-r));
 }
@@ -136,7 +155,9 @@ static int method_account_login(sd_bus_message *msg, Manager *m, const Caller *c
                 return bus_error(error, SAUTH_E_UNSUPPORTED_METHOD, "Login method not supported.");
         if (m->config->login_internal != LOGIN_OPEN)
                 return bus_error(error, SAUTH_E_UNSUPPORTED_METHOD, "Local logins are closed on this host.");
-        if (!arg_ok(username, SAUTH_NAME_MAX, true) || !arg_ok(password, SAUTH_PASSWORD_BYTES, true))
+        /* A user name, or an identity (email), which may be longer. */
+        if (!arg_ok(username, strchr(username, '@') ? SAUTH_TEXT_MAX : SAUTH_NAME_MAX, true) ||
+            !arg_ok(password, SAUTH_PASSWORD_BYTES, true))
                 return bus_error(error, SAUTH_E_INVALID_CREDENTIALS, "Invalid user name or password.");
 
         log_debug("login attempt, service '%s', rhost '%s'", context.service, context.rhost);

@@ -2,10 +2,13 @@
 #pragma once
 
 #include "bus-method.h"
+#include "login.h"
 #include "request.h"
 #include "store.h"
 
 extern const BusMethod login_bus_methods[];
 
-/* Sends the reply of a successful login (local now, OAuth later). */
-int login_bus_reply(Request *req, Manager *m, const StoreAccount *a, const char *method);
+/* Issues the session token and sends the reply of a successful login
+ * (local now, OAuth later). context may be NULL. */
+int login_bus_reply(Request *req, Manager *m, const StoreAccount *a, const char *method,
+                    const LoginContext *context);

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "audit.h"
+#include "identity.h"
 #include "lockout.h"
 #include "log.h"
 #include "login.h"
@@ -19,6 +20,28 @@ void login_job_free(void *job) {
         erase_and_free(j->password);
         sodium_memzero(j->new_hash, sizeof j->new_hash);
         free(j);
+}
+
+/* By user name, or by a confirmed identity (apicrud's "account name or
+ * email"). An unconfirmed identity is no way in: anyone may register an
+ * address that is not theirs. Not found is -ENOENT either way, so the
+ * caller goes on against the dummy hash at the same cost. */
+static int login_find_account(Manager *m, const char *name, StoreAccount **ret) {
+        _cleanup_(store_account_freep) StoreAccount *a = NULL;
+        _cleanup_free_ char *normal = NULL;
+        int r;
+
+        if (!strchr(name, '@'))
+                return store_account_by_username(m->store, name, ret);
+        if (identity_normalize(name, &normal) < 0)
+                return -ENOENT;
+        r = store_account_by_identity(m->store, normal, &a);
+        if (r < 0)
+                return r;
+        if (!a->contact_confirmed)
+                return -ENOENT;
+        *ret = TAKE_PTR(a);
+        return 0;
 }
 
 int login_job_new(Manager *m, const Caller *caller, const char *username,
@@ -39,7 +62,7 @@ int login_job_new(Manager *m, const Caller *caller, const char *username,
                 return -ENOMEM;
         }
 
-        r = store_account_by_username(m->store, username, &j->account);
+        r = login_find_account(m, username, &j->account);
         if (r < 0 && r != -ENOENT) {
                 login_job_free(j);
                 return r;

@@ -8,18 +8,22 @@
 #include <stdlib.h>
 
 #include "account-bus.h"
+#include "apikey-bus.h"
 #include "audit.h"
 #include "log.h"
 #include "login-bus.h"
 #include "manager-bus.h"
 #include "manager.h"
 #include "password-bus.h"
+#include "session-bus.h"
 #include "sauth-names.h"
 
 static const BusMethod *const bus_areas[] = {
         login_bus_methods,
         account_bus_methods,
         password_bus_methods,
+        session_bus_methods,
+        apikey_bus_methods,
 };
 
 static const sd_bus_vtable bus_vtable_start[] = { SD_BUS_VTABLE_START(0) };
@@ -29,6 +33,7 @@ static const char *const access_names[_BUS_ACCESS_MAX] = {
         [BUS_ANYONE]   = "anyone",
         [BUS_SELF]     = "admin, self",
         [BUS_SELF_UID] = "admin, self",
+        [BUS_SELF_APIKEY] = "admin, self",
         [BUS_ADMIN]    = "admin",
         [BUS_REGISTER] = "admin; anyone with `[login] register = open`",
 };
@@ -89,6 +94,10 @@ static bool bus_access_allowed(Manager *m, const BusMethod *bm, sd_bus_message *
                 return caller_is_admin_or_self(c, bus_first_arg(msg));
         case BUS_SELF_UID:
                 return bus_is_own_uid(m, c, bus_first_arg(msg));
+        case BUS_SELF_APIKEY:
+                /* An unknown id is denied like another's key: which ids
+                 * exist is nobody else's business. */
+                return bus_is_own_uid(m, c, apikeys_owner(m->apikeys, bus_first_arg(msg)));
         case BUS_REGISTER:
                 return m->config->login_register == LOGIN_OPEN;
         default:

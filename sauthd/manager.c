@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "bus-open.h"
 #include "manager-bus.h"
@@ -19,6 +20,43 @@
  * typing speed and far below a guessing attack's. */
 #define CHECK_RATE_PER_SEC 5.0
 #define CHECK_BURST 30.0
+
+/* API keys' last_used reaches the store at most this late (and at exit);
+ * expired sessions, spent tokens and dead keys are pruned this often. */
+#define USEC_PER_SEC UINT64_C(1000000)
+#define HOUSEKEEPING_USEC (60 * USEC_PER_SEC)
+#define PRUNE_USEC (3600 * USEC_PER_SEC)
+
+static void manager_prune(Manager *m) {
+        int64_t now = time(NULL);
+        int r;
+
+        r = store_prune(m->store, now);
+        if (r < 0)
+                log_warning("pruning the store failed: %s", strerror(-r));
+        else if (r > 0)
+                log_info("pruned %d expired sessions, spent tokens and dead API keys", r);
+        sessions_prune(m->sessions, (uint64_t) now);
+        apikeys_prune(m->apikeys, now);
+}
+
+static void manager_flush(Manager *m) {
+        int r = apikeys_flush(m->apikeys, m->store);
+
+        if (r < 0)
+                log_warning("API keys' last use not recorded: %s", strerror(-r));
+}
+
+static int manager_on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        manager_flush(m);
+        if (usec - m->last_prune >= PRUNE_USEC) {
+                manager_prune(m);
+                m->last_prune = usec;
+        }
+        return sd_event_source_set_time(s, usec + HOUSEKEEPING_USEC);
+}
 
 void manager_maybe_exit(Manager *m) {
         if (m->stopping && m->requests.alive == 0)
@@ -97,6 +135,29 @@ static int manager_setup_event(Manager *m) {
         return r;
 }
 
+/* The session token keys and the API keys, with what the store remembers
+ * of them: revoked sessions, keys in use. */
+static int manager_load_tokens(Manager *m) {
+        const SauthConfig *c = m->config;
+        char msg[512] = "";
+        int64_t now = time(NULL);
+        int r;
+
+        r = sessions_new(c->key_file, c->issuer, MAX(c->session_lifetime, c->admin_lifetime), m->store,
+                         (uint64_t) now, &m->sessions, msg, sizeof msg);
+        if (r < 0) {
+                log_error("cannot load the session token keys %s: %s", c->key_file, msg[0] ? msg : strerror(-r));
+                return r;
+        }
+        r = apikeys_new(c->apikey_pepper_file, c->apikey_scopes, c->apikey_max_per_user, m->store, now,
+                        &m->apikeys, msg, sizeof msg);
+        if (r < 0) {
+                log_error("cannot load the API keys (%s): %s", c->apikey_pepper_file, msg[0] ? msg : strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
 static int manager_load(Manager *m, const ManagerOptions *o) {
         int r;
 
@@ -122,6 +183,9 @@ static int manager_load(Manager *m, const ManagerOptions *o) {
                 log_error("cannot open the store %s: %s", m->config->store_path, strerror(-r));
                 return r;
         }
+        r = manager_load_tokens(m);
+        if (r < 0)
+                return r;
         r = policy_new(m->config, &m->policy);
         if (r < 0) {
                 log_error("cannot load the password rules: %s", strerror(-r));
@@ -159,6 +223,12 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
                 r = pool_new(m->event, "mail-pool", 1, 256, &m->mail_pool);
         if (r < 0)
                 return r;
+        manager_prune(m);
+        m->last_prune = now_usec();
+        r = sd_event_add_time_relative(m->event, &m->housekeeping, CLOCK_MONOTONIC, HOUSEKEEPING_USEC,
+                                       USEC_PER_SEC, manager_on_housekeeping, m);
+        if (r < 0)
+                return r;
         r = manager_connect(m, o->bus_address);
         if (r < 0)
                 return r;
@@ -189,6 +259,11 @@ void manager_free(Manager *m) {
          * while the bus and the store are still there. */
         pool_free(m->hash_pool);
         pool_free(m->mail_pool);
+        if (m->apikeys && m->store)
+                manager_flush(m);
+        m->housekeeping = sd_event_source_unref(m->housekeeping);
+        apikeys_free(m->apikeys);
+        sessions_free(m->sessions);
         mail_global_done();
         m->vtable_slot = sd_bus_slot_unref(m->vtable_slot);
         free(m->vtable);

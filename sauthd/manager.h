@@ -6,6 +6,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "apikeys.h"
 #include "bus-method.h"
 #include "config.h"
 #include "log.h"
@@ -14,6 +15,7 @@
 #include "pool.h"
 #include "ratelimit.h"
 #include "request.h"
+#include "session.h"
 #include "store.h"
 
 /*
@@ -26,6 +28,10 @@ typedef struct Manager {
         sd_bus *bus;
         sd_bus_slot *vtable_slot;
         Store *store;
+        Sessions *sessions;     /* the key ring, the revoked session tokens */
+        ApiKeys *apikeys;       /* the API keys in use */
+        sd_event_source *housekeeping; /* last_used flush, pruning */
+        uint64_t last_prune;    /* usec, CLOCK_MONOTONIC */
         Policy *policy;
         Pool *hash_pool;        /* Argon2id */
         Pool *mail_pool;        /* sending mail */

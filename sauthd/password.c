@@ -248,6 +248,9 @@ static SauthStatus change_store(ChangeJob *j) {
                 change_audit(j, AUDIT_PASSWORD_CHANGE, AUDIT_ERROR, "store");
                 return SAUTH_E_INTERNAL;
         }
+        r = sessions_reload_revoked(m->sessions, m->store, a->uid, (uint64_t) time(NULL));
+        if (r < 0)
+                log_error("account %s: ended sessions not loaded: %s", a->username, strerror(-r));
         if (j->path == CHANGE_TOKEN)
                 change_audit(j, AUDIT_TOKEN_USE, AUDIT_OK, NULL);
         change_audit(j, AUDIT_PASSWORD_CHANGE, AUDIT_OK, NULL);

@@ -105,6 +105,12 @@ static int store_set_password_rows(Store *s, const StorePasswordChange *chg) {
                       "is", chg->now, chg->account_id);
         if (r < 0)
                 return r;
+        /* And every session of the account: whoever held the old password
+         * holds no session past its change. */
+        r = store_run(s, "UPDATE sessions SET revoked = ? WHERE revoked = 0 AND account_id = ?",
+                      "is", chg->now, chg->account_id);
+        if (r < 0)
+                return r;
         r = store_run(s, "UPDATE accounts SET password = ?, must_change = 0, failures = 0,"
                          " first_failure = 0, locked_until = 0 WHERE id = ?",
                       "ss", chg->new_hash, chg->account_id);

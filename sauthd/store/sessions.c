@@ -51,8 +51,8 @@ int store_sessions_foreach(Store *s, StoreSessionFilter filter, const char *uid,
         else
                 r = store_query(s, &q,
                                 "SELECT jti, uid, account_id, method, service, tty, rhost, issued, expires, revoked"
-                                " FROM sessions WHERE revoked <> 0 AND expires > ?",
-                                "i", now);
+                                " FROM sessions WHERE revoked <> 0 AND expires > ? AND (uid = ? OR ? = '')",
+                                "iss", now, strempty(uid), strempty(uid));
         if (r < 0)
                 return r;
         while ((r = store_step(s, &q)) > 0) {

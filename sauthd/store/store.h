@@ -119,7 +119,8 @@ typedef struct StorePasswordChange {
         int64_t now;
 } StorePasswordChange;
 
-/* Sets the password hash, clears must-change and failures, records the old
+/* Sets the password hash, clears must-change and failures, ends the
+ * account's sessions and the person's unused tokens, records the old
  * hash in the history (trimmed to 'history' rows), and — when token_hash is
  * given — checks and consumes the token in the same transaction (-EKEYREJECTED
  * if it is no longer valid) and, for a confirm token, confirms the contact. */
@@ -162,7 +163,8 @@ typedef struct StoreSession {
 
 typedef enum StoreSessionFilter {
         STORE_SESSIONS_ACTIVE,  /* of one uid: not revoked, not expired */
-        STORE_SESSIONS_REVOKED, /* of everyone: revoked, not yet expired */
+        STORE_SESSIONS_REVOKED, /* of uid, or of everyone when uid is NULL:
+                                 * revoked, not yet expired */
 } StoreSessionFilter;
 
 /* Called with borrowed strings, valid during the call only; a negative

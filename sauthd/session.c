@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "session.h"
+#include "util.h"
+
+static int sessions_remember(Sessions *s, const char *jti, uint64_t expires) {
+        uint64_t *e;
+        int r;
+
+        e = idmap_get(s->revoked, jti);
+        if (e)
+                return 0;
+        e = malloc(sizeof *e);
+        if (!e)
+                return -ENOMEM;
+        *e = expires;
+        r = idmap_put(s->revoked, jti, e);
+        if (r < 0)
+                free(e);
+        return r;
+}
+
+static int sessions_load_revoked(const StoreSession *x, void *userdata) {
+        return sessions_remember(userdata, x->jti, (uint64_t) x->expires);
+}
+
+int sessions_new(const char *key_file, const char *issuer, uint64_t keep_verify_for, Store *store,
+                 uint64_t now, Sessions **ret, char *msg, size_t msg_size) {
+        _cleanup_(sessions_freep) Sessions *s = NULL;
+        int r;
+
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        s->key_file = strdup(key_file);
+        s->issuer = strdup(issuer);
+        if (!s->key_file || !s->issuer)
+                return -ENOMEM;
+        s->keep_verify_for = keep_verify_for;
+        r = idmap_new(&s->revoked);
+        if (r < 0)
+                return r;
+        r = keys_load_or_create(key_file, now, &s->ring, msg, msg_size);
+        if (r < 0)
+                return r;
+        r = store_sessions_foreach(store, STORE_SESSIONS_REVOKED, NULL, (int64_t) now, sessions_load_revoked, s);
+        if (r < 0) {
+                snprintf(msg, msg_size, "cannot read the revoked sessions: %s", strerror(-r));
+                return r;
+        }
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+void sessions_free(Sessions *s) {
+        if (!s)
+                return;
+        keys_free(s->ring);
+        idmap_free(s->revoked, free);
+        free(s->key_file);
+        free(s->issuer);
+        free(s);
+}
+
+int session_issue(Sessions *s, Store *store, const SessionGrant *g, uint64_t now,
+                  char **ret_token, uint64_t *ret_expires, char **ret_jti) {
+        _cleanup_free_ char *token = NULL, *jti_copy = NULL;
+        char jti[JWT_JTI_LEN + 1];
+        const StoreAccount *a = g->account;
+        uint64_t expires = now + g->lifetime;
+        int r;
+
+        jwt_new_jti(jti);
+        r = jwt_sign(&(JwtClaims) {
+                .iss = s->issuer, .sub = a->uid, .acc = a->id, .jti = jti,
+                .iat = now, .exp = expires, .auth = g->roles,
+                .method = (char *) g->method, .identity = (char *) g->identity,
+        }, keys_current(s->ring), &token);
+        if (r < 0)
+                return r;
+        /* Recorded before it is handed out: what ListSessions shows and
+         * what a password change revokes. */
+        r = store_session_add(store, &(StoreSession) {
+                .jti = jti, .uid = a->uid, .account_id = a->id, .method = g->method,
+                .service = g->service, .tty = g->tty, .rhost = g->rhost,
+                .issued = (int64_t) now, .expires = (int64_t) expires,
+        });
+        if (r < 0)
+                return r;
+        if (ret_jti) {
+                jti_copy = strdup(jti);
+                if (!jti_copy)
+                        return -ENOMEM;
+                *ret_jti = TAKE_PTR(jti_copy);
+        }
+        *ret_token = TAKE_PTR(token);
+        if (ret_expires)
+                *ret_expires = expires;
+        return 0;
+}
+
+int session_verify(Sessions *s, const char *token, uint64_t now, JwtClaims *ret) {
+        JwtClaims c = {};
+        int r;
+
+        r = jwt_verify(token, s->ring, s->issuer, now, &c);
+        if (r < 0)
+                return r;
+        if (idmap_get(s->revoked, c.jti)) {
+                jwt_claims_done(&c);
+                return -ECANCELED;
+        }
+        *ret = c;
+        return 0;
+}
+
+int session_revoke(Sessions *s, Store *store, const char *jti, uint64_t expires, uint64_t now) {
+        int r;
+
+        /* The store first: a revocation that would not survive a restart
+         * is not made. A token with no row (its row pruned, or a store
+         * replaced) is still revoked in memory. */
+        r = store_session_revoke(store, jti, (int64_t) now);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        return sessions_remember(s, jti, expires);
+}
+
+typedef struct RevokeAll {
+        Sessions *sessions;
+        char **jtis;
+        uint64_t *expires;
+        size_t n, size;
+} RevokeAll;
+
+static int revoke_all_collect(const StoreSession *x, void *userdata) {
+        RevokeAll *all = userdata;
+
+        if (all->n == all->size) {
+                size_t size = MAX((size_t) 8, all->size * 2);
+                char **j = reallocarray(all->jtis, size, sizeof *j);
+                if (!j)
+                        return -ENOMEM;
+                all->jtis = j;
+                uint64_t *e = reallocarray(all->expires, size, sizeof *e);
+                if (!e)
+                        return -ENOMEM;
+                all->expires = e;
+                all->size = size;
+        }
+        all->jtis[all->n] = strdup(x->jti);
+        if (!all->jtis[all->n])
+                return -ENOMEM;
+        all->expires[all->n++] = (uint64_t) x->expires;
+        return 0;
+}
+
+int sessions_revoke_uid(Sessions *s, Store *store, const char *uid, uint64_t now) {
+        RevokeAll all = { .sessions = s };
+        int r;
+
+        r = store_sessions_foreach(store, STORE_SESSIONS_ACTIVE, uid, (int64_t) now, revoke_all_collect, &all);
+        for (size_t i = 0; i < all.n; i++) {
+                if (r >= 0)
+                        r = session_revoke(s, store, all.jtis[i], all.expires[i], now);
+                free(all.jtis[i]);
+        }
+        free(all.jtis);
+        free(all.expires);
+        return r < 0 ? r : (int) all.n;
+}
+
+int sessions_reload_revoked(Sessions *s, Store *store, const char *uid, uint64_t now) {
+        return store_sessions_foreach(store, STORE_SESSIONS_REVOKED, uid, (int64_t) now, sessions_load_revoked, s);
+}
+
+int sessions_rotate_key(Sessions *s, uint64_t now, char *msg, size_t msg_size) {
+        return keys_rotate(s->ring, s->key_file, now, s->keep_verify_for, msg, msg_size);
+}
+
+void sessions_prune(Sessions *s, uint64_t now) {
+        const char *jti;
+        void *value;
+        size_t cursor = 0, n = 0;
+        _cleanup_strv_free_ char **gone = NULL;
+
+        gone = calloc(idmap_size(s->revoked) + 1, sizeof *gone);
+        if (!gone)
+                return;
+        while (idmap_next(s->revoked, &cursor, &jti, &value))
+                if (*(uint64_t *) value <= now) {
+                        gone[n] = strdup(jti);
+                        if (!gone[n])
+                                break;
+                        n++;
+                }
+        for (size_t i = 0; i < n; i++)
+                free(idmap_remove(s->revoked, gone[i]));
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+
+#include "idmap.h"
+#include "jwt.h"
+#include "keys.h"
+#include "store.h"
+
+/*
+ * Session tokens: issued at every successful login, verified without SQL.
+ * The key ring ([tokens] key_file) signs; the jtis revoked and not yet
+ * expired are held in memory (loaded from the store at start, added to on
+ * Logout, password change and disabling), so VerifyToken is one Ed25519
+ * verify and one map lookup. Nothing here knows sd-bus; loop thread only.
+ */
+
+typedef struct Sessions {
+        Keyring *ring;
+        char *key_file;
+        char *issuer;
+        uint64_t keep_verify_for;       /* the longest token lifetime */
+        IdMap *revoked;                 /* jti -> expiry (uint64_t *) */
+} Sessions;
+
+typedef struct SessionGrant {
+        const StoreAccount *account;
+        char **roles;
+        const char *method;             /* "local", a provider name */
+        const char *identity;           /* may be NULL */
+        uint64_t lifetime;
+        const char *service;            /* the PAM context, may be empty */
+        const char *tty;
+        const char *rhost;
+} SessionGrant;
+
+/* Loads or creates the key ring, loads the revocations still in force.
+ * msg says why it failed (never a key). */
+int sessions_new(const char *key_file, const char *issuer, uint64_t keep_verify_for, Store *store,
+                 uint64_t now, Sessions **ret, char *msg, size_t msg_size);
+void sessions_free(Sessions *s);
+static inline void sessions_freep(Sessions **s) {
+        sessions_free(*s);
+}
+
+/* Signs a token for the grant and records the session. *ret_token is to be
+ * freed; -E2BIG or -EINVAL when the claims do not fit a token. */
+int session_issue(Sessions *s, Store *store, const SessionGrant *g, uint64_t now,
+                  char **ret_token, uint64_t *ret_expires, char **ret_jti);
+
+/* Checks signature, issuer, expiry and revocation. 0 with *ret filled
+ * (jwt_claims_done() it); -ETIME expired, -ECANCELED revoked, any other
+ * negative errno: not a token of ours. */
+int session_verify(Sessions *s, const char *token, uint64_t now, JwtClaims *ret);
+
+/* Revokes one session; 0 also if it was revoked already. */
+int session_revoke(Sessions *s, Store *store, const char *jti, uint64_t expires, uint64_t now);
+/* Revokes every session of the person uid. Returns how many. */
+int sessions_revoke_uid(Sessions *s, Store *store, const char *uid, uint64_t now);
+
+/* Learns from the store the revocations of uid's sessions made there (a
+ * password change ends them in its own transaction). */
+int sessions_reload_revoked(Sessions *s, Store *store, const char *uid, uint64_t now);
+
+/* A new current key; the previous one verifies for keep_verify_for more. */
+int sessions_rotate_key(Sessions *s, uint64_t now, char *msg, size_t msg_size);
+
+/* Forgets revocations of tokens that have expired by now. */
+void sessions_prune(Sessions *s, uint64_t now);
