@@ -86,6 +86,35 @@ test_token_checked_independently() {
         expect_eq "$(try VerifyToken "$(head -c 9000 /dev/zero | tr '\0' a)")" InvalidToken "over-long"
 }
 
+# The README's "verify a session token in your service" block, run as a
+# service would: PyJWT and the keys from AuthParams.
+test_readme_verify_snippet() {
+        sa_setup
+        local uid tok jwks
+        uid=$(sa_user alice "$PW")
+        tok=$(token_of alice "$PW")
+        jwks=$(sa_call AuthParams s "$tok" | jget jwks)
+        awk '/<!-- verify-snippet/ { on = 1; next } on && /^```python/ { code = 1; next }
+             code && /^```/ { exit } code { print }' "$TESTS_DIR/../README.md" > "$T/snippet.py"
+        [ -s "$T/snippet.py" ] || fail "no snippet in README.md"
+        cat >> "$T/snippet.py" <<'PY'
+import sys
+claims = verify(sys.argv[1], sys.argv[2], "test.example")
+print(claims["sub"])
+try:
+    verify(sys.argv[1][:-2] + ("AA" if not sys.argv[1].endswith("AA") else "BB"), sys.argv[2], "test.example")
+    sys.exit("a changed signature was accepted")
+except jwt.InvalidTokenError:
+    pass
+try:
+    verify(sys.argv[1], sys.argv[2], "other.example")
+    sys.exit("another issuer was accepted")
+except jwt.InvalidTokenError:
+    pass
+PY
+        expect_eq "$(/usr/bin/python3 "$T/snippet.py" "$tok" "$jwks")" "$uid" "PyJWT's sub"
+}
+
 test_expired_token_refused() {
         sa_setup "tokens.session_lifetime=1"
         sa_user alice "$PW" > /dev/null
