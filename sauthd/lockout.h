@@ -17,5 +17,19 @@
  * Fails closed. */
 bool lockout_locked_now(Manager *m, const StoreAccount *a, int64_t now);
 
-/* Counts a wrong password against an account that has one. */
+/* Counts a wrong password against an account that has one. If the store
+ * cannot take the count, the account is held (rule 9). */
 void lockout_record_failure(Manager *m, const StoreAccount *a, int64_t now);
+
+/*
+ * Fail closed. When a failure (or a success) cannot be written, the account
+ * is held in memory: every attempt is refused as if it were locked — right
+ * and wrong passwords alike — until the store takes writes again. The
+ * pending failures are written then; lockout_retry() tries, from the
+ * housekeeping timer and before an attempt on a held account.
+ */
+bool lockout_held(Manager *m, const StoreAccount *a, int64_t now);
+void lockout_hold(Manager *m, const StoreAccount *a, bool failure);
+/* Tries to write what is pending; returns how many accounts are still held. */
+size_t lockout_retry(Manager *m, int64_t now);
+void lockout_done(Manager *m);

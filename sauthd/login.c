@@ -67,7 +67,8 @@ int login_job_new(Manager *m, const Caller *caller, const char *username,
                 login_job_free(j);
                 return r;
         }
-        j->locked = j->account && j->account->locked_until > time(NULL);
+        j->locked = j->account && (j->account->locked_until > time(NULL) ||
+                                   lockout_held(m, j->account, time(NULL)));
         j->verify_against = j->account && j->account->password_hash && !j->locked
                 ? j->account->password_hash : m->dummy_hash;
         *ret = j;
@@ -135,9 +136,12 @@ SauthStatus login_conclude(LoginJob *j) {
 
         r = store_record_success(m->store, a->id, now);
         if (r < 0) {
+                /* Fail closed, and with the answer a wrong password gets
+                 * while the account is held (rule 9): a hit must not show. */
                 log_error("account %s: login not recorded: %s", a->username, strerror(-r));
-                login_audit(j, AUDIT_ERROR, "store");
-                return SAUTH_E_INTERNAL;
+                lockout_hold(m, a, false);
+                j->locked = true;
+                return login_refusal(j);
         }
         if (j->rehashed && store_rehash(m->store, a->id, a->password_hash, j->new_hash) >= 0)
                 log_info("account %s: password rehashed with the current cost", a->username);

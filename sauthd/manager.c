@@ -8,6 +8,7 @@
 
 #include "bus-open.h"
 #include "manager-bus.h"
+#include "lockout.h"
 #include "log.h"
 #include "audit.h"
 #include "mail.h"
@@ -51,6 +52,7 @@ static int manager_on_housekeeping(sd_event_source *s, uint64_t usec, void *user
         Manager *m = userdata;
 
         manager_flush(m);
+        (void) lockout_retry(m, time(NULL));
         if (usec - m->last_prune >= PRUNE_USEC) {
                 manager_prune(m);
                 m->last_prune = usec;
@@ -264,6 +266,7 @@ void manager_free(Manager *m) {
         m->housekeeping = sd_event_source_unref(m->housekeeping);
         apikeys_free(m->apikeys);
         sessions_free(m->sessions);
+        lockout_done(m);
         mail_global_done();
         m->vtable_slot = sd_bus_slot_unref(m->vtable_slot);
         free(m->vtable);

@@ -30,6 +30,7 @@ typedef struct Manager {
         Store *store;
         Sessions *sessions;     /* the key ring, the revoked session tokens */
         ApiKeys *apikeys;       /* the API keys in use */
+        IdMap *held;            /* accounts held while the store cannot write (lockout.c) */
         sd_event_source *housekeeping; /* last_used flush, pruning */
         uint64_t last_prune;    /* usec, CLOCK_MONOTONIC */
         Policy *policy;

@@ -123,7 +123,7 @@ static SauthStatus change_choose_path(Manager *m, ChangeJob *j, const ChangeArgs
         }
         if (!isempty(args->old_password)) {
                 j->path = CHANGE_OLD_PASSWORD;
-                j->locked = a && a->locked_until > time(NULL);
+                j->locked = a && (a->locked_until > time(NULL) || lockout_held(m, a, time(NULL)));
                 j->old_password = strdup(args->old_password);
                 return j->old_password ? SAUTH_OK : SAUTH_E_INTERNAL;
         }

@@ -139,6 +139,9 @@ int store_rehash(Store *s, const char *account_id, const char *old_hash, const c
 int store_record_failure(Store *s, const char *account_id, int64_t now,
                          unsigned deny, int64_t fail_interval, int64_t unlock_time);
 
+/* A write that changes nothing: whether the store takes writes. */
+int store_account_touch(Store *s, const char *account_id);
+
 /* A successful login: clears failures and lock, sets last_login. */
 int store_record_success(Store *s, const char *account_id, int64_t now);
 

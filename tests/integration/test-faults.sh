@@ -1,0 +1,88 @@
+#!/bin/bash
+# Faults that must not turn a refusal into an acceptance, nor lose what was
+# acknowledged: a store that cannot write (a full disk), a killed daemon.
+. "$(dirname "$0")/lib.sh"
+
+PW="correct horse battery staple"
+
+need_mount_namespace() {
+        if ! unshare -m true 2>/dev/null; then
+                note "SKIP: no private mount namespace here (unshare -m failed)"
+                exit 77
+        fi
+}
+
+# Starts sauthd in a private mount namespace with $T/store a small tmpfs,
+# and a helper in there that fills it when $T/fill appears and empties it
+# when $T/free appears.
+start_daemon_on_small_disk() {
+        mkdir -p "$T/store"
+        env "${NSS_ENV[@]}" unshare -m --propagation private sh -c '
+                T=$1; shift
+                mount -t tmpfs -o size=4m tmpfs "$T/store" || exit 1
+                (
+                        while [ ! -e "$T/fill" ]; do sleep 0.02; done
+                        dd if=/dev/zero of="$T/store/filler" bs=64k 2>/dev/null
+                        touch "$T/filled"
+                        while [ ! -e "$T/free" ]; do sleep 0.02; done
+                        rm -f "$T/store/filler"
+                        touch "$T/freed"
+                ) &
+                exec "$@"' sh "$T" \
+                "$SAUTHD" --address "$BUS_ADDRESS" --config "$T/sauthd.conf" --verbose >> "$T/sauthd.log" 2>&1 &
+        SAUTHD_PID=$!
+        local i
+        for i in $(seq 1 250); do
+                timeout 5 busctl --address="$BUS_ADDRESS" status "$BUS_NAME" >/dev/null 2>&1 && return 0
+                kill -0 "$SAUTHD_PID" 2>/dev/null || fail "sauthd exited at start: $(tail -n 3 "$T/sauthd.log")"
+                sleep 0.02
+        done
+        fail "sauthd did not take its bus name"
+}
+
+wait_for() {
+        local i
+        for i in $(seq 1 250); do
+                [ -e "$1" ] && return 0
+                sleep 0.02
+        done
+        fail "waited in vain for $1"
+}
+
+# A full store: failures cannot be recorded, so the account is held —
+# right and wrong passwords get one answer — until writes work again.
+test_store_full_fails_closed() {
+        need_mount_namespace
+        sa_prepare
+        sa_write_config "store.path=$T/store/sauth.db" "lockout.deny=5"
+        sa_start_bus
+        start_daemon_on_small_disk
+        sa_user alice "$PW" > /dev/null
+        sa_user bob "$PW" > /dev/null
+        touch "$T/fill"
+        wait_for "$T/filled"
+        local i
+        for i in $(seq 1 10); do
+                expect_eq "$(sa_error_as 4243 AccountLogin alice "wrong password $i" local '@a{sv} {}')" \
+                        InvalidCredentials "wrong password $i, store full"
+        done
+        grep -q "failure not recorded" "$T/sauthd.log" || fail "the failed write was not logged"
+        expect_eq "$(sa_error_as 4243 AccountLogin alice "$PW" local '@a{sv} {}')" InvalidCredentials \
+                "right password while held (another uid)"
+        expect_eq "$(sa_error AccountLogin alice "$PW" local '@a{sv} {}')" AccountLocked \
+                "right password while held (root)"
+        expect_eq "$(sa_error AccountLogin alice "wrong again" local '@a{sv} {}')" AccountLocked \
+                "wrong password while held (root)"
+        # A right password whose success cannot be written is refused too.
+        expect_eq "$(sa_error_as 4242 AccountLogin bob "$PW" local '@a{sv} {}')" InvalidCredentials \
+                "success not recordable"
+        touch "$T/free"
+        wait_for "$T/freed"
+        # Writes work again: the pending failure is written, the holds end
+        # at the next attempt (or the housekeeping timer's retry).
+        expect_eq "$(sa_login bob "$PW" | jget username)" bob "bob after the store recovered"
+        expect_eq "$(sa_login alice "$PW" | jget username)" alice "alice after the store recovered"
+        grep -q "no longer held" "$T/sauthd.log" || fail "the end of the hold was not logged"
+}
+
+sa_main "$@"
