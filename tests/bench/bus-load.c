@@ -13,8 +13,10 @@
  *       method's rate and latency. With several methods the time is cut in
  *       N slices that take turns, so that a change in the machine's load
  *       falls on all of them alike. NAME: Methods, AccountStatus (of
- *       --user), Ping (org.freedesktop.DBus.Peer.Ping to sauthd: a bare
- *       round trip through the same bus to the same process) or GetId (to
+ *       --user), ApiAccess (the API key from stdin, required_scopes
+ *       ["full"]), VerifyToken (the session token from stdin), Ping
+ *       (org.freedesktop.DBus.Peer.Ping to sauthd: a bare round trip
+ *       through the same bus to the same process) or GetId (to
  *       dbus-daemon alone). With --background-logins K, K logins of --user
  *       are kept in flight on a second connection the whole time, so that
  *       the hash pool is busy; the measured calls start --warmup-ms later.
@@ -22,7 +24,14 @@
  *   bus-load --address ADDR logins --user NAME [--count N] [--concurrency C]
  *       N logins, C in flight at once; reports the wall time and rate.
  *
- * Passwords are read from the first line of standard input, never argv.
+ * Secrets come on standard input, one per line, never in argv:
+ *
+ *   line 1  the password of --user (logins mode, --background-logins)
+ *   line 2  an API key of --user with the scope "full" (ApiAccess)
+ *   line 3  a session token, the jwt_token of an AccountLogin (VerifyToken)
+ *
+ * A line that the run does not use may be empty; stdin is read only when a
+ * secret is needed, and then up to the last line needed.
  * Output: one line of key=value pairs on stdout; in calls mode the keys are
  * prefixed with the method name ("Ping.rate=..."). Exit 0 if every call
  * got an answer (error replies are counted and printed, the caller judges),
@@ -43,14 +52,20 @@
 
 #define LATENCY_MAX (1U << 20)  /* samples kept per method; far above a run's calls */
 #define DEPTH_MAX 1024U
-#define KINDS_MAX 4U
+#define KINDS_MAX 6U
 #define SLICES_MAX 1000U
+#define SECRETS_MAX 3U          /* stdin lines: password, API key, session token */
+#define SECRET_MAX 4096U        /* bytes in one stdin line, far above any of them */
+
+enum { SECRET_PASSWORD, SECRET_APIKEY, SECRET_TOKEN };
 
 typedef enum CallKind {
         CALL_METHODS,
         CALL_ACCOUNT_STATUS,
         CALL_PING,
         CALL_GET_ID,
+        CALL_API_ACCESS,
+        CALL_VERIFY_TOKEN,
         CALL_LOGIN,
         _CALL_KIND_MAX,
 } CallKind;
@@ -60,6 +75,8 @@ static const char *const kind_names[_CALL_KIND_MAX] = {
         [CALL_ACCOUNT_STATUS] = "AccountStatus",
         [CALL_PING] = "Ping",
         [CALL_GET_ID] = "GetId",
+        [CALL_API_ACCESS] = "ApiAccess",
+        [CALL_VERIFY_TOKEN] = "VerifyToken",
         [CALL_LOGIN] = "AccountLogin",
 };
 
@@ -88,7 +105,9 @@ typedef struct Stream {
 struct Load {
         sd_event *event;
         const char *user;
-        char *password;                 /* secret */
+        char *password;                 /* secret, stdin line 1 */
+        char *apikey;                   /* secret, stdin line 2 */
+        char *token;                    /* secret, stdin line 3 */
         int failed;                     /* a negative errno once sending failed */
 };
 
@@ -119,6 +138,23 @@ static int stream_new_message(Stream *s, sd_bus_message **ret) {
         case CALL_GET_ID:
                 r = sd_bus_message_new_method_call(s->bus, &m, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                                    "org.freedesktop.DBus", "GetId");
+                break;
+        case CALL_API_ACCESS:
+                r = sd_bus_message_new_method_call(s->bus, &m, SAUTH_BUS_NAME, SAUTH_BUS_PATH,
+                                                   SAUTH_BUS_INTERFACE, "ApiAccess");
+                if (r >= 0)
+                        r = sd_bus_message_sensitive(m);
+                /* One required scope, so that the scope check runs too. */
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "sas", s->load->apikey, 1, "full");
+                break;
+        case CALL_VERIFY_TOKEN:
+                r = sd_bus_message_new_method_call(s->bus, &m, SAUTH_BUS_NAME, SAUTH_BUS_PATH,
+                                                   SAUTH_BUS_INTERFACE, "VerifyToken");
+                if (r >= 0)
+                        r = sd_bus_message_sensitive(m);
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", s->load->token);
                 break;
         case CALL_LOGIN:
                 r = sd_bus_message_new_method_call(s->bus, &m, SAUTH_BUS_NAME, SAUTH_BUS_PATH,
@@ -303,6 +339,7 @@ typedef struct Options {
         unsigned warmup_ms;
         uint64_t count;
         unsigned concurrency;
+        bool needs[SECRETS_MAX];        /* which stdin lines the run uses */
 } Options;
 
 typedef struct CallsRun {
@@ -516,35 +553,73 @@ static int parse_args(int argc, char *argv[], Options *o) {
             !(o->seconds > 0 && o->seconds <= 120) || o->slices < o->n_kinds || o->slices > SLICES_MAX)
                 return -EINVAL;
 
-        for (size_t i = 0; i < o->n_kinds; i++)
+        for (size_t i = 0; i < o->n_kinds; i++) {
                 needs_user = needs_user || o->kinds[i] == CALL_ACCOUNT_STATUS;
-        if (streq(o->mode, "logins"))
+                o->needs[SECRET_APIKEY] = o->needs[SECRET_APIKEY] || o->kinds[i] == CALL_API_ACCESS;
+                o->needs[SECRET_TOKEN] = o->needs[SECRET_TOKEN] || o->kinds[i] == CALL_VERIFY_TOKEN;
+        }
+        if (streq(o->mode, "logins")) {
+                o->needs[SECRET_PASSWORD] = true;
                 return o->user ? 0 : -EINVAL;
-        if (streq(o->mode, "calls"))
+        }
+        if (streq(o->mode, "calls")) {
+                o->needs[SECRET_PASSWORD] = o->background > 0;
                 return (needs_user || o->background > 0) && !o->user ? -EINVAL : 0;
+        }
         return -EINVAL;
 }
 
-/* The first line of stdin, without its newline. */
-static int read_password(char **ret) {
+/* One line of stdin, without its newline, into *ret (NULL at end of input). */
+static int read_line(char **ret) {
         _cleanup_erase_ char *line = NULL;
         size_t size = 0;
         ssize_t n;
 
         n = getline(&line, &size, stdin);
-        if (n <= 0) {
+        if (n < 0) {
                 if (line)
                         explicit_bzero(line, size);
-                return -ENODATA;
+                *ret = NULL;
+                return feof(stdin) ? 0 : -EIO;
         }
-        if (line[n - 1] == '\n')
-                line[n - 1] = '\0';
+        if (n > 0 && line[n - 1] == '\n')
+                line[--n] = '\0';
+        if ((size_t) n > SECRET_MAX) {
+                explicit_bzero(line, size);
+                return -E2BIG;
+        }
         *ret = TAKE_PTR(line);
+        return 0;
+}
+
+/* The secrets the run needs, from stdin lines 1 to 3 (see the top of the
+ * file); lines up to the last one needed are read, unused ones dropped.
+ * On failure nothing is kept: main() frees what was stored. */
+static int read_secrets(const bool needs[SECRETS_MAX], char *ret[SECRETS_MAX]) {
+        size_t last = 0;
+        int r;
+
+        for (size_t i = 0; i < SECRETS_MAX; i++)
+                if (needs[i])
+                        last = i + 1;
+        for (size_t i = 0; i < last; i++) {
+                _cleanup_erase_ char *line = NULL;
+
+                r = read_line(&line);
+                if (r < 0)
+                        return r;
+                if (!needs[i])
+                        continue;
+                if (!line || line[0] == '\0')
+                        return -ENODATA;
+                ret[i] = TAKE_PTR(line);
+        }
         return 0;
 }
 
 int main(int argc, char *argv[]) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        char *secrets[SECRETS_MAX] = {};
         Options o;
         Load l = {};
         int r;
@@ -554,25 +629,31 @@ int main(int argc, char *argv[]) {
                         "usage: bus-load --address ADDR calls --method NAME[,NAME...] [--depth D] [--seconds S]\n"
                         "                [--slices N] [--user NAME] [--background-logins K] [--warmup-ms MS]\n"
                         "       bus-load --address ADDR logins --user NAME [--count N] [--concurrency C]\n"
-                        "       NAME: Methods AccountStatus Ping GetId; logins read the password from stdin\n");
+                        "       NAME: Methods AccountStatus ApiAccess VerifyToken Ping GetId\n"
+                        "       stdin: line 1 password (logins), 2 API key (ApiAccess), 3 session token (VerifyToken)\n");
                 return 2;
         }
         l.user = o.user;
 
-        if (streq(o.mode, "logins") || o.background > 0) {
-                r = read_password(&l.password);
-                if (r < 0) {
-                        fprintf(stderr, "bus-load: no password on stdin\n");
-                        return 1;
-                }
+        r = read_secrets(o.needs, secrets);
+        if (r < 0) {
+                fprintf(stderr, "bus-load: stdin lacks a secret this run needs (line 1 password, "
+                        "2 API key, 3 session token): %s\n", strerror(-r));
+                for (size_t i = 0; i < SECRETS_MAX; i++)
+                        erase_and_free(secrets[i]);
+                return 1;
         }
+        l.password = secrets[SECRET_PASSWORD];
+        l.apikey = secrets[SECRET_APIKEY];
+        l.token = secrets[SECRET_TOKEN];
 
         r = sd_event_new(&event);
         if (r >= 0) {
                 l.event = event;
                 r = streq(o.mode, "logins") ? run_logins(&o, &l) : run_calls(&o, &l);
         }
-        erase_and_free(l.password);
+        for (size_t i = 0; i < SECRETS_MAX; i++)
+                erase_and_free(secrets[i]);
         if (r < 0) {
                 fprintf(stderr, "bus-load: %s\n", strerror(-r));
                 return 1;
