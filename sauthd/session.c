@@ -3,9 +3,74 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "log.h"
 #include "session.h"
 #include "util.h"
+
+/* Tokens remembered as verified, at most; the whole memory is dropped when
+ * it is full (verifying again is correct, only slower). */
+#define VERIFIED_MAX 4096
+
+static void claims_free(void *p) {
+        JwtClaims *c = p;
+
+        if (c) {
+                jwt_claims_done(c);
+                free(c);
+        }
+}
+
+static int claims_copy(const JwtClaims *from, JwtClaims *to) {
+        size_t n = 0;
+
+        *to = (JwtClaims) { .iat = from->iat, .exp = from->exp };
+        to->iss = strdup(from->iss);
+        to->sub = strdup(from->sub);
+        to->acc = strdup(from->acc);
+        to->jti = strdup(from->jti);
+        to->method = strdup(from->method);
+        to->identity = strdup_or_null(from->identity);
+        while (from->auth && from->auth[n])
+                n++;
+        to->auth = calloc(n + 1, sizeof *to->auth);
+        if (!to->iss || !to->sub || !to->acc || !to->jti || !to->method ||
+            (from->identity && !to->identity) || !to->auth)
+                goto fail;
+        for (size_t i = 0; i < n; i++)
+                if (!(to->auth[i] = strdup(from->auth[i])))
+                        goto fail;
+        return 0;
+fail:
+        jwt_claims_done(to);
+        return -ENOMEM;
+}
+
+static void token_digest(const char *token, char hex[static 2 * crypto_generichash_BYTES + 1]) {
+        unsigned char h[crypto_generichash_BYTES];
+
+        crypto_generichash(h, sizeof h, (const unsigned char *) token, strlen(token), NULL, 0);
+        sodium_bin2hex(hex, 2 * crypto_generichash_BYTES + 1, h, sizeof h);
+}
+
+static void sessions_remember_verified(Sessions *s, const char *digest, const JwtClaims *c) {
+        JwtClaims *copy;
+
+        if (idmap_size(s->verified) >= VERIFIED_MAX) {
+                idmap_free(s->verified, claims_free);
+                s->verified = NULL;
+                if (idmap_new(&s->verified) < 0)
+                        return;
+        }
+        copy = malloc(sizeof *copy);
+        if (!copy || claims_copy(c, copy) < 0) {
+                free(copy);
+                return;
+        }
+        if (idmap_put(s->verified, digest, copy) < 0)
+                claims_free(copy);
+}
 
 static int sessions_remember(Sessions *s, const char *jti, uint64_t expires) {
         uint64_t *e;
@@ -42,6 +107,8 @@ int sessions_new(const char *key_file, const char *issuer, uint64_t keep_verify_
                 return -ENOMEM;
         s->keep_verify_for = keep_verify_for;
         r = idmap_new(&s->revoked);
+        if (r >= 0)
+                r = idmap_new(&s->verified);
         if (r < 0)
                 return r;
         r = keys_load_or_create(key_file, now, &s->ring, msg, msg_size);
@@ -61,6 +128,7 @@ void sessions_free(Sessions *s) {
                 return;
         keys_free(s->ring);
         idmap_free(s->revoked, free);
+        idmap_free(s->verified, claims_free);
         free(s->key_file);
         free(s->issuer);
         free(s);
@@ -104,12 +172,27 @@ int session_issue(Sessions *s, Store *store, const SessionGrant *g, uint64_t now
 }
 
 int session_verify(Sessions *s, const char *token, uint64_t now, JwtClaims *ret) {
+        char digest[2 * crypto_generichash_BYTES + 1];
+        const JwtClaims *known;
         JwtClaims c = {};
         int r;
 
-        r = jwt_verify(token, s->ring, s->issuer, now, &c);
-        if (r < 0)
-                return r;
+        if (!token || strnlen(token, JWT_MAX + 1) > JWT_MAX)
+                return -EBADMSG;
+        token_digest(token, digest);
+        known = s->verified ? idmap_get(s->verified, digest) : NULL;
+        if (known) {
+                if (known->exp <= now)
+                        return -ETIME;
+                r = claims_copy(known, &c);
+                if (r < 0)
+                        return r;
+        } else {
+                r = jwt_verify(token, s->ring, s->issuer, now, &c);
+                if (r < 0)
+                        return r;
+                sessions_remember_verified(s, digest, &c);
+        }
         if (idmap_get(s->revoked, c.jti)) {
                 jwt_claims_done(&c);
                 return -ECANCELED;
@@ -179,10 +262,32 @@ int sessions_reload_revoked(Sessions *s, Store *store, const char *uid, uint64_t
 }
 
 int sessions_rotate_key(Sessions *s, uint64_t now, char *msg, size_t msg_size) {
-        return keys_rotate(s->ring, s->key_file, now, s->keep_verify_for, msg, msg_size);
+        int r = keys_rotate(s->ring, s->key_file, now, s->keep_verify_for, msg, msg_size);
+
+        /* What verified under the old ring is verified again under the new. */
+        if (r >= 0 && s->verified) {
+                idmap_free(s->verified, claims_free);
+                s->verified = NULL;
+                (void) idmap_new(&s->verified);
+        }
+        return r;
 }
 
 void sessions_prune(Sessions *s, uint64_t now) {
+        if (s->verified) {
+                /* Tokens past their expiry need not be remembered. */
+                const char *k;
+                void *v;
+                size_t cursor = 0, n = 0;
+                _cleanup_strv_free_ char **old = calloc(idmap_size(s->verified) + 1, sizeof *old);
+
+                while (old && idmap_next(s->verified, &cursor, &k, &v))
+                        if (((JwtClaims *) v)->exp <= now && (old[n] = strdup(k)))
+                                n++;
+                for (size_t i = 0; i < n; i++)
+                        claims_free(idmap_remove(s->verified, old[i]));
+        }
+
         const char *jti;
         void *value;
         size_t cursor = 0, n = 0;

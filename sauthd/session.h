@@ -22,6 +22,7 @@ typedef struct Sessions {
         char *issuer;
         uint64_t keep_verify_for;       /* the longest token lifetime */
         IdMap *revoked;                 /* jti -> expiry (uint64_t *) */
+        IdMap *verified;                /* BLAKE2b of a token -> its claims (JwtClaims *) */
 } Sessions;
 
 typedef struct SessionGrant {
@@ -49,7 +50,11 @@ static inline void sessions_freep(Sessions **s) {
 int session_issue(Sessions *s, Store *store, const SessionGrant *g, uint64_t now,
                   char **ret_token, uint64_t *ret_expires, char **ret_jti);
 
-/* Checks signature, issuer, expiry and revocation. 0 with *ret filled
+/* Checks signature, issuer, expiry and revocation. A token that verified
+ * once is remembered by its BLAKE2b-256 (the exact bytes, signature
+ * included), so checking it again costs a hash and two lookups instead of
+ * an Ed25519 verify and two JSON parses; expiry and revocation are checked
+ * every time. 0 with *ret filled
  * (jwt_claims_done() it); -ETIME expired, -ECANCELED revoked, any other
  * negative errno: not a token of ours. */
 int session_verify(Sessions *s, const char *token, uint64_t now, JwtClaims *ret);
