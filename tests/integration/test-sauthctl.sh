@@ -724,11 +724,13 @@ test_apikey() {
         CTL_AS=4242 ctl "" --json apikey list alice
         expect_rc 0 "apikey list --json as alice"
         expect_eq "$(jq -r 'length' <<<"$OUT")" 2 "two keys"
-        expect_eq "$(jq -r '.[0].id' <<<"$OUT")" "$id" "json id"
-        expect_eq "$(jq -r '.[0].name' <<<"$OUT")" ci "json name"
-        expect_eq "$(jq -r '.[0].scopes | join(",")' <<<"$OUT")" full "json scopes"
-        expect_eq "$(jq -r '.[0].expires' <<<"$OUT")" 0 "json expires"
-        expect_match "$(jq -r '.[0].last_used' <<<"$OUT")" "^[1-9][0-9]+$" "json last_used"
+        # Keys made in the same second come in id order: pick by id.
+        row=$(jq -c --arg id "$id" '.[] | select(.id == $id)' <<<"$OUT")
+        expect_eq "$(jq -r '.name' <<<"$row")" ci "json name"
+        expect_eq "$(jq -r '.scopes | join(",")' <<<"$row")" full "json scopes"
+        expect_eq "$(jq -r '.expires' <<<"$row")" 0 "json expires"
+        expect_match "$(jq -r '.last_used' <<<"$row")" "^[1-9][0-9]+$" "json last_used"
+        expect_match "$(jq -r '.created' <<<"$row")" "^[1-9][0-9]+$" "json created"
         [[ "$OUT" != *"${key#*.}"* && "$OUT" != *"${key2#*.}"* ]] || fail "a secret is listed"
         CTL_AS=4243 ctl "" apikey list alice
         expect_rc 1 "bob lists alice's keys"
