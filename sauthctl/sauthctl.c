@@ -225,6 +225,8 @@ enum {
         ARG_SESSION,
 };
 
+/* One --scope; the daemon checks the name against [apikeys] scopes. Like
+ * parse_argv(): -1 to go on, else an exit code. */
 static int parse_scope(Ctl *c, const char *s) {
         if (c->n_scopes >= CTL_MAX_SCOPES)
                 return ctl_usage_error("at most %d --scope options", CTL_MAX_SCOPES);
