@@ -31,3 +31,4 @@
 #define SAUTH_PASSWORD_LENGTH_LIMIT 1024            /* most characters max_length may allow */
 #define SAUTH_PASSWORD_BYTES (4 * SAUTH_PASSWORD_LENGTH_LIMIT) /* bytes, UTF-8 */
 #define SAUTH_TOKEN_MAX      256     /* reset and confirmation tokens */
+#define SAUTH_SESSION_TOKEN_MAX 8192 /* signed session tokens (sauthd's JWT_MAX) */

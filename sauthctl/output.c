@@ -421,13 +421,10 @@ static int dict_read_entry(sd_bus_message *m, OutputDict *d) {
         return dict_read_other(m, e);
 }
 
-/* Reads an a{sv} reply into d, for commands that print or use its keys. */
-int output_dict_read(sd_bus_message *reply, OutputDict *d) {
+/* Reads the a{sv} at the current position into d. */
+static int dict_read_here(sd_bus_message *reply, OutputDict *d) {
         int r;
 
-        r = sd_bus_message_rewind(reply, true);
-        if (r < 0)
-                return r;
         r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "{sv}");
         if (r < 0)
                 return r;
@@ -442,6 +439,16 @@ int output_dict_read(sd_bus_message *reply, OutputDict *d) {
         if (r < 0)
                 return r;
         return sd_bus_message_exit_container(reply);
+}
+
+/* Reads an a{sv} reply into d, for commands that print or use its keys. */
+int output_dict_read(sd_bus_message *reply, OutputDict *d) {
+        int r;
+
+        r = sd_bus_message_rewind(reply, true);
+        if (r < 0)
+                return r;
+        return dict_read_here(reply, d);
 }
 
 /* A UNIX time for people; 0 means "none". */
@@ -493,6 +500,197 @@ int output_reply(Ctl *c, sd_bus_message *reply, const char *const *keys) {
                 if (r >= 0)
                         output_keys(&d, keys);
                 output_dict_done(&d);
+        }
+        if (r < 0) {
+                fprintf(stderr, "sauthctl: cannot parse the reply: %s\n", strerror(-r));
+                return EXIT_DENIED;
+        }
+        return EXIT_OK;
+}
+
+/* ------------------------------------------------------------ lists of dictionaries */
+
+/* Moves into the variant of key (of type aa{sv}) in an a{sv} reply.
+ * Returns > 0 there, 0 when the key is absent. */
+static int reply_enter_list(sd_bus_message *reply, const char *key) {
+        const char *k;
+        int r;
+
+        r = sd_bus_message_rewind(reply, true);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0) {
+                r = sd_bus_message_read_basic(reply, SD_BUS_TYPE_STRING, &k);
+                if (r < 0)
+                        return r;
+                if (streq(k, key)) {
+                        r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_VARIANT, "aa{sv}");
+                        return r < 0 ? r : 1;
+                }
+                r = sd_bus_message_skip(reply, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        return r;
+}
+
+static int json_list(sd_bus_message *reply, const char *key) {
+        _cleanup_json_ json_t *j = NULL;
+        int r;
+
+        r = reply_enter_list(reply, key);
+        if (r == 0)
+                return -EBADMSG;
+        if (r < 0)
+                return r;
+        r = json_value(reply, false, &j);
+        if (r < 0)
+                return r;
+        if (json_dumpf(j, stdout, JSON_COMPACT | JSON_ENCODE_ANY) < 0)
+                return -EIO;
+        fputc('\n', stdout);
+        return 0;
+}
+
+typedef struct Table {
+        OutputDict *rows;
+        size_t n;
+} Table;
+
+static void table_done(Table *t) {
+        for (size_t i = 0; i < t->n; i++)
+                output_dict_done(&t->rows[i]);
+        free(t->rows);
+        *t = (Table) {};
+}
+
+static int table_read(sd_bus_message *reply, const char *key, Table *t) {
+        int r;
+
+        r = reply_enter_list(reply, key);
+        if (r == 0)
+                return -EBADMSG;
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "a{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_peek_type(reply, NULL, NULL)) > 0) {
+                OutputDict *rows = reallocarray(t->rows, t->n + 1, sizeof(OutputDict));
+
+                if (!rows)
+                        return -ENOMEM;
+                t->rows = rows;
+                t->rows[t->n++] = (OutputDict) {};
+                r = dict_read_here(reply, &t->rows[t->n - 1]);
+                if (r < 0)
+                        return r;
+        }
+        return r;
+}
+
+static char *strv_join_comma(char **l) {
+        size_t size = 1;
+        char *s;
+
+        for (char **p = l; *p; p++)
+                size += strlen(*p) + 1;
+        s = calloc(1, size);
+        for (char **p = l; s && *p; p++) {
+                if (p != l)
+                        strcat(s, ",");
+                strcat(s, *p);
+        }
+        return s;
+}
+
+/* A UNIX time in a table: a local date, or zero's meaning. */
+static char *table_time(const char *text, const char *zero) {
+        struct tm tm;
+        char buf[64];
+        uint64_t v;
+        time_t t;
+
+        if (parse_uint64(text, &v) < 0 || v > INT64_MAX)
+                return strdup(text);
+        if (v == 0)
+                return strdup(zero ?: "-");
+        t = (time_t) v;
+        if (!localtime_r(&t, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm) == 0)
+                return strdup(text);
+        return strdup(buf);
+}
+
+/* One cell for people: times as local dates, lists joined with commas,
+ * empty text as "-". */
+static int table_cell(const OutputDict *row, const OutputColumn *col, char **ret) {
+        const OutputEntry *e = output_dict_get(row, col->key);
+
+        if (!e || isempty(e->text))
+                *ret = strdup("-");
+        else if (e->strv)
+                *ret = strv_join_comma(e->strv);
+        else if (col->time && e->type == SD_BUS_TYPE_UINT64)
+                *ret = table_time(e->text, col->zero);
+        else
+                *ret = strdup(e->text);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static void table_line(const char *const *cells, const size_t *width, size_t n_cols) {
+        for (size_t c = 0; c < n_cols; c++)
+                if (c + 1 < n_cols)
+                        printf("%-*s  ", (int) width[c], cells[c]);
+                else
+                        printf("%s\n", cells[c]);
+}
+
+/* Prints the rows under a header, each column as wide as its widest cell. */
+static int table_print(const Table *t, const OutputColumn *cols, size_t n_cols) {
+        char **cells = calloc(t->n * n_cols + 1, sizeof(char *));
+        const char *header[n_cols];
+        size_t width[n_cols];
+        int r = 0;
+
+        if (!cells)
+                return -ENOMEM;
+        for (size_t c = 0; c < n_cols; c++) {
+                header[c] = cols[c].header;
+                width[c] = strlen(cols[c].header);
+        }
+        for (size_t i = 0; r >= 0 && i < t->n; i++)
+                for (size_t c = 0; r >= 0 && c < n_cols; c++) {
+                        char **cell = &cells[i * n_cols + c];
+
+                        r = table_cell(&t->rows[i], &cols[c], cell);
+                        if (r >= 0)
+                                width[c] = MAX(width[c], strlen(*cell));
+                }
+        if (r >= 0) {
+                table_line(header, width, n_cols);
+                for (size_t i = 0; i < t->n; i++)
+                        table_line((const char *const *) &cells[i * n_cols], width, n_cols);
+        }
+        strv_free(cells);
+        return r;
+}
+
+int output_list(Ctl *c, sd_bus_message *reply, const char *key, const OutputColumn *cols, size_t n_cols) {
+        Table t = {};
+        int r;
+
+        if (c->json)
+                r = json_list(reply, key);
+        else {
+                r = table_read(reply, key, &t);
+                if (r >= 0)
+                        r = table_print(&t, cols, n_cols);
+                table_done(&t);
         }
         if (r < 0) {
                 fprintf(stderr, "sauthctl: cannot parse the reply: %s\n", strerror(-r));

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <systemd/sd-bus.h>
 
@@ -34,6 +35,20 @@ void output_keys(const OutputDict *d, const char *const *keys);
 /* With --json the whole reply as one line of JSON (without jwt_token
  * unless --show-token), else the chosen keys. Returns an exit code. */
 int output_reply(Ctl *c, sd_bus_message *reply, const char *const *keys);
+
+/* A column of a table: the header, the key in each row, whether it is a
+ * UNIX time (printed as a local date), and what a time of 0 means. */
+typedef struct OutputColumn {
+        const char *header;
+        const char *key;
+        bool time;
+        const char *zero;       /* NULL: "-" */
+} OutputColumn;
+
+/* For replies whose key holds a list of dictionaries (aa{sv}): with --json
+ * that list as a JSON array, else a table of the given columns under a
+ * header line. Returns an exit code. */
+int output_list(Ctl *c, sd_bus_message *reply, const char *key, const OutputColumn *cols, size_t n_cols);
 
 /* For methods with an empty reply: --json still prints a JSON value. */
 int output_empty(Ctl *c);

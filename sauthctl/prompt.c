@@ -86,7 +86,7 @@ static ssize_t secret_read_line(char *buf, size_t size) {
 
 /* Asks for a secret: with the prompt and echo off on a terminal, else one
  * line from stdin. On failure prints why and returns an exit code. */
-int prompt_secret(const char *prompt, char **ret) {
+int prompt_secret_max(const char *prompt, size_t max, char **ret) {
         _cleanup_erase_ char *buf = NULL;
         bool tty = isatty(STDIN_FILENO);
         ssize_t r;
@@ -94,7 +94,7 @@ int prompt_secret(const char *prompt, char **ret) {
         /* No core dump or ptrace by the same user may read the secret. */
         (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
-        buf = calloc(1, SAUTH_PASSWORD_BYTES + 1);
+        buf = calloc(1, max + 1);
         if (!buf)
                 return ctl_oom();
 
@@ -103,14 +103,14 @@ int prompt_secret(const char *prompt, char **ret) {
                 fflush(stderr);
                 secret_echo(false);
         }
-        r = secret_read_line(buf, SAUTH_PASSWORD_BYTES + 1);
+        r = secret_read_line(buf, max + 1);
         if (tty)
                 secret_echo(true);
 
         if (r == -E2BIG) {
                 /* Wipe what was read: erase_and_free stops at the first NUL. */
-                explicit_bzero(buf, SAUTH_PASSWORD_BYTES + 1);
-                fprintf(stderr, "sauthctl: input too long (at most %d bytes)\n", SAUTH_PASSWORD_BYTES);
+                explicit_bzero(buf, max + 1);
+                fprintf(stderr, "sauthctl: input too long (at most %zu bytes)\n", max);
                 return EXIT_USAGE;
         }
         if (r == -ENODATA) {
@@ -126,3 +126,6 @@ int prompt_secret(const char *prompt, char **ret) {
         return EXIT_OK;
 }
 
+int prompt_secret(const char *prompt, char **ret) {
+        return prompt_secret_max(prompt, SAUTH_PASSWORD_BYTES, ret);
+}

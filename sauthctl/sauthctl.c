@@ -12,12 +12,16 @@
  * Secrets (passwords, tokens) are never taken from argv, where any user may
  * read them in /proc: they come from a no-echo prompt on a terminal, or one
  * line each from stdin. They live in buffers wiped before they are freed,
- * and travel in messages marked sensitive, so sd-bus wipes those too.
+ * and travel in messages marked sensitive, so sd-bus wipes those too. The
+ * one exception: "token verify" and "logout" take a session token as an
+ * argument too, for scripts that already hold it in a variable; the help
+ * says it shows in ps, and tokens.c clears it from argv at once.
  */
 
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "call.h"
 #include "parse-util.h"
@@ -27,6 +31,7 @@
 
 static const char *const ctl_option_names[_OPT_VERB_MAX] = {
         "--name", "--template", "--picture", "--token", "--uid", "--old",
+        "--scope", "--expires", "--session",
 };
 
 static int verb_help(Ctl *c, int argc, char **argv);
@@ -68,20 +73,86 @@ static const Verb verbs[] = {
         { "methods", verb_methods, 0, 0, 0,
           "methods",
           "List the login methods and policies." },
-        { "help", verb_help, 0, 1, 0,
+        { "token verify", verb_token_verify, 0, 1, 0,
+          "token verify [TOKEN|-]",
+          "Check a session token (read from stdin; an argument shows in ps); print its uid, roles and expiry." },
+        { "sessions", verb_sessions, 1, 1, 0,
+          "sessions USER",
+          "List the sessions of an account that have not ended." },
+        { "logout", verb_logout, 0, 1, OPT_SESSION,
+          "logout [TOKEN|-] | logout --session JTI USER",
+          "End the session of a token (read from stdin; an argument shows in ps), or a listed session of USER." },
+        { "key rotate", verb_key_rotate, 0, 0, 0,
+          "key rotate",
+          "Make a new signing key for session tokens; the old one keeps verifying. Prints the new kid." },
+        { "apikey create", verb_apikey_create, 1, 1, OPT_NAME | OPT_SCOPE | OPT_EXPIRES,
+          "apikey create USER [--name NAME] [--scope SCOPE]... [--expires UNIX_TIME|0]",
+          "Make an API key for USER (scope default: full; expiry default 0, never). The key is shown once." },
+        { "apikey list", verb_apikey_list, 1, 1, 0,
+          "apikey list USER",
+          "List the API keys in use of USER, without their secrets." },
+        { "apikey revoke", verb_apikey_revoke, 1, 1, 0,
+          "apikey revoke ID",
+          "Revoke an API key by its id." },
+        { "help", verb_help, 0, 2, 0,
           "help [COMMAND]",
           "Show this help, or the help of one command." },
 };
 
-static const Verb *verb_find(const char *name) {
-        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                if (streq(verbs[i].name, name))
-                        return &verbs[i];
+/* Whether the first word of v's name is area (for two-word names). */
+static bool verb_in_area(const Verb *v, const char *area) {
+        const char *sp = strchr(v->name, ' ');
+
+        return sp && strlen(area) == (size_t) (sp - v->name) && strncmp(v->name, area, sp - v->name) == 0;
+}
+
+/* The verb named by the first one or two words of argv; *ret_words says
+ * how many it took. */
+static const Verb *verb_find(int argc, char **argv, int *ret_words) {
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
+                const Verb *v = &verbs[i];
+
+                if (streq(v->name, argv[0])) {
+                        *ret_words = 1;
+                        return v;
+                }
+                if (argc >= 2 && verb_in_area(v, argv[0]) && streq(strchr(v->name, ' ') + 1, argv[1])) {
+                        *ret_words = 2;
+                        return v;
+                }
+        }
         return NULL;
+}
+
+static bool area_exists(const char *area) {
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (verb_in_area(&verbs[i], area))
+                        return true;
+        return false;
 }
 
 static void help_verb(FILE *f, const Verb *v) {
         fprintf(f, "Usage: sauthctl [OPTIONS] %s\n%s\n", v->usage, v->help);
+}
+
+/* The usage of every verb of an area ("apikey"). */
+static void help_area(FILE *f, const char *area) {
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (verb_in_area(&verbs[i], area))
+                        help_verb(f, &verbs[i]);
+}
+
+/* An unknown command, or an area without (or with an unknown) second word. */
+static int unknown_verb(int argc, char **argv) {
+        if (area_exists(argv[0])) {
+                if (argc < 2)
+                        fprintf(stderr, "sauthctl: '%s' needs a command\n", argv[0]);
+                else
+                        fprintf(stderr, "sauthctl: unknown command '%s %s'\n", argv[0], argv[1]);
+                help_area(stderr, argv[0]);
+                return EXIT_USAGE;
+        }
+        return ctl_usage_error("unknown command '%s'", argv[0]);
 }
 
 static void help_all(FILE *f) {
@@ -102,20 +173,28 @@ static void help_all(FILE *f) {
               "  --version       show the version\n"
               "\n"
               "Passwords and tokens are read from a prompt on a terminal, or one line\n"
-              "each from stdin; never from the command line.\n"
+              "each from stdin; never from the command line, except that 'token verify'\n"
+              "and 'logout' also take a session token as an argument, where any user\n"
+              "may see it in ps: prefer stdin.\n"
               "Exit status: 0 done, 1 refused by the daemon, 2 usage, 3 daemon unreachable.\n", f);
 }
 
 static int verb_help(Ctl *c, int argc, char **argv) {
         const Verb *v;
+        int words;
 
         if (argc == 0) {
                 help_all(stdout);
                 return EXIT_OK;
         }
-        v = verb_find(argv[0]);
-        if (!v)
-                return ctl_usage_error("unknown command '%s'", argv[0]);
+        v = verb_find(argc, argv, &words);
+        if (!v && argc == 1 && area_exists(argv[0])) {
+                help_area(stdout, argv[0]);
+                return EXIT_OK;
+        }
+        if (!v || words != argc)
+                return ctl_usage_error("unknown command '%s%s%s'", argv[0],
+                                       argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
         help_verb(stdout, v);
         return EXIT_OK;
 }
@@ -141,7 +220,21 @@ enum {
         ARG_TOKEN,
         ARG_UID,
         ARG_OLD,
+        ARG_SCOPE,
+        ARG_EXPIRES,
+        ARG_SESSION,
 };
+
+/* One --scope; the daemon checks the name against [apikeys] scopes. Like
+ * parse_argv(): -1 to go on, else an exit code. */
+static int parse_scope(Ctl *c, const char *s) {
+        if (c->n_scopes >= CTL_MAX_SCOPES)
+                return ctl_usage_error("at most %d --scope options", CTL_MAX_SCOPES);
+        if (isempty(s))
+                return ctl_usage_error("--scope needs a scope name");
+        c->scopes[c->n_scopes++] = s;
+        return -1;
+}
 
 /* Options may come before or after the command; GNU getopt moves the
  * operands to the end. Returns -1 to go on, else an exit code. */
@@ -159,9 +252,12 @@ static int parse_argv(Ctl *c, int argc, char **argv, bool *help) {
                 { "token",      no_argument,       NULL, ARG_TOKEN },
                 { "uid",        required_argument, NULL, ARG_UID },
                 { "old",        no_argument,       NULL, ARG_OLD },
+                { "scope",      required_argument, NULL, ARG_SCOPE },
+                { "expires",    required_argument, NULL, ARG_EXPIRES },
+                { "session",    required_argument, NULL, ARG_SESSION },
                 {}
         };
-        int opt;
+        int opt, r;
 
         opterr = 0;
         while ((opt = getopt_long(argc, argv, "h", options, NULL)) >= 0)
@@ -182,6 +278,18 @@ static int parse_argv(Ctl *c, int argc, char **argv, bool *help) {
                 case ARG_TOKEN:      c->seen |= OPT_TOKEN; break;
                 case ARG_UID:        c->seen |= OPT_UID; c->uid = optarg; break;
                 case ARG_OLD:        c->seen |= OPT_OLD; break;
+                case ARG_SCOPE:
+                        c->seen |= OPT_SCOPE;
+                        r = parse_scope(c, optarg);
+                        if (r >= 0)
+                                return r;
+                        break;
+                case ARG_EXPIRES:
+                        c->seen |= OPT_EXPIRES;
+                        if (parse_uint64(optarg, &c->expires) < 0 || c->expires > INT64_MAX)
+                                return ctl_usage_error("invalid --expires '%s' (UNIX time, or 0 for never)", optarg);
+                        break;
+                case ARG_SESSION:    c->seen |= OPT_SESSION; c->session = optarg; break;
                 default:
                         /* Unknown, or missing its argument. */
                         return ctl_usage_error("invalid option '%s'", argv[optind - 1]);
@@ -207,7 +315,7 @@ int main(int argc, char *argv[]) {
         Ctl c = { .timeout_usec = CTL_DEFAULT_TIMEOUT_SEC * UINT64_C(1000000) };
         const Verb *v;
         bool help = false;
-        int r;
+        int r, words = 0;
 
         r = parse_argv(&c, argc, argv, &help);
         if (r >= 0)
@@ -221,15 +329,19 @@ int main(int argc, char *argv[]) {
                 help_all(stderr);
                 return EXIT_USAGE;
         }
-        v = verb_find(argv[optind]);
+        v = verb_find(argc - optind, argv + optind, &words);
+        if (!v && help && optind + 1 == argc && area_exists(argv[optind])) {
+                help_area(stdout, argv[optind]);
+                return EXIT_OK;
+        }
         if (!v)
-                return ctl_usage_error("unknown command '%s'", argv[optind]);
+                return unknown_verb(argc - optind, argv + optind);
         if (help) {
                 help_verb(stdout, v);
                 return EXIT_OK;
         }
 
-        r = run_verb(&c, v, argc - optind - 1, argv + optind + 1);
+        r = run_verb(&c, v, argc - optind - words, argv + optind + words);
         /* Flush before closing: the daemon may still read our last call. */
         c.bus = sd_bus_flush_close_unref(c.bus);
         if (fflush(stdout) != 0 && r == EXIT_OK)

@@ -4,7 +4,8 @@
 /*
  * What the files of sauthctl share: the exit codes (part of the interface:
  * scripts test them), the options of single verbs, the state of one run,
- * and the verbs, one file per area (accounts.c, passwords.c, login.c).
+ * and the verbs, one file per area (accounts.c, passwords.c, login.c,
+ * tokens.c).
  */
 
 #include <stdbool.h>
@@ -32,8 +33,14 @@ enum {
         OPT_TOKEN    = 1u << 3,
         OPT_UID      = 1u << 4,
         OPT_OLD      = 1u << 5,
-        _OPT_VERB_MAX = 6,
+        OPT_SCOPE    = 1u << 6,
+        OPT_EXPIRES  = 1u << 7,
+        OPT_SESSION  = 1u << 8,
+        _OPT_VERB_MAX = 9,
 };
+
+/* More --scope options than any sensible [apikeys] scopes list has. */
+#define CTL_MAX_SCOPES 16
 
 typedef struct Ctl {
         const char *address;    /* NULL: the system bus */
@@ -45,9 +52,15 @@ typedef struct Ctl {
         const char *template;
         const char *picture;
         const char *uid;
+        const char *scopes[CTL_MAX_SCOPES + 1];  /* NULL-terminated */
+        unsigned n_scopes;
+        uint64_t expires;       /* 0: never */
+        const char *session;    /* a session's jti */
         sd_bus *bus;
 } Ctl;
 
+/* A verb's name is one word ("status") or two ("apikey create"): the
+ * first word names an area, the second what to do in it. */
 typedef struct Verb {
         const char *name;
         int (*run)(Ctl *c, int argc, char **argv);
@@ -75,3 +88,12 @@ int verb_forgot(Ctl *c, int argc, char **argv);
 /* login.c */
 int verb_login_test(Ctl *c, int argc, char **argv);
 int verb_methods(Ctl *c, int argc, char **argv);
+
+/* tokens.c */
+int verb_apikey_create(Ctl *c, int argc, char **argv);
+int verb_apikey_list(Ctl *c, int argc, char **argv);
+int verb_apikey_revoke(Ctl *c, int argc, char **argv);
+int verb_token_verify(Ctl *c, int argc, char **argv);
+int verb_sessions(Ctl *c, int argc, char **argv);
+int verb_logout(Ctl *c, int argc, char **argv);
+int verb_key_rotate(Ctl *c, int argc, char **argv);

@@ -515,4 +515,293 @@ test_no_secret_leak() {
         expect_no_secret "$PW1" "$PW2" "$PW3" "$PW4" "$tok" "$tok2"
 }
 
+# ---------------------------------------------------------------- tokens and API keys
+
+# A session token, straight from the bus: had sauthctl printed it, the
+# leak checks could not tell that from a leak.
+bus_token() {
+        sa_login "$1" "$2" | jget jwt_token
+}
+
+test_token_verify() {
+        sa_setup
+        local uid tok
+        uid=$(ctl_user alice "$PW1")
+        tok=$(bus_token alice "$PW1")
+        expect_ne "$tok" "" "a session token"
+
+        # From stdin, the way the help recommends.
+        ctl "$tok" token verify
+        expect_rc 0 "token verify"
+        expect_eq "$(field uid)" "$uid" "uid"
+        expect_ne "$(field account_id)" "" "account_id"
+        expect_match "$(field roles)" "(^|, )user(,|$)" "roles"
+        expect_match "$OUT" "^expires: [0-9]{4}-" "expires as a date"
+        expect_eq "$(field method)" local "method"
+        ctl "$tok" token verify -
+        expect_rc 0 "token verify -"
+        expect_eq "$(field uid)" "$uid" "uid from -"
+
+        ctl "$tok" --json token verify
+        expect_rc 0 "token verify --json"
+        expect_eq "$(jq -r .uid <<<"$OUT")" "$uid" "json uid"
+        expect_eq "$(jq -r '.roles | type' <<<"$OUT")" array "json roles"
+        expect_match "$(jq -r .jti <<<"$OUT")" "." "json jti"
+        expect_match "$(jq -r .expires <<<"$OUT")" "^[0-9]+$" "json expires"
+
+        # As an argument too (visible in ps, but it works).
+        ctl "" token verify "$tok"
+        expect_rc 0 "token verify TOKEN"
+        expect_eq "$(field uid)" "$uid" "uid from the argument"
+
+        # Refusals: exit 1 with the error name; anyone may ask.
+        ctl "not.a.token" token verify
+        expect_rc 1 "garbage token"
+        expect_match "$ERR" "^sauthctl: InvalidToken: " "garbage token error"
+        expect_eq "$OUT" "" "nothing on stdout"
+        CTL_AS=4243 ctl "$tok" token verify
+        expect_rc 0 "anyone holding the token"
+        ctl "" token verify
+        expect_rc 2 "no token on stdin"
+        ctl "$(head -c 9000 /dev/zero | tr '\0' a)" token verify
+        expect_rc 2 "over-long token on stdin"
+        ctl "" token verify "$(head -c 9000 /dev/zero | tr '\0' a)"
+        expect_rc 2 "over-long token argument"
+        expect_no_secret "$PW1" "$tok"
+}
+
+test_token_expired() {
+        sa_setup "tokens.session_lifetime=1"
+        local tok
+        ctl_user alice "$PW1" > /dev/null
+        tok=$(bus_token alice "$PW1")
+        sleep 2.1
+        ctl "$tok" token verify
+        expect_rc 1 "expired token"
+        expect_match "$ERR" "^sauthctl: ExpiredToken: " "expired token error"
+        expect_no_secret "$tok"
+}
+
+test_sessions_logout() {
+        sa_setup
+        local uid tok tok2 jti2
+        uid=$(ctl_user alice "$PW1")
+        ctl_user bob "$PW2" > /dev/null
+        tok=$(bus_token alice "$PW1")
+        tok2=$(sa_call AccountLogin sssa{sv} alice "$PW1" local 3 service s sshd tty s pts/3 rhost s 192.0.2.7 |
+                jget jwt_token)
+        ctl "$tok2" --json token verify
+        jti2=$(jq -r .jti <<<"$OUT")
+
+        ctl "" sessions alice
+        expect_rc 0 sessions
+        expect_match "$(head -n 1 <<<"$OUT")" "^JTI +METHOD +SERVICE +TTY +RHOST +ISSUED +EXPIRES$" "header"
+        expect_eq "$(wc -l <<<"$OUT")" 3 "header and two sessions"
+        expect_match "$(grep -F -- "$jti2" <<<"$OUT")" " local +sshd +pts/3 +192\.0\.2\.7 +[0-9]{4}-" "sshd row"
+        ctl "" --json sessions alice
+        expect_rc 0 "sessions --json"
+        expect_eq "$(jq -r 'type' <<<"$OUT")" array "json array"
+        expect_eq "$(jq -r 'length' <<<"$OUT")" 2 "two sessions"
+        expect_eq "$(jq -r --arg j "$jti2" '.[] | select(.jti == $j) | .rhost' <<<"$OUT")" 192.0.2.7 "json rhost"
+        expect_match "$(jq -r '.[0].expires' <<<"$OUT")" "^[0-9]+$" "json expires"
+
+        # Only alice herself (or an admin) may list or end her sessions.
+        CTL_AS=4242 ctl "" sessions alice
+        expect_rc 0 "own sessions"
+        CTL_AS=4243 ctl "" sessions alice
+        expect_rc 1 "bob lists alice's sessions"
+        expect_match "$ERR" "^sauthctl: AccessDenied: " "bob's refusal"
+        CTL_AS=4243 ctl "" logout --session "$jti2" alice
+        expect_rc 1 "bob ends alice's session"
+        ctl "$tok2" token verify
+        expect_rc 0 "still valid"
+
+        # Logout by the token (stdin), then by the listed jti.
+        ctl "$tok" logout
+        expect_rc 0 logout
+        expect_eq "$OUT" "" "logout prints nothing"
+        ctl "$tok" token verify
+        expect_rc 1 "verify after logout"
+        expect_match "$ERR" "^sauthctl: InvalidToken: " "ended session"
+        ctl "$tok" --json logout
+        expect_rc 0 "logout of an ended session"
+        expect_eq "$OUT" "{}" "logout --json"
+        CTL_AS=4242 ctl "" logout --session "$jti2" alice
+        expect_rc 0 "alice ends her listed session"
+        ctl "$tok2" token verify
+        expect_rc 1 "verify after logout --session"
+        ctl "" --json sessions alice
+        expect_eq "$OUT" "[]" "no sessions left"
+        ctl "" sessions alice
+        expect_eq "$OUT" "$(printf 'JTI  METHOD  SERVICE  TTY  RHOST  ISSUED  EXPIRES')" "header only"
+        ctl "" logout --session "$jti2" alice
+        expect_rc 1 "ended already"
+        expect_match "$ERR" "^sauthctl: NotFound: " "ended already error"
+        ctl "" sessions nobody-here
+        expect_rc 1 "sessions of an unknown user"
+        expect_match "$ERR" "^sauthctl: NotFound: " "unknown user"
+        expect_no_secret "$PW1" "$PW2" "$tok" "$tok2"
+}
+
+test_key_rotate() {
+        sa_setup
+        local kid1 kid2 tok
+        ctl_user alice "$PW1" > /dev/null
+        tok=$(bus_token alice "$PW1")
+        ctl "" key rotate
+        expect_rc 0 "key rotate"
+        kid1=$(field kid)
+        expect_ne "$kid1" "" kid
+        expect_eq "$(wc -l <<<"$OUT")" 1 "only the kid"
+        ctl "" --json key rotate
+        expect_rc 0 "key rotate --json"
+        kid2=$(jq -r .kid <<<"$OUT")
+        expect_ne "$kid2" "$kid1" "a new kid"
+        expect_match "$(jq -r .public_key <<<"$OUT")" "^[A-Za-z0-9_-]{43}$" "json public_key"
+        ctl "$tok" token verify
+        expect_rc 0 "old token still verifies"
+        CTL_AS=4242 ctl "" key rotate
+        expect_rc 1 "a user may not rotate"
+        expect_match "$ERR" "^sauthctl: AccessDenied: " "rotate refused"
+}
+
+# The key's secret is printed once, on stdout: never on stderr, never in
+# a listing, never in the daemon's log.
+expect_key_hidden() {
+        local key=$1
+        grep -qF -- "${key#*.}" "$T/sauthd.log" && fail "the API key secret is in the daemon log"
+        [[ "$ERR" != *"${key#*.}"* ]] || fail "the API key secret is on sauthctl's stderr"
+}
+
+test_apikey() {
+        sa_setup
+        local uid id key id2 key2 row
+        uid=$(ctl_user alice "$PW1")
+        ctl_user bob "$PW2" > /dev/null
+
+        ctl "" apikey create alice --name ci
+        expect_rc 0 "apikey create"
+        expect_eq "$ERR" "" "nothing on stderr"
+        id=$(field id) key=$(field key)
+        expect_match "$key" '^[a-z2-7]{8}\.[A-Za-z0-9]{32}$' "key format"
+        expect_eq "${key%%.*}" "$id" "id is the key's first part"
+        expect_eq "$(wc -l <<<"$OUT")" 2 "id and key only"
+        expect_eq "$(sa_call ApiAccess sas "$key" 1 full | jget uid)" "$uid" "the key works, scope full by default"
+        expect_key_hidden "$key"
+
+        # Self, with --json, a scope and an expiry.
+        CTL_AS=4242 ctl "" --json apikey create alice --name ro --scope readonly --expires $(( $(date +%s) + 3600 ))
+        expect_rc 0 "apikey create --json as alice"
+        id2=$(jq -r .id <<<"$OUT") key2=$(jq -r .apikey <<<"$OUT")
+        expect_eq "${key2%%.*}" "$id2" "json id and key"
+        expect_key_hidden "$key2"
+        expect_eq "$(sa_call ApiAccess sas "$key2" 0 | jget scopes)" readonly "scope readonly"
+
+        # The daemon's refusals: limit (2 per user here), scope, owner.
+        ctl "" apikey create alice --name third
+        expect_rc 1 "third key"
+        expect_match "$ERR" "^sauthctl: LimitExceeded: " "limit"
+        ctl "" apikey create bob --scope nope
+        expect_rc 1 "unknown scope"
+        expect_match "$ERR" "^sauthctl: InvalidArgument: " "unknown scope error"
+        ctl "" apikey create bob --expires 1
+        expect_rc 1 "expiry in the past"
+        CTL_AS=4243 ctl "" apikey create alice
+        expect_rc 1 "bob makes alice a key"
+        expect_match "$ERR" "^sauthctl: AccessDenied: " "bob refused"
+        ctl "" apikey create nobody-here
+        expect_rc 1 "key for an unknown user"
+        expect_match "$ERR" "^sauthctl: NotFound: " "unknown user"
+
+        # The list: a table, or the JSON array; no secrets.
+        ctl "" apikey list alice
+        expect_rc 0 "apikey list"
+        expect_match "$(head -n 1 <<<"$OUT")" "^ID +NAME +SCOPES +CREATED +EXPIRES +LAST_USED$" "header"
+        row=$(grep "^$id " <<<"$OUT")
+        expect_match "$row" "^$id +ci +full +[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} +never +[0-9]{4}-" "first key's row"
+        row=$(grep "^$id2 " <<<"$OUT")
+        expect_match "$row" "^$id2 +ro +readonly +[0-9-]{10} [0-9:]{8} +[0-9-]{10} [0-9:]{8} +[0-9-]{10}" "second key's row"
+        CTL_AS=4242 ctl "" --json apikey list alice
+        expect_rc 0 "apikey list --json as alice"
+        expect_eq "$(jq -r 'length' <<<"$OUT")" 2 "two keys"
+        # Keys made in the same second come in id order: pick by id.
+        row=$(jq -c --arg id "$id" '.[] | select(.id == $id)' <<<"$OUT")
+        expect_eq "$(jq -r '.name' <<<"$row")" ci "json name"
+        expect_eq "$(jq -r '.scopes | join(",")' <<<"$row")" full "json scopes"
+        expect_eq "$(jq -r '.expires' <<<"$row")" 0 "json expires"
+        expect_match "$(jq -r '.last_used' <<<"$row")" "^[1-9][0-9]+$" "json last_used"
+        expect_match "$(jq -r '.created' <<<"$row")" "^[1-9][0-9]+$" "json created"
+        [[ "$OUT" != *"${key#*.}"* && "$OUT" != *"${key2#*.}"* ]] || fail "a secret is listed"
+        CTL_AS=4243 ctl "" apikey list alice
+        expect_rc 1 "bob lists alice's keys"
+        ctl "" apikey list bob
+        expect_rc 0 "an empty list"
+        expect_eq "$(wc -l <<<"$OUT")" 1 "header only"
+
+        # Revoke: the owner or an admin; not bob.
+        CTL_AS=4243 ctl "" apikey revoke "$id2"
+        expect_rc 1 "bob revokes alice's key"
+        expect_match "$ERR" "^sauthctl: AccessDenied: " "bob's revoke refused"
+        CTL_AS=4242 ctl "" apikey revoke "$id2"
+        expect_rc 0 "alice revokes her key"
+        expect_eq "$OUT" "" "revoke prints nothing"
+        ctl "" --json apikey revoke "$id"
+        expect_rc 0 "apikey revoke --json"
+        expect_eq "$OUT" "{}" "revoke --json"
+        ctl "" apikey revoke "$id"
+        expect_rc 1 "revoked already"
+        expect_match "$ERR" "^sauthctl: NotFound: " "revoked already error"
+        ctl "" --json apikey list alice
+        expect_eq "$OUT" "[]" "no keys left"
+        expect_no_secret "$PW1" "$PW2"
+}
+
+test_tokens_usage() {
+        sa_prepare
+        local i
+        local -a many=()
+        for i in $(seq 1 17); do many+=(--scope "s$i"); done
+        ctl "" apikey; expect_rc 2 "apikey alone"
+        expect_match "$ERR" "'apikey' needs a command" "apikey alone message"
+        expect_match "$ERR" "apikey create USER" "apikey usages"
+        ctl "" apikey frob alice; expect_rc 2 "apikey frob"
+        expect_match "$ERR" "unknown command 'apikey frob'" "apikey frob message"
+        ctl "" apikey create; expect_rc 2 "apikey create without USER"
+        ctl "" apikey create alice bob; expect_rc 2 "apikey create with two users"
+        ctl "" apikey create alice --expires soon; expect_rc 2 "--expires soon"
+        ctl "" apikey create alice --expires -1; expect_rc 2 "--expires -1"
+        ctl "" apikey create alice --scope ""; expect_rc 2 "empty --scope"
+        ctl "" apikey create alice "${many[@]}"; expect_rc 2 "17 scopes"
+        ctl "" apikey create alice --session x; expect_rc 2 "--session on apikey create"
+        expect_match "$ERR" "apikey create does not take --session" "option message"
+        ctl "" apikey list; expect_rc 2 "apikey list without USER"
+        ctl "" apikey list alice --scope full; expect_rc 2 "--scope on apikey list"
+        ctl "" apikey revoke; expect_rc 2 "apikey revoke without ID"
+        ctl "" token; expect_rc 2 "token alone"
+        ctl "" token verify a b; expect_rc 2 "token verify with two tokens"
+        ctl "" token verify --expires 0; expect_rc 2 "--expires on token verify"
+        ctl "" sessions; expect_rc 2 "sessions without USER"
+        ctl "" logout a b; expect_rc 2 "logout with two arguments"
+        ctl "" logout --session j; expect_rc 2 "logout --session without USER"
+        ctl "" logout --session "" alice; expect_rc 2 "logout --session ''"
+        ctl "" key; expect_rc 2 "key alone"
+        ctl "" key rotate now; expect_rc 2 "key rotate with an argument"
+        ctl "" keys rotate; expect_rc 2 "unknown area"
+
+        ctl "" help; expect_rc 0 help
+        local v
+        for v in "token verify" sessions logout "key rotate" "apikey create" "apikey list" "apikey revoke"; do
+                expect_match "$OUT" "^  $v( |$)" "help lists $v"
+        done
+        expect_match "$OUT" "visible|see it in ps" "help warns about token arguments"
+        ctl "" help apikey create; expect_rc 0 "help apikey create"
+        expect_match "$OUT" "^Usage: sauthctl \[OPTIONS\] apikey create USER" "help apikey create"
+        ctl "" help apikey; expect_rc 0 "help apikey"
+        expect_eq "$(grep -c '^Usage:' <<<"$OUT")" 3 "help apikey lists its three commands"
+        ctl "" apikey --help; expect_rc 0 "apikey --help"
+        ctl "" logout --help; expect_rc 0 "logout --help"
+        expect_match "$OUT" "--session JTI USER" "logout help"
+        ctl "" help apikey nope; expect_rc 2 "help of an unknown subcommand"
+}
+
 sa_main "$@"
