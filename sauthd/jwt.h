@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "keys.h"
+#include "sauth-names.h"
 #include "util.h"
 
 /*
@@ -20,7 +21,7 @@
  * not issue are ignored.
  */
 
-#define JWT_MAX 8192
+#define JWT_MAX SAUTH_SESSION_TOKEN_MAX   /* common/sauth-names.h: sauthctl reads up to it */
 /* Bounds on the roles a token carries, so a token always fits JWT_MAX. */
 #define JWT_ROLES_MAX 128
 #define JWT_STRING_MAX 256
