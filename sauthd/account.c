@@ -117,6 +117,19 @@ SauthStatus account_register(Manager *m, const Caller *caller, const RegisterArg
         *ret_message = register_check_args(args);
         if (*ret_message)
                 return SAUTH_E_INVALID_ARGUMENT;
+        /* Open registration is bounded: per caller, and for all non-admin
+         * callers together, so that nobody reserves names and identities
+         * by the thousand or mails strangers from this host. */
+        if (!caller->is_admin) {
+                uint64_t now = now_usec();
+
+                if (!ratelimit_allow(&m->register_limit, caller->uid, now) ||
+                    !ratelimit_allow(&m->register_total, 0, now)) {
+                        *ret_message = "Too many registrations; try again later.";
+                        account_audit(AUDIT_REGISTER, AUDIT_REFUSED, caller, NULL, "rate_limit");
+                        return SAUTH_E_RATE_LIMITED;
+                }
+        }
         /* With open registration, a stranger must not claim the name of a
          * Unix user (root…): PAM stacks would then accept the stranger's
          * password for that user. Only admins, or the user themself, may. */

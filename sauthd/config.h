@@ -80,6 +80,8 @@ typedef struct SauthConfig {
         LoginPolicy login_register;     /* admin | open */
         LoginPolicy login_external;     /* closed | auto | open */
         char *settings_id;
+        unsigned registrations_per_hour;   /* Register by non-admins, all together */
+        unsigned registrations_per_caller; /* Register by one non-admin uid */
 
         /* [apikeys] */
         char *apikey_pepper_file;       /* the key of the secrets' hashes, mode 0600 */

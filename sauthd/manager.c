@@ -175,6 +175,11 @@ static int manager_load(Manager *m, const ManagerOptions *o) {
         audit_setup(m->config->audit_unknown_users);
         m->cost = (HashCost) { .ops = m->config->hash_ops, .mem_kib = m->config->hash_mem_kib };
         ratelimit_init(&m->check_limit, CHECK_RATE_PER_SEC, CHECK_BURST);
+        /* An hour's allowance at once, refilled over the hour. */
+        ratelimit_init(&m->register_limit, m->config->registrations_per_caller / 3600.0,
+                       m->config->registrations_per_caller);
+        ratelimit_init(&m->register_total, m->config->registrations_per_hour / 3600.0,
+                       m->config->registrations_per_hour);
         /* A quarter of the queue for any one user, three quarters for all
          * non-admins together: the rest stays free for admin callers. */
         quota_init(&m->hash_quota, MAX(1u, m->config->max_queue / 4),

@@ -39,6 +39,8 @@ typedef struct Manager {
         HashCost cost;
         char dummy_hash[HASH_STR_MAX];
         RateLimit check_limit;  /* CheckPassword, per caller uid */
+        RateLimit register_limit; /* Register by non-admins, per caller uid */
+        RateLimit register_total; /* Register by non-admins, all together (key 0) */
         CallerCache callers;    /* who is calling, per bus connection */
         Quota hash_quota;       /* hash jobs in flight of non-admin callers */
         RequestTracker requests;/* calls held for a later reply, and mail */

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "sauth-names.h"
 #include "store-internal.h"
 #include "tokens.h"
 #include "util.h"
@@ -348,7 +349,27 @@ int store_schema_version(Store *s) {
 }
 
 /* Housekeeping across the domains, in one transaction. */
+/* People who never confirmed: no confirmed contact, no confirmation token
+ * left that could still confirm one, and no account with a password (an
+ * admin may have set one; that account stays). Their registration expired
+ * with its token: the name and the identity are free again. */
+#define STORE_UNCONFIRMED                                                       \
+        "SELECT p.id FROM people p WHERE p.created < ?"                         \
+        " AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.uid = p.id AND c.status = 'active')" \
+        " AND NOT EXISTS (SELECT 1 FROM tokens t WHERE t.uid = p.id AND t.purpose = '" SAUTH_TOKEN_CONFIRM "'" \
+        "   AND t.used IS NULL AND t.expires > ?)"                              \
+        " AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.uid = p.id AND a.password IS NOT NULL)"
+
 int store_prune(Store *s, int64_t now) {
+        static const char *const unconfirmed[] = {
+                /* children first; password_history goes with its account */
+                "DELETE FROM sessions WHERE uid IN (" STORE_UNCONFIRMED ")",
+                "DELETE FROM api_keys WHERE uid IN (" STORE_UNCONFIRMED ")",
+                "DELETE FROM tokens WHERE uid IN (" STORE_UNCONFIRMED ")",
+                "DELETE FROM accounts WHERE uid IN (" STORE_UNCONFIRMED ")",
+                "DELETE FROM contacts WHERE uid IN (" STORE_UNCONFIRMED ")",
+                "DELETE FROM people WHERE id IN (" STORE_UNCONFIRMED ")",
+        };
         int r, total = 0;
 
         if (!s)
@@ -356,7 +377,15 @@ int store_prune(Store *s, int64_t now) {
         r = store_begin(s);
         if (r < 0)
                 return r;
-        r = store_run(s, "DELETE FROM sessions WHERE expires <= ?", "i", now);
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(unconfirmed); i++) {
+                /* "created < now": a registration of this very second has
+                 * its token already; the bound only keeps the subquery honest. */
+                r = store_run(s, unconfirmed[i], "ii", now, now);
+                if (r >= 0 && i == ELEMENTSOF(unconfirmed) - 1)
+                        total += r;
+        }
+        if (r >= 0)
+                r = store_run(s, "DELETE FROM sessions WHERE expires <= ?", "i", now);
         if (r >= 0) {
                 total += r;
                 /* Tokens count for the hourly reset limit for an hour after

@@ -224,6 +224,39 @@ test_open_registration() {
         sa_call Register sssss alice@example.org alice Alice "" "" > /dev/null || fail "root registers alice"
 }
 
+# Open registration is bounded per caller and in total; admins are not.
+test_open_registration_rate_limited() {
+        sa_setup "login.register=open" "login.registrations_per_caller=3" "login.registrations_per_hour=5"
+        local i
+        for i in 1 2 3; do
+                sa_call_as 4243 Register sssss "b$i@example.org" "bu$i" B "" "" > /dev/null || fail "bob's registration $i"
+        done
+        expect_eq "$(sa_error_as 4243 Register b4@example.org bu4 B "" "")" RateLimited "bob's fourth"
+        # Another caller has its own allowance, up to the total of 5.
+        sa_call_as 4245 Register sssss d1@example.org du1 D "" "" > /dev/null || fail "dave's first"
+        sa_call_as 4245 Register sssss d2@example.org du2 D "" "" > /dev/null || fail "dave's second"
+        expect_eq "$(sa_error_as 4245 Register d3@example.org du3 D "" "")" RateLimited "over the total"
+        sa_call Register sssss r@example.org ruser R "" "" > /dev/null || fail "root is not limited"
+        expect_eq "$(sa_call AccountStatus s bu4 | jget exists)" false "nothing made for a refused one"
+        grep -q "SAUTH_EVENT=register SAUTH_RESULT=refused .*SAUTH_REASON=rate_limit" "$T/sauthd.log" ||
+                fail "refusal not audited"
+}
+
+# A registration never confirmed expires with its token: purged (at start
+# and hourly), its name and identity free again.
+test_unconfirmed_registration_expires() {
+        sa_setup "tokens.confirm_lifetime=1"
+        sa_register bob > /dev/null
+        sa_user alice "correct horse battery staple" > /dev/null
+        sleep 2.1
+        sa_stop_daemon
+        sa_start_daemon
+        expect_eq "$(sa_call AccountStatus s bob | jget exists)" false "bob purged"
+        expect_eq "$(sa_call AccountStatus s alice | jget exists)" true "alice, confirmed, kept"
+        sa_register bob > /dev/null
+        expect_eq "$(sa_call AccountStatus s bob | jget exists)" true "the name is free again"
+}
+
 test_register_refuses_control_characters() {
         sa_setup
         expect_eq "$(sa_error Register c@example.org carol "$(printf 'Carol\nBcc: x@example.org')" "" "")" InvalidArgument "newline in name"

@@ -910,17 +910,33 @@ static void test_apikeys(void **state) {
 
 static void test_prune_tokens(void **state) {
         _cleanup_(store_closep) Store *s = NULL;
-        _cleanup_(store_ids_done) StoreIds alice = {};
+        _cleanup_(store_ids_done) StoreIds alice = {}, bob = {}, carol = {}, bob2 = {};
         char path[PATH_MAX], t[65];
 
         s = open_new("prune", path);
         do_register(s, "alice", "alice@example.org", tok(t, 1), &alice);     /* expires NOW + 3600 */
+        assert_int_equal(store_set_password(s, &(StorePasswordChange) {
+                .account_id = alice.account_id, .new_hash = "H", .token_hash = tok(t, 1), .uid = alice.uid,
+                .history = 1, .now = NOW,
+        }), 0);
         assert_int_equal(store_token_add(s, tok(t, 2), alice.uid, SAUTH_TOKEN_RESET, NOW + 600, NOW), 0);
-        /* Expired, but it still counts for the hourly limit. */
+        do_register(s, "bob", "bob@example.org", tok(t, 3), &bob);
+        do_register(s, "carol", "carol@example.org", tok(t, 4), &carol);
+        set_pw(s, carol.account_id, "H", 1);    /* an admin set it: carol stays */
+        /* Expired, but it still counts for the hourly limit; bob's
+         * registration is still open. */
         assert_int_equal(store_prune(s, NOW + 700), 0);
-        assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM tokens"), 2);
-        assert_int_equal(store_prune(s, NOW + 3601), 2);
+        assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM tokens"), 4);
+        /* bob never confirmed: his person, contact, account and token go;
+         * alice's spent and expired tokens go, and carol's confirmation
+         * token, ended when her password was set. */
+        assert_int_equal(store_prune(s, NOW + 3601), 1 + 3);
+        assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM people"), 2);
+        assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM accounts WHERE username = 'bob'"), 0);
+        assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM contacts WHERE info = 'bob@example.org'"), 0);
         assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM tokens"), 0);
+        /* The name and the identity are free again. */
+        do_register(s, "bob", "bob@example.org", tok(t, 5), &bob2);
 }
 
 static char *raw_table_shape(const char *path, const char *table) {
