@@ -85,4 +85,22 @@ test_store_full_fails_closed() {
         grep -q "no longer held" "$T/sauthd.log" || fail "the end of the hold was not logged"
 }
 
+# Wrong signatures, 1 MiB strings, CRLF and control characters in every
+# string argument, a huge a{sv}: every call answered, sauthd alive after
+# each (the suite runs this under ASan+UBSan too; sa_cleanup fails on any
+# sanitizer report in the log).
+test_bad_input_corpus() {
+        sa_setup "login.register=open"
+        sa_user alice "$PW" > /dev/null       # the corpus's target: it may lock her
+        sa_user bob "$PW" > /dev/null
+        /usr/bin/python3 "$TESTS_DIR/integration/bad-input.py" "$BUS_ADDRESS" "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" \
+                > "$T/bad-input.out" 2>&1 || { cat "$T/bad-input.out" >&2; fail "sauthd did not survive the corpus"; }
+        tail -n 1 "$T/bad-input.out" >&2
+        kill -0 "$SAUTHD_PID" || fail "sauthd is gone"
+        # Still itself afterwards.
+        expect_eq "$(sa_login bob "$PW" | jget username)" bob "a login after the corpus"
+        grep -q "Internal" "$T/bad-input.out" && { grep "Internal" "$T/bad-input.out" >&2; fail "an Internal error for bad input"; }
+        true
+}
+
 sa_main "$@"
