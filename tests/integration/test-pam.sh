@@ -622,11 +622,13 @@ test_session_without_authenticate() {
         expect_match "$PAM_OUT" "open_session: no session token, ignored" "open_session ignored"
         expect_match "$PAM_OUT" "close_session: no session token, ignored" "close_session ignored"
         # A stack where every session module ignored is a failure to libpam
-        # (PAM_PERM_DENIED), whatever the control: a stack that may meet
-        # logins from other modules needs another session module (here the
-        # service file holds only this one, as "required").
+        # (PAM_PERM_DENIED), required or optional: a stack that may meet
+        # logins from other modules needs another session module.
         sa_pam_service sa
         pt_pam sa alice "" open_session
+        expect_pam_fail "Permission denied"
+        pt_service alone "session optional $PAM_MODULE bus=$BUS_ADDRESS"
+        pt_pam alone alice "" open_session
         expect_pam_fail "Permission denied"
         ! grep -q "SAUTH_EVENT=logout" "$T/sauthd.log" || fail "a session was ended"
 }
