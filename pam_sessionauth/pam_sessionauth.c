@@ -30,9 +30,6 @@
 /* The session token, kept by authenticate for the session phase under this
  * name (pam_set_data). It is a credential: wiped when freed, never logged. */
 #define SESSION_TOKEN_DATA  "pam_sessionauth_session_token"
-/* The daemon refuses longer tokens (its JWT_MAX); a longer one in a reply
- * is not the contract's. */
-#define SESSION_TOKEN_MAX   8192U
 
 typedef enum Prompt {
         PROMPT_AUTO,
@@ -380,7 +377,8 @@ static SauthStatus session_call(Context *c, const char *method, const char *toke
 
 /* ------------------------------------------------------------ auth */
 
-/* A copy of the reply's session token, checked against the contract. */
+/* A copy of the reply's session token, checked against the contract: the
+ * daemon neither issues nor accepts one longer than SAUTH_SESSION_TOKEN_MAX. */
 static SauthStatus login_reply_token(sd_bus_message *reply, char **ret) {
         const char *token = NULL;
         const DictField keys[] = {
@@ -390,7 +388,7 @@ static SauthStatus login_reply_token(sd_bus_message *reply, char **ret) {
 
         if (dict_read(reply, keys, ELEMENTSOF(keys)) < 0)
                 return SAUTH_E_INTERNAL;
-        if (isempty(token) || strnlen(token, SESSION_TOKEN_MAX + 1) > SESSION_TOKEN_MAX)
+        if (isempty(token) || strnlen(token, SAUTH_SESSION_TOKEN_MAX + 1) > SAUTH_SESSION_TOKEN_MAX)
                 return SAUTH_E_INTERNAL;
         copy = strdup(token);
         if (!copy)
