@@ -68,6 +68,10 @@ int sauth_status_to_pam(SauthStatus s) {
         return status_table[s].pam;
 }
 
+int sauth_status_to_pam_session(SauthStatus s) {
+        return s == SAUTH_OK ? PAM_SUCCESS : PAM_SESSION_ERR;
+}
+
 const char *sauth_status_to_string(SauthStatus s) {
         if ((unsigned) s >= _SAUTH_STATUS_MAX)
                 return "Unknown";

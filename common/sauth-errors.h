@@ -40,6 +40,12 @@ const char *sauth_status_error_name(SauthStatus s);
 /* The PAM return code for an outcome. */
 int sauth_status_to_pam(SauthStatus s);
 
+/* The same for the session phase: pam_sm_open_session(3) and
+ * pam_sm_close_session(3) have one failure code, PAM_SESSION_ERR, and
+ * applications expect no other (a login program is not asked to tell a
+ * refused token from a locked account there). SAUTH_OK is PAM_SUCCESS. */
+int sauth_status_to_pam_session(SauthStatus s);
+
 /* Which outcome a D-Bus error name stands for. NULL means success. */
 SauthStatus sauth_status_from_error_name(const char *name);
 

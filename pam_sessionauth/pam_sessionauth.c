@@ -27,6 +27,10 @@
 #define MAX_RETRY           100U
 #define USEC_PER_SEC        1000000ULL
 
+/* The session token, kept by authenticate for the session phase under this
+ * name (pam_set_data). It is a credential: wiped when freed, never logged. */
+#define SESSION_TOKEN_DATA  "pam_sessionauth_session_token"
+
 typedef enum Prompt {
         PROMPT_AUTO,
         PROMPT_ALWAYS,
@@ -53,6 +57,7 @@ typedef struct Context {
         Args args;
         sd_bus *bus;
         const char *user;
+        bool session;                   /* the session phase: one failure code */
 } Context;
 
 /* Closed without a flush: every call here is synchronous, so nothing is
@@ -185,7 +190,7 @@ static int context_result(Context *c, SauthStatus s, const char *what) {
         else
                 pam_syslog(c->pamh, LOG_NOTICE, "%s: %s", what, sauth_status_to_string(s));
 
-        return sauth_status_to_pam(s);
+        return c->session ? sauth_status_to_pam_session(s) : sauth_status_to_pam(s);
 }
 
 /* ------------------------------------------------------------ bus */
@@ -320,9 +325,80 @@ static int append_login_context(Context *c, sd_bus_message *m) {
         return sd_bus_message_close_container(m);
 }
 
+/* ------------------------------------------------------------ session token */
+
+/* libpam calls this at pam_end(), and with PAM_DATA_REPLACE when the data
+ * is replaced or removed. It only wipes: a forked child's pam_end() must
+ * not end the parent's session. */
+static void session_token_free(pam_handle_t *pamh, void *data, int error_status) {
+        erase_and_free(data);
+}
+
+/* The token an earlier authenticate kept on this handle, or NULL. */
+static const char *session_token_get(pam_handle_t *pamh) {
+        const void *data = NULL;
+
+        if (pam_get_data(pamh, SESSION_TOKEN_DATA, &data) != PAM_SUCCESS)
+                return NULL;
+        return data;
+}
+
+/* Hands the token over to libpam, which keeps it with the handle. On
+ * failure it is wiped here. Returns a PAM code. */
+static int session_token_keep(pam_handle_t *pamh, char *token) {
+        int r;
+
+        r = pam_set_data(pamh, SESSION_TOKEN_DATA, token, session_token_free);
+        if (r != PAM_SUCCESS)
+                erase_and_free(token);
+        return r;
+}
+
+/* Removing the data makes libpam call session_token_free() on it. */
+static void session_token_forget(pam_handle_t *pamh) {
+        (void) pam_set_data(pamh, SESSION_TOKEN_DATA, NULL, NULL);
+}
+
+/* A call whose one argument is the token, in a sensitive message. */
+static SauthStatus session_call(Context *c, const char *method, const char *token, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = bus_new_call(c, method, &m);
+        if (r >= 0)
+                r = sd_bus_message_sensitive(m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", token);
+        if (r < 0)
+                return status_from_build(r);
+        return bus_send(c, m, &error, ret);
+}
+
 /* ------------------------------------------------------------ auth */
 
-static SauthStatus account_login(Context *c, const char *password) {
+/* A copy of the reply's session token, checked against the contract: the
+ * daemon neither issues nor accepts one longer than SAUTH_SESSION_TOKEN_MAX. */
+static SauthStatus login_reply_token(sd_bus_message *reply, char **ret) {
+        const char *token = NULL;
+        const DictField keys[] = {
+                { "jwt_token", 's', &token },
+        };
+        char *copy;
+
+        if (dict_read(reply, keys, ELEMENTSOF(keys)) < 0)
+                return SAUTH_E_INTERNAL;
+        if (isempty(token) || strnlen(token, SAUTH_SESSION_TOKEN_MAX + 1) > SAUTH_SESSION_TOKEN_MAX)
+                return SAUTH_E_INTERNAL;
+        copy = strdup(token);
+        if (!copy)
+                return SAUTH_E_INTERNAL;
+        *ret = copy;
+        return SAUTH_OK;
+}
+
+/* AccountLogin; on success *ret_token is the session token (wipe it). */
+static SauthStatus account_login(Context *c, const char *password, char **ret_token) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         SauthStatus s;
@@ -342,15 +418,25 @@ static SauthStatus account_login(Context *c, const char *password) {
         if (s != SAUTH_OK)
                 return s;
 
-        /* The reply carries the session token: wipe it when freed. Nothing
-         * in it is used yet (the sessions work will keep the token), but a
-         * reply that is not the a{sv} of the contract fails closed, like
-         * an unreadable AccountStatus, whatever unavail= says. */
+        /* The reply carries the session token: wipe it when freed. A reply
+         * that is not the a{sv} of the contract, or has no token, fails
+         * closed like an unreadable AccountStatus, whatever unavail= says. */
         (void) sd_bus_message_sensitive(reply);
-        r = dict_read(reply, NULL, 0);
-        if (r < 0)
-                return SAUTH_E_INTERNAL;
-        return SAUTH_OK;
+        return login_reply_token(reply, ret_token);
+}
+
+/* Keeps the new session's token for the session phase. A token an
+ * earlier authenticate kept on this handle (a screen locker calls
+ * pam_authenticate again on one handle) is ended first: the handle can
+ * end only the session it remembers, and the other would stay listed
+ * until it expires. Ending it is best effort: the login stands. */
+static int auth_keep_session(Context *c, char *token) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *old = session_token_get(c->pamh);
+
+        if (old && session_call(c, "Logout", old, &reply) != SAUTH_OK)
+                pam_syslog(c->pamh, LOG_NOTICE, "authenticate: the previous session of this handle was not ended");
+        return session_token_keep(c->pamh, token);
 }
 
 static Context context_new(pam_handle_t *pamh, int flags, int argc, const char **argv) {
@@ -363,6 +449,7 @@ static Context context_new(pam_handle_t *pamh, int flags, int argc, const char *
 int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv) {
         _cleanup_(context_done) Context c = context_new(pamh, flags, argc, argv);
         const char *password = NULL;
+        _cleanup_erase_ char *token = NULL;
         SauthStatus s;
         int r;
 
@@ -380,10 +467,13 @@ int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **ar
 
         s = context_connect(&c);
         if (s == SAUTH_OK)
-                s = account_login(&c, password);
-        if (s == SAUTH_OK && c.args.debug)
+                s = account_login(&c, password, &token);
+        if (s != SAUTH_OK)
+                return context_result(&c, s, "authenticate");
+        if (c.args.debug)
                 pam_syslog(pamh, LOG_DEBUG, "user \"%s\" authenticated", c.user);
-        return context_result(&c, s, "authenticate");
+        /* Handed over to libpam, which wipes it through session_token_free(). */
+        return auth_keep_session(&c, TAKE_PTR(token));
 }
 
 int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv) {
@@ -471,12 +561,78 @@ int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 
 /* ------------------------------------------------------------ session */
 
-int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv) {
-        return PAM_IGNORE;
+/* The session phase never prompts: the user is the PAM item, if any, and
+ * is only used in debug messages. */
+static Context session_context_new(pam_handle_t *pamh, int flags, int argc, const char **argv) {
+        Context c = context_new(pamh, flags, argc, argv);
+        const void *user = NULL;
+
+        c.session = true;
+        if (pam_get_item(pamh, PAM_USER, &user) == PAM_SUCCESS)
+                c.user = user;
+        return c;
 }
 
+/* VerifyToken(token): is the session still valid? */
+static SauthStatus verify_token(Context *c, const char *token) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *jti = NULL;
+        const DictField keys[] = {
+                { "jti", 's', &jti },
+        };
+        SauthStatus s;
+
+        s = session_call(c, "VerifyToken", token, &reply);
+        if (s != SAUTH_OK)
+                return s;
+        if (dict_read(reply, keys, ELEMENTSOF(keys)) < 0 || isempty(jti))
+                return SAUTH_E_INTERNAL;
+        /* The session's id is no secret; sauthctl sessions lists it. */
+        if (c->args.debug)
+                pam_syslog(c->pamh, LOG_DEBUG, "session %s of user \"%s\" is valid", jti,
+                           c->user ? c->user : "(none)");
+        return SAUTH_OK;
+}
+
+/* Without a token from our authenticate (another module authenticated
+ * the user) there is no session of ours: PAM_IGNORE. */
+int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv) {
+        _cleanup_(context_done) Context c = session_context_new(pamh, flags, argc, argv);
+        const char *token = session_token_get(pamh);
+        SauthStatus s;
+
+        if (!token) {
+                if (c.args.debug)
+                        pam_syslog(pamh, LOG_DEBUG, "open_session: no session token, ignored");
+                return PAM_IGNORE;
+        }
+        s = context_connect(&c);
+        if (s == SAUTH_OK)
+                s = verify_token(&c, token);
+        return context_result(&c, s, "open_session");
+}
+
+/* Logout(token): the daemon revokes the session. The token is forgotten
+ * whatever the outcome: the application has closed the session, and a
+ * token kept longer is only a secret kept longer. */
 int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv) {
-        return PAM_IGNORE;
+        _cleanup_(context_done) Context c = session_context_new(pamh, flags, argc, argv);
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *token = session_token_get(pamh);
+        SauthStatus s;
+
+        if (!token) {
+                if (c.args.debug)
+                        pam_syslog(pamh, LOG_DEBUG, "close_session: no session token, ignored");
+                return PAM_IGNORE;
+        }
+        s = context_connect(&c);
+        if (s == SAUTH_OK)
+                s = session_call(&c, "Logout", token, &reply);
+        session_token_forget(pamh);
+        if (s == SAUTH_OK && c.args.debug)
+                pam_syslog(pamh, LOG_DEBUG, "session of user \"%s\" ended", c.user ? c.user : "(none)");
+        return context_result(&c, s, "close_session");
 }
 
 /* ------------------------------------------------------------ password */

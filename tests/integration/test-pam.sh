@@ -21,6 +21,11 @@ MSG_NEW_AUTHTOK_REQD='Authentication token is no longer valid; new one required'
 MSG_ACCT_EXPIRED='User account has expired'
 MSG_MAXTRIES='Have exhausted maximum number of retries for service'
 MSG_AUTHTOK_ERR='Authentication token manipulation error'
+MSG_OPEN_OK='successfully opened a session'
+MSG_CLOSE_OK='session has successfully been closed'
+MSG_SESSION_ERR='Cannot make/remove an entry for the specified session'
+# A signed session token: header.claims.signature, base64url.
+JWT_RE='[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{40,}'
 
 PAM_OUT=""
 PAM_RC=0
@@ -520,6 +525,175 @@ test_bad_bus_address_not_ignored() {
         expect_pam_fail "Error in service module"
         pt_pam nosock alice "$(lines "$PW_WRONG")" authenticate
         expect_pam_ok "$MSG_AUTH_OK"
+}
+
+# ---------------------------------------------------------------- session
+
+# pt_exec_script NAME BODY... — an executable for pam_exec. pam_exec runs
+# it with the PAM items in its environment (PAM_TYPE: open_session…) and
+# nothing else: no PATH, and not pamtester's LD_PRELOAD.
+pt_exec_script() {
+        local name=$1; shift
+        { echo '#!/bin/bash'; echo 'set -eu'; lines "$@"; } > "$T/$name"
+        chmod 755 "$T/$name"
+}
+
+# Prints the sessions ListSessions gives for UID as "jti service" lines.
+pt_sessions() {
+        sa_call ListSessions s "$1" | jq -r '.data[0].sessions.data[] | "\(.jti.data) \(.service.data)"'
+}
+
+# One handle: authenticate keeps the token, open_session checks it,
+# close_session ends it. pam_exec, stacked after the module, lists the
+# user's sessions at each step, while the handle is open.
+test_session_open_close() {
+        sa_setup
+        local uid busctl
+        uid=$(sa_user alice "$PW1")
+        busctl=$(command -v busctl)
+        pt_exec_script list-sessions.sh \
+                "'$busctl' --address='$BUS_ADDRESS' --json=short call $BUS_NAME $BUS_PATH $BUS_IFACE ListSessions s $uid > \"$T/sessions.\$PAM_TYPE\""
+        pt_service sess \
+                "auth required $PAM_MODULE bus=$BUS_ADDRESS debug" \
+                "session required $PAM_MODULE bus=$BUS_ADDRESS debug" \
+                "session required $PAM_SECURITY_DIR/pam_exec.so $T/list-sessions.sh"
+        export PAM_WRAPPER_DEBUGLEVEL=2
+        pt_pam sess alice "$(lines "$PW1")" authenticate open_session close_session
+        unset PAM_WRAPPER_DEBUGLEVEL
+        expect_pam_ok "$MSG_CLOSE_OK"
+        expect_match "$PAM_OUT" "$MSG_OPEN_OK" "open_session"
+        # While open: one session, from the service "sess", with the jti
+        # the module logged (debug) when it verified the token.
+        local open jti
+        open=$(jq -r '.data[0].sessions.data[] | "\(.jti.data) \(.service.data)"' "$T/sessions.open_session")
+        expect_eq "$(wc -l <<<"$open")" 1 "sessions while open"
+        jti=${open%% *}
+        expect_eq "${open#* }" sess "service of the session"
+        expect_match "$PAM_OUT" "session $jti of user \"alice\" is valid" "jti logged with debug"
+        # At close, the module ran first: the session was already gone.
+        expect_eq "$(jq -r '.data[0].sessions.data | length' "$T/sessions.close_session")" 0 "sessions at close"
+        expect_eq "$(pt_sessions "$uid")" "" "sessions after close"
+        grep -q "SAUTH_EVENT=logout SAUTH_RESULT=ok" "$T/sauthd.log" || fail "logout not audited"
+}
+
+# Without close_session the session stays listed after the process ends:
+# pam_end() only wipes the token, it does not end the session (a forked
+# child's pam_end must not end its parent's).
+test_session_pam_end_keeps_session() {
+        sa_setup
+        local uid
+        uid=$(sa_user alice "$PW1")
+        sa_pam_service sa
+        pt_pam sa alice "$(lines "$PW1")" authenticate open_session
+        expect_pam_ok "$MSG_OPEN_OK"
+        expect_match "$(pt_sessions "$uid")" "^[^ ]+ sa$" "session after pam_end"
+        ! grep -q "SAUTH_EVENT=logout" "$T/sauthd.log" || fail "pam_end ended the session"
+}
+
+# Authenticated twice on one handle (a screen locker does this): the first
+# session is ended when the second replaces it, so the handle never
+# forgets a live session.
+test_session_reauthenticate_replaces() {
+        sa_setup
+        local uid
+        uid=$(sa_user alice "$PW1")
+        sa_pam_service sa
+        pt_pam sa alice "$(lines "$PW1" "$PW1")" authenticate authenticate open_session
+        expect_pam_ok "$MSG_OPEN_OK"
+        expect_eq "$(pt_sessions "$uid" | wc -l)" 1 "sessions after two logins on one handle"
+        pt_pam sa alice "$(lines "$PW1" "$PW1")" authenticate authenticate open_session close_session
+        expect_pam_ok "$MSG_CLOSE_OK"
+        expect_eq "$(pt_sessions "$uid" | wc -l)" 1 "sessions after the second handle closed"
+}
+
+# Another module authenticated: the module has no session token and steps
+# aside (PAM_IGNORE) in both session calls.
+test_session_without_authenticate() {
+        sa_setup
+        sa_user alice "$PW1" >/dev/null
+        pt_service other \
+                "session optional $PAM_MODULE bus=$BUS_ADDRESS debug" \
+                "session required $PAM_SECURITY_DIR/pam_permit.so"
+        export PAM_WRAPPER_DEBUGLEVEL=2
+        pt_pam other alice "" open_session close_session
+        unset PAM_WRAPPER_DEBUGLEVEL
+        expect_pam_ok "$MSG_CLOSE_OK"
+        expect_match "$PAM_OUT" "$MSG_OPEN_OK" "open_session"
+        expect_match "$PAM_OUT" "open_session: no session token, ignored" "open_session ignored"
+        expect_match "$PAM_OUT" "close_session: no session token, ignored" "close_session ignored"
+        # A stack where every session module ignored is a failure to libpam
+        # (PAM_PERM_DENIED), required or optional: a stack that may meet
+        # logins from other modules needs another session module.
+        sa_pam_service sa
+        pt_pam sa alice "" open_session
+        expect_pam_fail "Permission denied"
+        pt_service alone "session optional $PAM_MODULE bus=$BUS_ADDRESS"
+        pt_pam alone alice "" open_session
+        expect_pam_fail "Permission denied"
+        ! grep -q "SAUTH_EVENT=logout" "$T/sauthd.log" || fail "a session was ended"
+}
+
+# A session ended between authenticate and open_session (here: the account
+# disabled, which ends its sessions) is refused: PAM_SESSION_ERR.
+test_session_ended_refused() {
+        sa_setup
+        sa_user alice "$PW1" >/dev/null
+        local busctl
+        busctl=$(command -v busctl)
+        pt_exec_script disable.sh \
+                "'$busctl' --address='$BUS_ADDRESS' call $BUS_NAME $BUS_PATH $BUS_IFACE SetAccountStatus ss alice disabled"
+        pt_service sess \
+                "auth required $PAM_MODULE bus=$BUS_ADDRESS" \
+                "auth required $PAM_SECURITY_DIR/pam_exec.so $T/disable.sh" \
+                "session required $PAM_MODULE bus=$BUS_ADDRESS"
+        pt_pam sess alice "$(lines "$PW1")" authenticate open_session
+        expect_match "$PAM_OUT" "$MSG_AUTH_OK" "authenticate"
+        expect_pam_fail "$MSG_SESSION_ERR"
+}
+
+# sauthd gone between authenticate and the session calls: PAM_SESSION_ERR,
+# or with unavail=ignore PAM_IGNORE (the rest of the stack decides).
+test_session_daemon_stopped() {
+        sa_setup
+        sa_user alice "$PW1" >/dev/null
+        local unavail
+        for unavail in fail ignore; do
+                pt_exec_script stop.sh "kill -TERM $SAUTHD_PID"
+                pt_service sess \
+                        "auth required $PAM_MODULE bus=$BUS_ADDRESS" \
+                        "auth required $PAM_SECURITY_DIR/pam_exec.so $T/stop.sh" \
+                        "session required $PAM_MODULE bus=$BUS_ADDRESS unavail=$unavail" \
+                        "session required $PAM_SECURITY_DIR/pam_permit.so"
+                pt_pam sess alice "$(lines "$PW1")" authenticate open_session close_session
+                wait "$SAUTHD_PID" || true
+                SAUTHD_PID=""
+                expect_match "$PAM_OUT" "$MSG_AUTH_OK" "authenticate"
+                if [ "$unavail" = fail ]; then
+                        expect_pam_fail "$MSG_SESSION_ERR"
+                else
+                        expect_pam_ok "$MSG_CLOSE_OK"
+                fi
+                sa_start_daemon
+        done
+}
+
+# The session token is a credential: with debug on, no JWT in sauthd's log
+# or in anything pamtester printed (the module's syslog included).
+test_session_token_not_logged() {
+        sa_setup
+        sa_user alice "$PW1" >/dev/null
+        # The pattern finds a real token, or this case tests nothing.
+        expect_match "$(sa_login alice "$PW1" | jget jwt_token)" "^$JWT_RE\$" "a token matches the pattern"
+        sa_pam_service sa debug
+        export PAM_WRAPPER_DEBUGLEVEL=2
+        pt_pam sa alice "$(lines "$PW1")" authenticate open_session close_session
+        expect_pam_ok "$MSG_CLOSE_OK"
+        pt_pam sa alice "$(lines "$PW1" "$PW1")" authenticate authenticate open_session
+        expect_pam_ok "$MSG_OPEN_OK"
+        unset PAM_WRAPPER_DEBUGLEVEL
+        grep -q 'SYSLOG(7)' "$T/pamtester.log" || fail "the module's debug log was not captured"
+        ! grep -qE -- "$JWT_RE" "$T/sauthd.log" || fail "a session token is in sauthd's log"
+        ! grep -qE -- "$JWT_RE" "$T/pamtester.log" || fail "a session token is in pamtester's output"
 }
 
 # ---------------------------------------------------------------- the module itself

@@ -192,6 +192,16 @@ static void test_errors_pam(void **state) {
         assert_string_equal(sauth_status_to_string(_SAUTH_STATUS_MAX), "Unknown");
 }
 
+/* The session phase has one failure code; success stays success and
+ * nothing becomes PAM_IGNORE (unavail=ignore is the module's choice). */
+static void test_errors_pam_session(void **state) {
+        assert_int_equal(sauth_status_to_pam_session(SAUTH_OK), PAM_SUCCESS);
+        for (int s = 1; s < _SAUTH_STATUS_MAX; s++)
+                assert_int_equal(sauth_status_to_pam_session(s), PAM_SESSION_ERR);
+        assert_int_equal(sauth_status_to_pam_session(_SAUTH_STATUS_MAX), PAM_SESSION_ERR);
+        assert_int_equal(sauth_status_to_pam_session((SauthStatus) -1), PAM_SESSION_ERR);
+}
+
 static void test_errors_foreign_names(void **state) {
         static const char *const unreachable[] = {
                 "org.freedesktop.DBus.Error.ServiceUnknown",
@@ -892,6 +902,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_errors_roundtrip),
                 cmocka_unit_test(test_errors_pam),
+                cmocka_unit_test(test_errors_pam_session),
                 cmocka_unit_test(test_errors_foreign_names),
                 cmocka_unit_test(test_errors_errno),
                 cmocka_unit_test(test_errors_from_call),
