@@ -89,8 +89,13 @@ static int method_logout(sd_bus_message *msg, Manager *m, const Caller *caller, 
                 log_error("session not ended: %s", strerror(-r));
                 return bus_error(error, SAUTH_E_INTERNAL, "The session could not be ended.");
         }
+        /* Whose session ended: the record names the account, as the
+         * login's did. */
+        _cleanup_(store_account_freep) StoreAccount *a = NULL;
+        (void) store_account_by_uid(m->store, c.sub, &a);
         audit_log(&(AuditRecord) {
                 .event = AUDIT_LOGOUT, .result = AUDIT_OK, .caller_uid = caller->uid, .method = c.method,
+                .user = a ? a->username : NULL,
         });
         return sd_bus_reply_method_return(msg, NULL);
 }

@@ -140,7 +140,7 @@ test_logout_ends_the_session_across_restarts() {
         sa_start_daemon
         expect_eq "$(try VerifyToken "$a")" InvalidToken "after a restart"
         verify "$b" > /dev/null
-        grep -q "SAUTH_EVENT=logout SAUTH_RESULT=ok" "$T/sauthd.log" || fail "logout not audited"
+        grep -q "SAUTH_EVENT=logout SAUTH_RESULT=ok SAUTH_USER=alice" "$T/sauthd.log" || fail "logout not audited"
 }
 
 test_password_change_ends_sessions() {
