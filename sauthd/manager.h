@@ -38,6 +38,8 @@ typedef struct Manager {
         HashCost cost;
         char dummy_hash[HASH_STR_MAX];
         RateLimit check_limit;  /* CheckPassword, per caller uid */
+        RateLimit update_limit; /* UpdateAuth, per caller uid */
+        char **role_levels;     /* [roles] privacy_levels, in order */
         CallerCache callers;    /* who is calling, per bus connection */
         Quota hash_quota;       /* hash jobs in flight of non-admin callers */
         RequestTracker requests;/* calls held for a later reply, and mail */
