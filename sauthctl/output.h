@@ -35,5 +35,9 @@ void output_keys(const OutputDict *d, const char *const *keys);
  * unless --show-token), else the chosen keys. Returns an exit code. */
 int output_reply(Ctl *c, sd_bus_message *reply, const char *const *keys);
 
+/* A list of strings: one per line, or with --json one object holding the
+ * list under key and the string pairs of extra (key, value, ..., NULL). */
+int output_strv(Ctl *c, const char *key, char **items, const char *const *extra);
+
 /* For methods with an empty reply: --json still prints a JSON value. */
 int output_empty(Ctl *c);

@@ -11,35 +11,6 @@
 #include "sauthctl.h"
 #include "util.h"
 
-/* The uid (the person's id in the store, not a Unix uid) of an account,
- * from its status. Self may read its own. */
-static int ctl_lookup_uid(Ctl *c, const char *user, char **ret) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        const char *uid = NULL;
-        int exists = 0;
-        const DictField fields[] = {
-                { "exists", 'b', &exists },
-                { "uid",    's', &uid },
-        };
-        int r;
-
-        r = ctl_status_reply(c, user, &reply);
-        if (r != EXIT_OK)
-                return r;
-        r = dict_read(reply, fields, ELEMENTSOF(fields));
-        if (r < 0) {
-                fprintf(stderr, "sauthctl: cannot parse the reply: %s\n", strerror(-r));
-                return EXIT_DENIED;
-        }
-        if (!exists || isempty(uid)) {
-                fprintf(stderr, "sauthctl: %s: no account named '%s'\n",
-                        sauth_status_to_string(SAUTH_E_NOT_FOUND), user);
-                return EXIT_DENIED;
-        }
-        *ret = strdup(uid);
-        return *ret ? EXIT_OK : ctl_oom();
-}
-
 /* The secrets of a password change. A token replaces the old password;
  * root sets a password without the old one unless --old asks for it. */
 typedef struct PasswdSecrets {

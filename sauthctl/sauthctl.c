@@ -27,6 +27,7 @@
 
 static const char *const ctl_option_names[_OPT_VERB_MAX] = {
         "--name", "--template", "--picture", "--token", "--uid", "--old",
+        "--model", "--resource", "--id",
 };
 
 static int verb_help(Ctl *c, int argc, char **argv);
@@ -65,6 +66,12 @@ static const Verb verbs[] = {
         { "expire", verb_expire, 1, 1, 0,
           "expire USER",
           "Force a password change at the next login." },
+        { "roles", verb_roles, 1, 1, OPT_MODEL | OPT_RESOURCE | OPT_ID,
+          "roles USER [--model M] [--resource R] [--id ID]",
+          "List the roles of USER's memberships (all, or of model M, resource R, id ID)." },
+        { "member", verb_member, 4, 5, OPT_RESOURCE,
+          "member add USER MODEL ID LEVEL | member remove USER MODEL ID [--resource R]",
+          "Give USER a level in object ID of MODEL (resource R, default [roles] resource), or take it." },
         { "methods", verb_methods, 0, 0, 0,
           "methods",
           "List the login methods and policies." },
@@ -141,6 +148,9 @@ enum {
         ARG_TOKEN,
         ARG_UID,
         ARG_OLD,
+        ARG_MODEL,
+        ARG_RESOURCE,
+        ARG_ID,
 };
 
 /* Options may come before or after the command; GNU getopt moves the
@@ -159,6 +169,9 @@ static int parse_argv(Ctl *c, int argc, char **argv, bool *help) {
                 { "token",      no_argument,       NULL, ARG_TOKEN },
                 { "uid",        required_argument, NULL, ARG_UID },
                 { "old",        no_argument,       NULL, ARG_OLD },
+                { "model",      required_argument, NULL, ARG_MODEL },
+                { "resource",   required_argument, NULL, ARG_RESOURCE },
+                { "id",         required_argument, NULL, ARG_ID },
                 {}
         };
         int opt;
@@ -182,6 +195,9 @@ static int parse_argv(Ctl *c, int argc, char **argv, bool *help) {
                 case ARG_TOKEN:      c->seen |= OPT_TOKEN; break;
                 case ARG_UID:        c->seen |= OPT_UID; c->uid = optarg; break;
                 case ARG_OLD:        c->seen |= OPT_OLD; break;
+                case ARG_MODEL:      c->seen |= OPT_MODEL; c->model = optarg; break;
+                case ARG_RESOURCE:   c->seen |= OPT_RESOURCE; c->resource = optarg; break;
+                case ARG_ID:         c->seen |= OPT_ID; c->id = optarg; break;
                 default:
                         /* Unknown, or missing its argument. */
                         return ctl_usage_error("invalid option '%s'", argv[optind - 1]);

@@ -32,7 +32,10 @@ enum {
         OPT_TOKEN    = 1u << 3,
         OPT_UID      = 1u << 4,
         OPT_OLD      = 1u << 5,
-        _OPT_VERB_MAX = 6,
+        OPT_MODEL    = 1u << 6,
+        OPT_RESOURCE = 1u << 7,
+        OPT_ID       = 1u << 8,
+        _OPT_VERB_MAX = 9,
 };
 
 typedef struct Ctl {
@@ -45,6 +48,9 @@ typedef struct Ctl {
         const char *template;
         const char *picture;
         const char *uid;
+        const char *model;      /* roles: --model, --resource, --id */
+        const char *resource;
+        const char *id;
         sd_bus *bus;
 } Ctl;
 
@@ -71,6 +77,10 @@ int verb_expire(Ctl *c, int argc, char **argv);
 int verb_passwd(Ctl *c, int argc, char **argv);
 int verb_check_password(Ctl *c, int argc, char **argv);
 int verb_forgot(Ctl *c, int argc, char **argv);
+
+/* roles.c */
+int verb_roles(Ctl *c, int argc, char **argv);
+int verb_member(Ctl *c, int argc, char **argv);
 
 /* login.c */
 int verb_login_test(Ctl *c, int argc, char **argv);

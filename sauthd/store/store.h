@@ -87,7 +87,8 @@ typedef struct StoreIds {
 void store_ids_done(StoreIds *ids);
 
 /* Person + contact + account (no password, must change) + confirmation
- * token, in one transaction. -EEXIST if the username or identity is taken. */
+ * token, in one transaction. -EEXIST if the username or identity is taken.
+ * An empty username: person, contact and token only (ret->account_id NULL). */
 int store_register(Store *s, const StoreRegistration *reg, StoreIds *ret);
 
 /* A new account for an existing person, with a confirmation token.

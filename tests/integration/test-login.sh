@@ -26,7 +26,7 @@ test_register_token_first_password_login() {
         reply=$(sa_login alice "$PW")
         expect_eq "$(jget uid <<<"$reply")" "$uid" "login uid"
         expect_eq "$(jget username <<<"$reply")" alice "login username"
-        expect_eq "$(jget roles <<<"$reply")" "user person" "roles"
+        expect_eq "$(jget roles <<<"$reply")" "user" "roles"
         expect_match "$(jget expires <<<"$reply")" '^[0-9]{10}$' "expires"
         for k in jwt_token account_id settings_id resources; do
                 jq -e --arg k "$k" '.data[0] | has($k)' <<<"$reply" > /dev/null || fail "login reply lacks $k"
@@ -294,7 +294,7 @@ test_admin_role_and_account_add() {
         local uid reply tok
         uid=$(sa_user alice "$PW")
         sa_call SetAccountAdmin sb alice true > /dev/null
-        expect_eq "$(sa_login alice "$PW" | jget roles)" "admin user person" "roles of an admin"
+        expect_eq "$(sa_login alice "$PW" | jget roles)" "admin user" "roles of an admin"
         expect_eq "$(sa_error AccountAdd alice2 "$uid")" AlreadyRegistered "second account for a person"
         expect_eq "$(sa_error AccountAdd bob x-0000000000000000)" NotFound "unknown person"
 }
