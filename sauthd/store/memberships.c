@@ -12,6 +12,9 @@
  */
 
 #define MEMBERSHIP_COLUMNS "uid, member_model, resource, resource_id, level, status, created"
+/* What the walks read: the columns of memberships_roles, so that the index
+ * alone answers (created is not among them). */
+#define MEMBERSHIP_READ "uid, member_model, resource, resource_id, level, status"
 
 int store_membership_set(Store *s, const StoreMembership *m) {
         int r;
@@ -46,13 +49,13 @@ int store_membership_remove(Store *s, const char *uid, const char *member_model,
 static int store_membership_query(Store *s, StoreCursor *q, const char *uid, const char *member_model,
                                   const char *resource, const char *resource_id) {
         if (!member_model)
-                return store_query(s, q, "SELECT " MEMBERSHIP_COLUMNS " FROM memberships WHERE uid = ?"
+                return store_query(s, q, "SELECT " MEMBERSHIP_READ " FROM memberships WHERE uid = ?"
                                          " ORDER BY member_model, resource, resource_id", "s", uid);
         if (!resource_id)
-                return store_query(s, q, "SELECT " MEMBERSHIP_COLUMNS " FROM memberships"
+                return store_query(s, q, "SELECT " MEMBERSHIP_READ " FROM memberships"
                                          " WHERE uid = ? AND member_model = ? AND resource = ?"
                                          " ORDER BY resource_id", "sss", uid, member_model, resource);
-        return store_query(s, q, "SELECT " MEMBERSHIP_COLUMNS " FROM memberships"
+        return store_query(s, q, "SELECT " MEMBERSHIP_READ " FROM memberships"
                                  " WHERE uid = ? AND member_model = ? AND resource = ? AND resource_id = ?",
                            "ssss", uid, member_model, resource, resource_id);
 }
@@ -77,7 +80,6 @@ int store_memberships_foreach(Store *s, const char *uid, const char *member_mode
                         if (r < 0)
                                 return r;
                 }
-                m.created = store_column_int64(&q, 6);
                 r = fn(&m, userdata);
                 if (r < 0)
                         return r;

@@ -216,7 +216,7 @@ typedef struct StoreMembership {
         const char *resource_id;        /* e.g. "42" */
         const char *level;              /* one of [roles] privacy_levels */
         const char *status;             /* "active" | "disabled" */
-        int64_t created;
+        int64_t created;                /* written by set; not read back (0) */
 } StoreMembership;
 
 /* Called with borrowed strings, valid during the call only; a negative
