@@ -113,7 +113,9 @@ test_register_duplicates_and_empty_fields() {
         expect_eq "$(sa_error Register other@example.org alice "A" "" "")" AlreadyRegistered "duplicate username"
         expect_eq "$(sa_error Register Alice+tag@Example.org alice2 "A" "" "")" AlreadyRegistered "duplicate identity (normalised)"
         expect_eq "$(sa_error Register "" carol "C" "" "")" InvalidArgument "empty identity"
-        expect_eq "$(sa_error Register c@example.org "" "C" "" "")" InvalidArgument "empty username"
+        # An empty user name registers a person without an account (apicrud's
+        # two-step registration, test-roles.sh); the identity must be free.
+        expect_eq "$(sa_error Register alice@example.org "" "C" "" "")" AlreadyRegistered "empty username, identity taken"
         expect_eq "$(sa_error Register c@example.org carol "" "" "")" InvalidArgument "empty name"
         expect_eq "$(sa_error Register not-an-email carol "C" "" "")" InvalidArgument "bad identity"
         expect_eq "$(sa_error Register c@example.org "Bad Name" "C" "" "")" InvalidArgument "bad username"
