@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <string.h>
 
 #include "call.h"
 #include "client-bus.h"

@@ -23,13 +23,13 @@ int ctl_call(Ctl *c, sd_bus_message *m, sd_bus_message **ret_reply);
 /* The caller's own Unix user name: the account "self" stands for. */
 int ctl_own_username(const char **ret);
 
+/* The uid (the person's id in the store, not a Unix uid) of an account,
+ * from its status; *ret to be freed. Returns an exit code. */
+int ctl_lookup_uid(Ctl *c, const char *user, char **ret);
+
 /* AccountStatus(user). */
 int ctl_status_reply(Ctl *c, const char *user, sd_bus_message **ret);
 
-/* The uid (the person's id in the store) of the account USER, from its
- * AccountStatus; NotFound, exit 1, when there is none. *ret is freed by
- * the caller. Returns an exit code. */
-int ctl_lookup_uid(Ctl *c, const char *user, char **ret);
 
 /* Calls a method that returns nothing, with arguments of the given types. */
 int ctl_simple_call(Ctl *c, const char *method, const char *types, ...);

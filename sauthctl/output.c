@@ -10,6 +10,7 @@
 #include <math.h>
 #include <time.h>
 
+#include "call.h"
 #include "output.h"
 #include "parse-util.h"
 #include "sauthctl.h"
@@ -706,3 +707,30 @@ int output_empty(Ctl *c) {
         return EXIT_OK;
 }
 
+int output_strv(Ctl *c, const char *key, char **items, const char *const *extra) {
+        _cleanup_json_ json_t *doc = NULL, *list = NULL;
+        _cleanup_free_ char *text = NULL;
+
+        if (!c->json) {
+                for (char **p = items; p && *p; p++)
+                        puts(*p);
+                return EXIT_OK;
+        }
+        doc = json_object();
+        list = json_array();
+        if (!doc || !list)
+                return ctl_oom();
+        for (const char *const *p = extra; p && p[0] && p[1]; p += 2)
+                if (json_object_set_new(doc, p[0], json_string(p[1])) < 0)
+                        return ctl_oom();
+        for (char **p = items; p && *p; p++)
+                if (json_array_append_new(list, json_string(*p)) < 0)
+                        return ctl_oom();
+        if (json_object_set(doc, key, list) < 0)
+                return ctl_oom();
+        text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (!text)
+                return ctl_oom();
+        puts(text);
+        return EXIT_OK;
+}

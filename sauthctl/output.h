@@ -50,5 +50,9 @@ typedef struct OutputColumn {
  * header line. Returns an exit code. */
 int output_list(Ctl *c, sd_bus_message *reply, const char *key, const OutputColumn *cols, size_t n_cols);
 
+/* A list of strings: one per line, or with --json one object holding the
+ * list under key and the string pairs of extra (key, value, ..., NULL). */
+int output_strv(Ctl *c, const char *key, char **items, const char *const *extra);
+
 /* For methods with an empty reply: --json still prints a JSON value. */
 int output_empty(Ctl *c);

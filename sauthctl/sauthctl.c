@@ -32,6 +32,7 @@
 static const char *const ctl_option_names[_OPT_VERB_MAX] = {
         "--name", "--template", "--picture", "--token", "--uid", "--old",
         "--scope", "--expires", "--session",
+        "--model", "--resource", "--id",
 };
 
 static int verb_help(Ctl *c, int argc, char **argv);
@@ -70,6 +71,12 @@ static const Verb verbs[] = {
         { "expire", verb_expire, 1, 1, 0,
           "expire USER",
           "Force a password change at the next login." },
+        { "roles", verb_roles, 1, 1, OPT_MODEL | OPT_RESOURCE | OPT_ID,
+          "roles USER [--model M] [--resource R] [--id ID]",
+          "List the roles of USER's memberships (all, or of model M, resource R, id ID)." },
+        { "member", verb_member, 4, 5, OPT_RESOURCE,
+          "member add USER MODEL ID LEVEL | member remove USER MODEL ID [--resource R]",
+          "Give USER a level in object ID of MODEL (resource R, default [roles] resource), or take it." },
         { "methods", verb_methods, 0, 0, 0,
           "methods",
           "List the login methods and policies." },
@@ -223,6 +230,9 @@ enum {
         ARG_SCOPE,
         ARG_EXPIRES,
         ARG_SESSION,
+        ARG_MODEL,
+        ARG_RESOURCE,
+        ARG_ID,
 };
 
 /* One --scope; the daemon checks the name against [apikeys] scopes. Like
@@ -255,6 +265,9 @@ static int parse_argv(Ctl *c, int argc, char **argv, bool *help) {
                 { "scope",      required_argument, NULL, ARG_SCOPE },
                 { "expires",    required_argument, NULL, ARG_EXPIRES },
                 { "session",    required_argument, NULL, ARG_SESSION },
+                { "model",      required_argument, NULL, ARG_MODEL },
+                { "resource",   required_argument, NULL, ARG_RESOURCE },
+                { "id",         required_argument, NULL, ARG_ID },
                 {}
         };
         int opt, r;
@@ -290,6 +303,9 @@ static int parse_argv(Ctl *c, int argc, char **argv, bool *help) {
                                 return ctl_usage_error("invalid --expires '%s' (UNIX time, or 0 for never)", optarg);
                         break;
                 case ARG_SESSION:    c->seen |= OPT_SESSION; c->session = optarg; break;
+                case ARG_MODEL:      c->seen |= OPT_MODEL; c->model = optarg; break;
+                case ARG_RESOURCE:   c->seen |= OPT_RESOURCE; c->resource = optarg; break;
+                case ARG_ID:         c->seen |= OPT_ID; c->id = optarg; break;
                 default:
                         /* Unknown, or missing its argument. */
                         return ctl_usage_error("invalid option '%s'", argv[optind - 1]);

@@ -36,7 +36,10 @@ enum {
         OPT_SCOPE    = 1u << 6,
         OPT_EXPIRES  = 1u << 7,
         OPT_SESSION  = 1u << 8,
-        _OPT_VERB_MAX = 9,
+        OPT_MODEL    = 1u << 9,
+        OPT_RESOURCE = 1u << 10,
+        OPT_ID       = 1u << 11,
+        _OPT_VERB_MAX = 12,
 };
 
 /* More --scope options than any sensible [apikeys] scopes list has. */
@@ -56,6 +59,9 @@ typedef struct Ctl {
         unsigned n_scopes;
         uint64_t expires;       /* 0: never */
         const char *session;    /* a session's jti */
+        const char *model;      /* roles: --model, --resource, --id */
+        const char *resource;
+        const char *id;
         sd_bus *bus;
 } Ctl;
 
@@ -84,6 +90,10 @@ int verb_expire(Ctl *c, int argc, char **argv);
 int verb_passwd(Ctl *c, int argc, char **argv);
 int verb_check_password(Ctl *c, int argc, char **argv);
 int verb_forgot(Ctl *c, int argc, char **argv);
+
+/* roles.c */
+int verb_roles(Ctl *c, int argc, char **argv);
+int verb_member(Ctl *c, int argc, char **argv);
 
 /* login.c */
 int verb_login_test(Ctl *c, int argc, char **argv);

@@ -26,7 +26,7 @@ static int method_register(sd_bus_message *msg, Manager *m, const Caller *caller
         return sd_bus_reply_method_return(msg, "a{sv}", 3,
                                           "uid", "s", ids.uid,
                                           "contact_id", "s", ids.contact_id,
-                                          "account_id", "s", ids.account_id);
+                                          "account_id", "s", strempty(ids.account_id));
 }
 
 static int method_account_add(sd_bus_message *msg, Manager *m, const Caller *caller, sd_bus_error *error) {

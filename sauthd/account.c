@@ -59,7 +59,9 @@ static const char *register_check_args(const RegisterArgs *a) {
         if (isempty(a->identity) || strlen(a->identity) > SAUTH_TEXT_MAX || isempty(a->name) ||
             strlen(a->name) > SAUTH_TEXT_MAX || !text_valid(a->name))
                 return "Identity and name are required: at most 256 bytes, no control characters.";
-        if (!username_valid(a->username))
+        /* No user name: apicrud's two-step registration, the account
+         * comes later with AccountAdd. */
+        if (!isempty(a->username) && !username_valid(a->username))
                 return "A user name is 1-64 characters of a-z 0-9 _ . - and starts with a letter or _.";
         if (!isempty(a->template_name) && !template_name_valid(a->template_name))
                 return "Invalid template name.";
@@ -76,10 +78,11 @@ static void account_audit(AuditEvent event, AuditResult result, const Caller *ca
         });
 }
 
-/* Stores what a new registration needs and mails the confirmation. */
+/* Stores what a new registration needs and mails the confirmation. The
+ * token is bound to the person (uid), so with two-step registration it
+ * sets the first password of the account AccountAdd makes later. */
 static SauthStatus register_store(Manager *m, const Caller *caller, const RegisterArgs *args,
                                   const char *identity, StoreIds *ret) {
-        _cleanup_(store_account_freep) StoreAccount *a = NULL;
         char token[TOKEN_TEXT_MAX], token_h[TOKEN_HASH_HEX];
         int64_t now = time(NULL), expires = now + (int64_t) m->config->confirm_lifetime;
         int r;
@@ -92,11 +95,16 @@ static SauthStatus register_store(Manager *m, const Caller *caller, const Regist
                         .picture = args->picture, .token_hash = token_h, .token_expires = expires,
                         .now = now,
                 }, ret);
-        if (r >= 0)
-                r = store_account_by_username(m->store, args->username, &a);
         if (r >= 0) {
-                account_audit(AUDIT_REGISTER, AUDIT_OK, caller, args->username, NULL);
-                (void) account_mail(m, register_template(args), a, token, expires);
+                /* What the mail needs, from what was just stored. */
+                const StoreAccount view = {
+                        .uid = ret->uid, .username = (char *) args->username,
+                        .name = (char *) args->name, .identity = (char *) identity,
+                };
+
+                account_audit(AUDIT_REGISTER, AUDIT_OK, caller, strempty(args->username),
+                              isempty(args->username) ? "person_only" : NULL);
+                (void) account_mail(m, register_template(args), &view, token, expires);
         }
         sodium_memzero(token, sizeof token);
         if (r == -EEXIST) {
@@ -133,7 +141,8 @@ SauthStatus account_register(Manager *m, const Caller *caller, const RegisterArg
         /* With open registration, a stranger must not claim the name of a
          * Unix user (root…): PAM stacks would then accept the stranger's
          * password for that user. Only admins, or the user themself, may. */
-        if (!caller_is_admin_or_self(caller, args->username) && getpwnam(args->username)) {
+        if (!isempty(args->username) && !caller_is_admin_or_self(caller, args->username) &&
+            getpwnam(args->username)) {
                 *ret_message = "That user name belongs to a user of this host.";
                 account_audit(AUDIT_REGISTER, AUDIT_DENIED, caller, args->username, "name_of_a_host_user");
                 return SAUTH_E_ACCESS_DENIED;
@@ -152,28 +161,20 @@ SauthStatus account_register(Manager *m, const Caller *caller, const RegisterArg
         return register_store(m, caller, args, normal, ret);
 }
 
+/* apicrud's account_add: the account only. It mails nothing: the token
+ * Register mailed is bound to the person and sets the first password of
+ * this account (an expired one is replaced through ForgotPassword). */
 SauthStatus account_add(Manager *m, const Caller *caller, const char *username, const char *uid,
                         char **ret_account_id, const char **ret_message) {
-        _cleanup_(store_account_freep) StoreAccount *a = NULL;
-        char token[TOKEN_TEXT_MAX], token_h[TOKEN_HASH_HEX];
-        int64_t now = time(NULL), expires = now + (int64_t) m->config->confirm_lifetime;
         int r;
 
         *ret_message = "Invalid user name or uid.";
         if (!username_valid(username) || isempty(uid) || strlen(uid) > SAUTH_TEXT_MAX)
                 return SAUTH_E_INVALID_ARGUMENT;
 
-        token_new(token);
-        r = token_hash(token, token_h);
+        r = store_account_add(m->store, uid, username, NULL, 0, time(NULL), ret_account_id);
         if (r >= 0)
-                r = store_account_add(m->store, uid, username, token_h, expires, now, ret_account_id);
-        if (r >= 0)
-                r = store_account_by_username(m->store, username, &a);
-        if (r >= 0) {
                 account_audit(AUDIT_ACCOUNT_ADD, AUDIT_OK, caller, username, NULL);
-                (void) account_mail(m, "confirm_new", a, token, expires);
-        }
-        sodium_memzero(token, sizeof token);
         switch (r) {
         case -EEXIST:
                 *ret_message = "That user name is taken or the person has an account.";

@@ -25,6 +25,9 @@ static const char *const event_names[_AUDIT_EVENT_MAX] = {
         [AUDIT_APIKEY_CREATE]   = "apikey_create",
         [AUDIT_APIKEY_REVOKE]   = "apikey_revoke",
         [AUDIT_APIKEY_USE]      = "apikey_use",
+        [AUDIT_MEMBERSHIP_SET]  = "membership_set",
+        [AUDIT_MEMBERSHIP_REMOVE] = "membership_remove",
+        [AUDIT_ROLES_REFRESH]   = "roles_refresh",
 };
 
 static const char *const result_names[_AUDIT_RESULT_MAX] = {

@@ -14,7 +14,8 @@
  *                     password_expire, access_denied, logout,
  *                     session_revoke, key_rotate, apikey_create,
  *                     apikey_revoke, apikey_use (refusals only: the hot
- *                     path's successes are counted in last_used)
+ *                     path's successes are counted in last_used),
+ *                     membership_set, membership_remove, roles_refresh
  *   SAUTH_RESULT      ok, failed, locked, disabled, refused, denied, error
  *   SAUTH_USER        the account's user name — for a name that matches no
  *                     account only with [daemon] audit_unknown_users = yes
@@ -44,6 +45,9 @@ typedef enum AuditEvent {
         AUDIT_APIKEY_CREATE,
         AUDIT_APIKEY_REVOKE,
         AUDIT_APIKEY_USE,
+        AUDIT_MEMBERSHIP_SET,
+        AUDIT_MEMBERSHIP_REMOVE,
+        AUDIT_ROLES_REFRESH,
         _AUDIT_EVENT_MAX,
 } AuditEvent;
 

@@ -9,6 +9,7 @@
 #include "login.h"
 #include "manager-bus.h"
 #include "manager.h"
+#include "roles.h"
 #include "sauth-names.h"
 
 static int method_methods(sd_bus_message *msg, Manager *m, const Caller *caller, sd_bus_error *error) {
@@ -49,22 +50,19 @@ int login_bus_reply(Request *req, Manager *m, const StoreAccount *a, const char 
         uint64_t expires = 0;
         int r;
 
-        r = login_roles(a, &roles);
-        if (r < 0)
-                return r;
-        r = session_issue(m->sessions, m->store, &(SessionGrant) {
-                .account = a, .roles = roles, .method = method,
+        /* Base and membership roles; too many for a token is the base
+         * roles and "roles-omitted", never a failed login. */
+        r = roles_session_issue(m, &(SessionGrant) {
+                .account = a, .method = method,
                 .identity = a->contact_confirmed ? a->identity : NULL,
                 .lifetime = a->is_admin ? m->config->admin_lifetime : m->config->session_lifetime,
                 .service = context ? context->service : NULL,
                 .tty = context ? context->tty : NULL,
                 .rhost = context ? context->rhost : NULL,
-        }, (uint64_t) time(NULL), &token, &expires, NULL);
+        }, (uint64_t) time(NULL), &token, &expires, NULL, &roles);
         if (r < 0) {
                 log_error("account %s: no session token: %s", a->username, strerror(-r));
-                return request_reply_error(req, r == -E2BIG ? SAUTH_E_LIMIT_EXCEEDED : SAUTH_E_INTERNAL,
-                                           r == -E2BIG ? "Too many roles for one session token." :
-                                           "The session could not be recorded.");
+                return request_reply_error(req, SAUTH_E_INTERNAL, "The session could not be recorded.");
         }
 
         r = bus_dict_new(request_call(req), &reply);

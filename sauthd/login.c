@@ -161,12 +161,18 @@ int login_roles(const StoreAccount *a, char ***ret) {
         size_t n = 0;
         char **l;
 
-        if (a->is_admin)
+        /* apicrud's base roles: "user" is an admin, or an active account
+         * whose contact is confirmed; "person" (with "pwchange") is one that
+         * must still set its password; "pending" has not confirmed yet. */
+        if (a->is_admin) {
                 roles[n++] = "admin";
-        roles[n++] = "user";
-        roles[n++] = "person";
-        if (a->must_change || !a->password_hash)
+                roles[n++] = "user";
+        } else if (streq(a->status, SAUTH_STATUS_ACTIVE) && a->contact_confirmed)
+                roles[n++] = "user";
+        if (a->must_change || !a->password_hash) {
+                roles[n++] = "person";
                 roles[n++] = "pwchange";
+        }
         if (!a->contact_confirmed)
                 roles[n++] = "pending";
 

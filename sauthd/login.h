@@ -64,5 +64,8 @@ SauthStatus login_conclude(LoginJob *j);
  * reply goes first, so the cost of the write does not tell. */
 void login_after_refusal(LoginJob *j);
 
-/* The roles a login grants an account, NULL-terminated. */
+/* The base roles of an account, NULL-terminated: "admin" and "user" for
+ * admins, "user" for an active account with a confirmed contact, "person"
+ * and "pwchange" when the password must change (or none is set),
+ * "pending" for an unconfirmed contact. Membership roles: roles.h. */
 int login_roles(const StoreAccount *a, char ***ret);

@@ -15,6 +15,7 @@
 #include "manager-bus.h"
 #include "manager.h"
 #include "password-bus.h"
+#include "roles-bus.h"
 #include "session-bus.h"
 #include "sauth-names.h"
 
@@ -24,6 +25,7 @@ static const BusMethod *const bus_areas[] = {
         password_bus_methods,
         session_bus_methods,
         apikey_bus_methods,
+        roles_bus_methods,
 };
 
 static const sd_bus_vtable bus_vtable_start[] = { SD_BUS_VTABLE_START(0) };

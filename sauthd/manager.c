@@ -13,6 +13,7 @@
 #include "audit.h"
 #include "mail.h"
 #include "manager.h"
+#include "roles.h"
 #include "sauth-config.h"
 #include "sauth-names.h"
 #include "util.h"
@@ -21,6 +22,10 @@
  * typing speed and far below a guessing attack's. */
 #define CHECK_RATE_PER_SEC 5.0
 #define CHECK_BURST 30.0
+/* UpdateAuth signs a token and writes a session row when it refreshes:
+ * a web back end refreshes once per membership change, not in a loop. */
+#define UPDATE_AUTH_RATE_PER_SEC 5.0
+#define UPDATE_AUTH_BURST 30.0
 
 /* API keys' last_used reaches the store at most this late (and at exit);
  * expired sessions, spent tokens and dead keys are pruned this often. */
@@ -180,6 +185,16 @@ static int manager_load(Manager *m, const ManagerOptions *o) {
                        m->config->registrations_per_caller);
         ratelimit_init(&m->register_total, m->config->registrations_per_hour / 3600.0,
                        m->config->registrations_per_hour);
+        ratelimit_init(&m->update_limit, UPDATE_AUTH_RATE_PER_SEC, UPDATE_AUTH_BURST);
+        r = roles_levels_parse(m->config->privacy_levels, &m->role_levels);
+        if (r < 0) {
+                log_error("[roles] privacy_levels: expected distinct words of a-z 0-9 _");
+                return r;
+        }
+        if (!roles_name_valid(m->config->roles_resource)) {
+                log_error("[roles] resource: expected 1-64 characters of a-z 0-9 _");
+                return -EINVAL;
+        }
         /* A quarter of the queue for any one user, three quarters for all
          * non-admins together: the rest stays free for admin callers. */
         quota_init(&m->hash_quota, MAX(1u, m->config->max_queue / 4),
@@ -282,6 +297,7 @@ void manager_free(Manager *m) {
         policy_free(m->policy);
         sodium_memzero(m->dummy_hash, sizeof m->dummy_hash);
         sd_event_unref(m->event);
+        strv_free(m->role_levels);
         config_free(m->config);
         free(m);
 }

@@ -41,6 +41,8 @@ typedef struct Manager {
         RateLimit check_limit;  /* CheckPassword, per caller uid */
         RateLimit register_limit; /* Register by non-admins, per caller uid */
         RateLimit register_total; /* Register by non-admins, all together (key 0) */
+        RateLimit update_limit; /* UpdateAuth, per caller uid */
+        char **role_levels;     /* [roles] privacy_levels, in order */
         CallerCache callers;    /* who is calling, per bus connection */
         Quota hash_quota;       /* hash jobs in flight of non-admin callers */
         RequestTracker requests;/* calls held for a later reply, and mail */

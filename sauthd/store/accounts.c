@@ -124,9 +124,13 @@ static int store_register_rows(Store *s, const StoreRegistration *reg, const Sto
                       "sssi", ids->contact_id, ids->uid, reg->identity, reg->now);
         if (r < 0)
                 return r;
-        r = store_account_insert(s, ids->account_id, ids->uid, reg->username, reg->now);
-        if (r < 0)
-                return r;
+        /* No user name: the person and contact only (apicrud's two-step
+         * registration; AccountAdd makes the account). */
+        if (ids->account_id) {
+                r = store_account_insert(s, ids->account_id, ids->uid, reg->username, reg->now);
+                if (r < 0)
+                        return r;
+        }
         if (!reg->token_hash)
                 return 0;
         return store_token_insert(s, reg->token_hash, ids->uid, SAUTH_TOKEN_CONFIRM,
@@ -137,13 +141,14 @@ int store_register(Store *s, const StoreRegistration *reg, StoreIds *ret) {
         _cleanup_(store_ids_done) StoreIds ids = {};
         int r;
 
-        if (!s || !reg || !ret || isempty(reg->identity) || isempty(reg->username) || !reg->name)
+        if (!s || !reg || !ret || isempty(reg->identity) || !reg->username || !reg->name)
                 return -EINVAL;
 
         ids.uid = store_id_new();
         ids.contact_id = store_id_new();
-        ids.account_id = store_id_new();
-        if (!ids.uid || !ids.contact_id || !ids.account_id)
+        if (!isempty(reg->username))
+                ids.account_id = store_id_new();
+        if (!ids.uid || !ids.contact_id || (!isempty(reg->username) && !ids.account_id))
                 return -ENOMEM;
 
         r = store_begin(s);

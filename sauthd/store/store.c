@@ -99,6 +99,23 @@ static const char *const store_migrations[] = {
         " revoked BIGINT NOT NULL DEFAULT 0,"
         " last_used BIGINT NOT NULL DEFAULT 0);"
         "CREATE INDEX api_keys_uid ON api_keys(uid);",
+
+        /* 4: memberships, the source of the roles <resource>-<id>-<level>.
+         * The primary key answers "this membership"; the second index
+         * holds every column GetRoles and a login read, in the order they
+         * filter by (uid, then member_model, resource, resource_id), so
+         * the memberships of one user are one range of one index, never
+         * a query per membership. */
+        "CREATE TABLE memberships ("
+        " uid TEXT NOT NULL REFERENCES people(id),"
+        " member_model TEXT NOT NULL,"
+        " resource TEXT NOT NULL,"
+        " resource_id TEXT NOT NULL,"
+        " level TEXT NOT NULL,"
+        " status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),"
+        " created BIGINT NOT NULL,"
+        " PRIMARY KEY (uid, member_model, resource, resource_id));"
+        "CREATE INDEX memberships_roles ON memberships(uid, member_model, resource, resource_id, level, status);",
 };
 
 _Static_assert(ELEMENTSOF(store_migrations) == STORE_SCHEMA_VERSION,
@@ -365,6 +382,7 @@ int store_prune(Store *s, int64_t now) {
                 /* children first; password_history goes with its account */
                 "DELETE FROM sessions WHERE uid IN (" STORE_UNCONFIRMED ")",
                 "DELETE FROM api_keys WHERE uid IN (" STORE_UNCONFIRMED ")",
+                "DELETE FROM memberships WHERE uid IN (" STORE_UNCONFIRMED ")",
                 "DELETE FROM tokens WHERE uid IN (" STORE_UNCONFIRMED ")",
                 "DELETE FROM accounts WHERE uid IN (" STORE_UNCONFIRMED ")",
                 "DELETE FROM contacts WHERE uid IN (" STORE_UNCONFIRMED ")",

@@ -21,7 +21,7 @@
  * included (logged without values).
  */
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 typedef struct Store Store;
 
@@ -87,7 +87,8 @@ typedef struct StoreIds {
 void store_ids_done(StoreIds *ids);
 
 /* Person + contact + account (no password, must change) + confirmation
- * token, in one transaction. -EEXIST if the username or identity is taken. */
+ * token, in one transaction. -EEXIST if the username or identity is taken.
+ * An empty username: person, contact and token only (ret->account_id NULL). */
 int store_register(Store *s, const StoreRegistration *reg, StoreIds *ret);
 
 /* A new account for an existing person, with a confirmation token.
@@ -208,6 +209,35 @@ int store_apikey_revoke(Store *s, const char *id, int64_t now);
 int store_apikeys_foreach(Store *s, const char *uid, int64_t now, store_apikey_fn fn, void *userdata);
 /* Records last_used of n keys in one transaction. */
 int store_apikeys_touch(Store *s, const char *const *ids, const int64_t *last_used, size_t n);
+
+/* ---- memberships (memberships.c) ---- */
+
+typedef struct StoreMembership {
+        const char *uid;                /* the person */
+        const char *member_model;       /* the caller's model, e.g. "list_member" */
+        const char *resource;           /* e.g. "list" */
+        const char *resource_id;        /* e.g. "42" */
+        const char *level;              /* one of [roles] privacy_levels */
+        const char *status;             /* "active" | "disabled" */
+        int64_t created;                /* written by set; not read back (0) */
+} StoreMembership;
+
+/* Called with borrowed strings, valid during the call only; a negative
+ * return stops the walk and is returned. */
+typedef int (*store_membership_fn)(const StoreMembership *m, void *userdata);
+
+/* Adds the membership, or changes the level (and status, "active" when
+ * NULL) of the one with the same uid, member_model, resource and
+ * resource_id. -ENOENT if there is no such person. */
+int store_membership_set(Store *s, const StoreMembership *m);
+/* -ENOENT if there is no such membership. */
+int store_membership_remove(Store *s, const char *uid, const char *member_model, const char *resource,
+                            const char *resource_id);
+/* The memberships of uid — of every model when member_model is NULL;
+ * else of that model and resource, and of that resource_id when it is
+ * not NULL — ordered by member_model, resource, resource_id. One query. */
+int store_memberships_foreach(Store *s, const char *uid, const char *member_model, const char *resource,
+                              const char *resource_id, store_membership_fn fn, void *userdata);
 
 /* ---- housekeeping ---- */
 

@@ -341,12 +341,20 @@ test_expire() {
         expect_eq "$(field password_must_change)" "yes" "after expire"
 }
 
-# Register makes a person with an account; AccountAdd names a person that
-# has none yet, so on the bus both refusals are what can be shown.
+# Register makes a person with an account, or without one when the user
+# name is empty (apicrud's two-step registration); AccountAdd gives such a
+# person an account.
 test_account_add() {
         sa_setup
-        local uid
+        local uid puid
         uid=$(ctl_user alice "$PW1")
+        ctl "" --json register pat@example.org "" --name Pat
+        expect_rc 0 "register without a user name"
+        puid=$(jq -r .uid <<<"$OUT")
+        expect_eq "$(jq -r .account_id <<<"$OUT")" "" "no account yet"
+        ctl "" account-add pat "$puid"
+        expect_rc 0 "account-add"
+        expect_match "$OUT" "^username: pat$" "account made"
         ctl "" account-add alice2 "$uid"
         expect_rc 1 "account-add to a person with an account"
         expect_match "$ERR" "^sauthctl: AlreadyRegistered: " "taken"
@@ -437,7 +445,7 @@ test_usage() {
         ctl "" help; expect_rc 0 help
         local v
         for v in status register account-add passwd login-test check-password forgot \
-                 enable disable set-admin expire methods; do
+                 enable disable set-admin expire roles member methods; do
                 expect_match "$OUT" "^  $v( |$)" "help lists $v"
         done
         ctl "" help passwd; expect_rc 0 "help passwd"

@@ -777,6 +777,155 @@ static void test_open_at_version(void **state) {
         store_close(s);
 }
 
+/* ---- memberships ---- */
+
+typedef struct Members {
+        unsigned n;
+        char text[16][96];
+} Members;
+
+static int seen_membership(const StoreMembership *m, void *userdata) {
+        Members *seen = userdata;
+
+        assert_true(seen->n < 16);
+        snprintf(seen->text[seen->n++], sizeof seen->text[0], "%s/%s/%s/%s/%s", m->member_model,
+                 m->resource, m->resource_id, m->level, m->status);
+        return 0;
+}
+
+static int stop_at_first(const StoreMembership *m, void *userdata) {
+        (*(unsigned *) userdata)++;
+        return -E2BIG;
+}
+
+/* The query plan of sql, one detail per line. */
+static void raw_plan(const char *path, const char *sql, char *out, size_t size) {
+        sqlite3 *db = raw_open(path);
+        sqlite3_stmt *stmt = NULL;
+        char q[512];
+        size_t n = 0;
+
+        snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
+        assert_int_equal(sqlite3_prepare_v2(db, q, -1, &stmt, NULL), SQLITE_OK);
+        out[0] = 0;
+        while (sqlite3_step(stmt) == SQLITE_ROW && n < size)
+                n += (size_t) snprintf(out + n, size - n, "%s\n", (const char *) sqlite3_column_text(stmt, 3));
+        sqlite3_finalize(stmt);
+        sqlite3_close(db);
+}
+
+static void test_memberships(void **state) {
+        _cleanup_(store_closep) Store *s = NULL;
+        _cleanup_(store_ids_done) StoreIds alice = {}, bob = {};
+        char path[PATH_MAX], t[65], plan[1024];
+        Members seen = {};
+        unsigned calls = 0;
+
+        s = open_new("memberships", path);
+        do_register(s, "alice", "alice@example.org", tok(t, 1), &alice);
+        do_register(s, "bob", "bob@example.org", tok(t, 2), &bob);
+        StoreMembership m = { .uid = alice.uid, .member_model = "list_member", .resource = "list",
+                              .resource_id = "42", .level = "manager", .created = NOW };
+        assert_int_equal(store_membership_set(s, &m), 0);
+        m.resource_id = "a-b-7";
+        m.level = "invitee";
+        assert_int_equal(store_membership_set(s, &m), 0);
+        m.member_model = "event_member";
+        m.resource = "event";
+        m.resource_id = "e1";
+        m.level = "member";
+        assert_int_equal(store_membership_set(s, &m), 0);
+        StoreMembership b = { .uid = bob.uid, .member_model = "list_member", .resource = "list",
+                              .resource_id = "42", .level = "member", .created = NOW };
+        assert_int_equal(store_membership_set(s, &b), 0);
+
+        /* An upsert: the same key changes level and status, no second row. */
+        StoreMembership up = { .uid = alice.uid, .member_model = "list_member", .resource = "list",
+                               .resource_id = "42", .level = "member", .status = "disabled", .created = NOW + 5 };
+        assert_int_equal(store_membership_set(s, &up), 0);
+        assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM memberships"), 4);
+        assert_int_equal(raw_int(path, "SELECT created FROM memberships WHERE resource_id = '42'"
+                                       " AND level = 'member' AND status = 'disabled'"), NOW);
+
+        /* Every membership of a uid, ordered by model, resource, id. */
+        assert_int_equal(store_memberships_foreach(s, alice.uid, NULL, NULL, NULL, seen_membership, &seen), 0);
+        assert_int_equal(seen.n, 3);
+        assert_string_equal(seen.text[0], "event_member/event/e1/member/active");
+        assert_string_equal(seen.text[1], "list_member/list/42/member/disabled");
+        assert_string_equal(seen.text[2], "list_member/list/a-b-7/invitee/active");
+        seen = (Members) {};
+        assert_int_equal(store_memberships_foreach(s, alice.uid, "list_member", "list", NULL,
+                                                   seen_membership, &seen), 0);
+        assert_int_equal(seen.n, 2);
+        seen = (Members) {};
+        assert_int_equal(store_memberships_foreach(s, alice.uid, "list_member", "list", "a-b-7",
+                                                   seen_membership, &seen), 0);
+        assert_int_equal(seen.n, 1);
+        assert_string_equal(seen.text[0], "list_member/list/a-b-7/invitee/active");
+        seen = (Members) {};
+        assert_int_equal(store_memberships_foreach(s, alice.uid, "list_member", "event", NULL,
+                                                   seen_membership, &seen), 0);
+        assert_int_equal(seen.n, 0);
+        /* The callback stops the walk. */
+        assert_int_equal(store_memberships_foreach(s, alice.uid, NULL, NULL, NULL, stop_at_first, &calls), -E2BIG);
+        assert_int_equal(calls, 1);
+        assert_int_equal(store_memberships_foreach(s, alice.uid, "list_member", NULL, NULL,
+                                                   seen_membership, &seen), -EINVAL);
+
+        /* Removal, and what is not there. */
+        assert_int_equal(store_membership_remove(s, alice.uid, "list_member", "list", "42"), 0);
+        assert_int_equal(store_membership_remove(s, alice.uid, "list_member", "list", "42"), -ENOENT);
+        assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM memberships WHERE uid IN"
+                                       " (SELECT uid FROM accounts WHERE username = 'bob')"), 1);
+        m.uid = "x-ffffffffffffffff";
+        assert_int_equal(store_membership_set(s, &m), -ENOENT);
+        m.uid = alice.uid;
+        m.level = "";
+        assert_int_equal(store_membership_set(s, &m), -EINVAL);
+
+        /* GetRoles and logins read one range of the covering index. */
+        raw_plan(path, "SELECT uid, member_model, resource, resource_id, level, status FROM memberships"
+                       " WHERE uid = 'x' ORDER BY member_model, resource, resource_id", plan, sizeof plan);
+        assert_non_null(strstr(plan, "USING COVERING INDEX memberships_roles"));
+        assert_null(strstr(plan, "TEMP B-TREE"));
+        raw_plan(path, "SELECT level, status FROM memberships WHERE uid = 'x' AND member_model = 'm'"
+                       " AND resource = 'r' ORDER BY resource_id", plan, sizeof plan);
+        assert_non_null(strstr(plan, "memberships_roles"));
+        assert_null(strstr(plan, "TEMP B-TREE"));
+}
+
+/* apicrud's two-step registration: a person and contact without account. */
+static void test_register_person_only(void **state) {
+        _cleanup_(store_closep) Store *s = NULL;
+        _cleanup_(store_ids_done) StoreIds ids = {};
+        _cleanup_free_ char *id = NULL;
+        char path[PATH_MAX], t[65];
+        StoreAccount *a = NULL;
+
+        s = open_new("person-only", path);
+        do_register(s, "", "pat@example.org", tok(t, 9), &ids);
+        assert_non_null(ids.uid);
+        assert_non_null(ids.contact_id);
+        assert_null(ids.account_id);
+        assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM accounts"), 0);
+        assert_int_equal(store_account_by_uid(s, ids.uid, &a), -ENOENT);
+        assert_int_equal(store_token_check(s, t, ids.uid, NOW, NULL), 0);
+
+        assert_int_equal(store_account_add(s, ids.uid, "pat", NULL, 0, NOW, &id), 0);
+        a = by_username(s, "pat");
+        assert_string_equal(a->uid, ids.uid);
+        assert_false(a->contact_confirmed);
+        store_account_free(a);
+        /* The token mailed at registration sets the first password. */
+        StorePasswordChange chg = { .account_id = id, .new_hash = FIXTURE_HASH, .token_hash = t,
+                                    .uid = ids.uid, .history = 3, .now = NOW };
+        assert_int_equal(store_set_password(s, &chg), 0);
+        a = by_username(s, "pat");
+        assert_true(a->contact_confirmed);
+        assert_false(a->must_change);
+        store_account_free(a);
+}
+
 /* ---- sessions, API keys, pruning ---- */
 
 typedef struct Seen {
@@ -1021,6 +1170,8 @@ int main(void) {
                 cmocka_unit_test(test_sessions),
                 cmocka_unit_test(test_apikeys),
                 cmocka_unit_test(test_prune_tokens),
+                cmocka_unit_test(test_memberships),
+                cmocka_unit_test(test_register_person_only),
         };
 
         return cmocka_run_group_tests(tests, group_setup, group_teardown);
