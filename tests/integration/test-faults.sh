@@ -96,7 +96,14 @@ test_sigkill_loses_nothing_acknowledged() {
                 /usr/bin/python3 "$TESTS_DIR/integration/flood.py" "$BUS_ADDRESS" "$BUS_NAME" "$BUS_PATH" \
                         "$BUS_IFACE" "r${round}u" "$uid" "$T/acked.$round" &
                 client=$!
-                sleep "0.$((RANDOM % 6 + 3))"
+                # Kill at a random moment once the flood is under way (a
+                # loaded or sanitizer run starts the client slowly).
+                local i
+                for i in $(seq 1 500); do
+                        [ -s "$T/acked.$round" ] && break
+                        sleep 0.02
+                done
+                sleep "0.$((RANDOM % 6 + 1))"
                 kill -KILL "$SAUTHD_PID"
                 wait "$SAUTHD_PID" 2>/dev/null || true
                 SAUTHD_PID=""
