@@ -306,10 +306,11 @@ test_pam_device_flow() {
         oauth_setup
         sa_user alice "$PW" > /dev/null
         sa_pam_service oauth device=idp prompt=never timeout=30
-        sa_pam oauth alice authenticate open_session < /dev/null > "$T/pam.out" 2>&1 &
+        # An empty password starts the device flow.
+        echo "" | sa_pam oauth alice authenticate open_session > "$T/pam.out" 2>&1 &
         local pam=$! code="" i
         for i in $(seq 1 100); do
-                code=$(oidc_last_user_code)
+                code=$(oidc_last_user_code 2>/dev/null) || code=""
                 [ -n "$code" ] && [ "$code" != null ] && break
                 sleep 0.1
         done
@@ -320,6 +321,37 @@ test_pam_device_flow() {
         expect_eq "$rc" 0 "pamtester exit: $(cat "$T/pam.out")"
         expect_match "$(cat "$T/pam.out")" "$code" "the code shown"
         expect_match "$(cat "$T/pam.out")" "successfully authenticated" "authenticated"
+        expect_match "$(cat "$T/pam.out")" "█" "the QR code shown"
+        expect_eq "$(sa_call ListSessions s "$(sa_call AccountStatus s alice | jget uid)" | jq -r '.data[0].sessions.data[0].method.data')" idp "session method"
+}
+
+# A password still logs in locally with device= set.
+test_pam_device_password_still_local() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        sa_pam_service oauth device=idp prompt=never
+        expect_match "$(echo "$PW" | sa_pam oauth alice authenticate)" "successfully authenticated" "password login"
+        expect_eq "$(oidc_polls)" 0 "no device flow"
+}
+
+# Denied at the provider: PAM_AUTH_ERR.
+test_pam_device_denied() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        sa_pam_service oauth device=idp prompt=never timeout=30
+        echo "" | sa_pam oauth alice authenticate > "$T/pam.out" 2>&1 &
+        local pam=$! code="" i
+        for i in $(seq 1 100); do
+                code=$(oidc_last_user_code 2>/dev/null) || code=""
+                [ -n "$code" ] && [ "$code" != null ] && break
+                sleep 0.1
+        done
+        [ -n "$code" ] && [ "$code" != null ] || fail "no user code at the provider"
+        oidc_deny "$code"
+        local rc=0
+        wait "$pam" || rc=$?
+        expect_ne "$rc" 0 "pamtester exit"
+        expect_match "$(cat "$T/pam.out")" "Authentication failure" "denied"
 }
 
 sa_main "$@"
