@@ -354,4 +354,37 @@ test_pam_device_denied() {
         expect_match "$(cat "$T/pam.out")" "Authentication failure" "denied"
 }
 
+test_sauthctl_login_device() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        "$SAUTHCTL" --address "$BUS_ADDRESS" login-device idp alice > "$T/ctl.out" 2> "$T/ctl.err" &
+        local ctl=$! code="" i
+        for i in $(seq 1 100); do
+                code=$(oidc_last_user_code 2>/dev/null) || code=""
+                [ -n "$code" ] && [ "$code" != null ] && break
+                sleep 0.1
+        done
+        [ -n "$code" ] && [ "$code" != null ] || fail "no user code at the provider"
+        oidc_approve "$code" alice
+        local rc=0
+        wait "$ctl" || rc=$?
+        expect_eq "$rc" 0 "sauthctl exit: $(cat "$T/ctl.err")"
+        expect_match "$(cat "$T/ctl.err")" "$code" "code shown"
+        expect_match "$(cat "$T/ctl.out")" "username: alice|alice" "login printed"
+        expect_match "$(cat "$T/ctl.out")" "idp" "method printed"
+}
+
+test_sauthctl_login_url_and_callback() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        local out loc state back code
+        out=$("$SAUTHCTL" --address "$BUS_ADDRESS" --json login-url web alice)
+        loc=$(jq -r '.location' <<<"$out")
+        state=$(jq -r '.state' <<<"$out")
+        back=$(oidc_code_login "$loc" alice)
+        code=$(sed -n 's/.*[?&]code=\([^&]*\).*/\1/p' <<<"$back")
+        out=$("$SAUTHCTL" --address "$BUS_ADDRESS" --json oauth-callback web "$code" "$state")
+        expect_eq "$(jq -r '.username' <<<"$out")" alice "username"
+}
+
 sa_main "$@"
