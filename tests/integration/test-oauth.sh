@@ -325,6 +325,38 @@ test_pam_device_flow() {
         expect_eq "$(sa_call ListSessions s "$(sa_call AccountStatus s alice | jget uid)" | jq -r '.data[0].sessions.data[0].method.data')" idp "session method"
 }
 
+# prompt=always (what sshd gets with auto): the text comes with a prompt,
+# and the module polls after each answer.
+test_pam_device_flow_prompt() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        sa_pam_service oauth device=idp prompt=always timeout=30
+        mkfifo "$T/in"
+        sa_pam oauth alice authenticate < "$T/in" > "$T/pam.out" 2>&1 &
+        local pam=$! code="" i
+        exec 7> "$T/in"
+        echo "" >&7     # the password: empty
+        for i in $(seq 1 100); do
+                code=$(oidc_last_user_code 2>/dev/null) || code=""
+                [ -n "$code" ] && [ "$code" != null ] && break
+                sleep 0.1
+        done
+        [ -n "$code" ] && [ "$code" != null ] || fail "no user code at the provider"
+        # Before the approval: Enter polls, the answer is pending, asked again.
+        echo "" >&7
+        sleep 0.5
+        oidc_approve "$code" alice
+        echo "" >&7
+        exec 7>&-
+        local rc=0
+        wait "$pam" || rc=$?
+        expect_eq "$rc" 0 "pamtester exit: $(cat "$T/pam.out")"
+        expect_match "$(cat "$T/pam.out")" "Press Enter once you have approved" "the prompt"
+        expect_match "$(cat "$T/pam.out")" "not approved yet" "asked again while pending"
+        expect_match "$(cat "$T/pam.out")" "successfully authenticated" "authenticated"
+        expect_eq "$(oidc_polls)" 2 "one request per answer, never faster than the interval"
+}
+
 # A password still logs in locally with device= set.
 test_pam_device_password_still_local() {
         oauth_setup
