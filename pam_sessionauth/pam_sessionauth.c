@@ -26,6 +26,9 @@
 #define DEFAULT_RETRY       3U
 #define MAX_RETRY           100U
 #define USEC_PER_SEC        1000000ULL
+#define DEVICE_RESTARTS_MAX 3U          /* new codes one authenticate may ask for */
+#define DEVICE_WAIT_MAX_SEC 3600U       /* expires_in we believe at most */
+#define MIN_U(a, b) ((a) < (b) ? (a) : (b))
 
 /* The session token, kept by authenticate for the session phase under this
  * name (pam_set_data). It is a credential: wiped when freed, never logged. */
@@ -46,8 +49,8 @@ typedef struct Args {
         bool try_first_pass;            /* pam_get_authtok() itself; we keep */
         bool use_authtok;               /* them to know what it will do */
         bool unavail_ignore;
-        const char *device;             /* device flow: not used yet */
-        Prompt prompt;                  /* device flow: not used yet */
+        const char *device;             /* device flow with this provider at an empty password */
+        Prompt prompt;                  /* device flow: the text as a prompt (sshd) or as info */
 } Args;
 
 /* What one entry point works with; context_done() releases all of it. */
@@ -439,6 +442,201 @@ static int auth_keep_session(Context *c, char *token) {
         return session_token_keep(c->pamh, token);
 }
 
+/* ------------------------------------------------------------ device flow */
+
+typedef struct DeviceStart {
+        const char *handle;             /* these point into reply */
+        const char *user_code;
+        const char *uri;
+        const char *uri_complete;
+        const char *qr;
+        uint32_t expires_in;
+        uint32_t interval;
+        sd_bus_message *reply;
+} DeviceStart;
+
+static void device_start_done(DeviceStart *d) {
+        d->reply = sd_bus_message_unref(d->reply);
+}
+
+/* DeviceLoginStart: the code to show and the handle to poll with. */
+static SauthStatus device_start(Context *c, DeviceStart *ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        DeviceStart d = {};
+        const DictField keys[] = {
+                { "handle", 's', &d.handle },
+                { "user_code", 's', &d.user_code },
+                { "verification_uri", 's', &d.uri },
+                { "verification_uri_complete", 's', &d.uri_complete },
+                { "qr", 's', &d.qr },
+                { "expires_in", 'u', &d.expires_in },
+                { "interval", 'u', &d.interval },
+        };
+        SauthStatus s;
+        int r;
+
+        r = bus_new_call(c, "DeviceLoginStart", &m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", c->args.device, c->user);
+        if (r < 0)
+                return status_from_build(r);
+        s = bus_send(c, m, &error, &d.reply);
+        if (s != SAUTH_OK)
+                return s;
+        (void) sd_bus_message_sensitive(d.reply);
+        if (dict_read(d.reply, keys, ELEMENTSOF(keys)) < 0 || isempty(d.handle) || isempty(d.user_code) ||
+            isempty(d.uri) || d.interval == 0 || d.expires_in == 0) {
+                device_start_done(&d);
+                return SAUTH_E_INTERNAL;
+        }
+        *ret = d;
+        return SAUTH_OK;
+}
+
+/* DeviceLoginPoll once: SAUTH_OK with *ret_token once complete (NULL while
+ * pending; *interval then is the current one). */
+static SauthStatus device_poll(Context *c, const char *handle, uint32_t *interval, char **ret_token) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *status = NULL;
+        uint32_t iv = 0;
+        const DictField keys[] = {
+                { "status", 's', &status },
+                { "interval", 'u', &iv },
+        };
+        SauthStatus s;
+        int r;
+
+        r = bus_new_call(c, "DeviceLoginPoll", &m);
+        if (r >= 0)
+                r = sd_bus_message_sensitive(m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", handle);
+        if (r < 0)
+                return status_from_build(r);
+        s = bus_send(c, m, &error, &reply);
+        if (s != SAUTH_OK)
+                return s;
+        (void) sd_bus_message_sensitive(reply);
+        if (dict_read(reply, keys, ELEMENTSOF(keys)) < 0 || !status)
+                return SAUTH_E_INTERNAL;
+        if (streq(status, "pending")) {
+                if (iv > 0)
+                        *interval = iv;
+                *ret_token = NULL;
+                return SAUTH_OK;
+        }
+        if (!streq(status, "complete") || sd_bus_message_rewind(reply, true) < 0)
+                return SAUTH_E_INTERNAL;
+        return login_reply_token(reply, ret_token);
+}
+
+static void sleep_usec(uint64_t usec) {
+        struct timespec ts = { .tv_sec = usec / USEC_PER_SEC, .tv_nsec = (usec % USEC_PER_SEC) * 1000 };
+
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+/* OpenSSH shows PAM_TEXT_INFO only with the next prompt: under sshd, or
+ * for any remote login, the text goes out as a prompt. */
+static bool device_use_prompt(Context *c) {
+        const void *service = NULL, *rhost = NULL;
+
+        if (c->args.prompt != PROMPT_AUTO)
+                return c->args.prompt == PROMPT_ALWAYS;
+        (void) pam_get_item(c->pamh, PAM_SERVICE, &service);
+        (void) pam_get_item(c->pamh, PAM_RHOST, &rhost);
+        return (service && streq(service, "sshd")) || !isempty(rhost);
+}
+
+static char *device_text(const DeviceStart *d) {
+        char *t = NULL;
+
+        if (asprintf(&t, "To log in, open %s\nand enter the code %s%s%s",
+                     d->uri, d->user_code,
+                     d->qr ? "\nor scan this code with your phone:\n" : "", d->qr ? d->qr : "") < 0)
+                return NULL;
+        return t;
+}
+
+/* One answer to the prompt: 1 for a new code ("r"), 0 to poll, <0 a PAM
+ * code (negated) when the conversation failed. */
+static int device_ask(Context *c, const char *text) {
+        _cleanup_erase_ char *answer = NULL;
+        int r;
+
+        r = pam_prompt(c->pamh, PAM_PROMPT_ECHO_ON, &answer, "%s%sPress Enter once you have approved, or type r for a new code: ",
+                       text ? text : "", text ? "\n" : "");
+        if (r != PAM_SUCCESS)
+                return -r;
+        return answer && (streq(answer, "r") || streq(answer, "R"));
+}
+
+/* Polls one code until it completes, fails or expires. 1: a new code was
+ * asked for. */
+static int device_wait(Context *c, DeviceStart *d, SauthStatus *ret_status, char **ret_token) {
+        bool prompt = device_use_prompt(c);
+        _cleanup_free_ char *text = device_text(d);
+        uint64_t deadline = now_usec() + (uint64_t) MIN_U(d->expires_in, DEVICE_WAIT_MAX_SEC) * USEC_PER_SEC;
+        uint64_t last = 0;
+        uint32_t interval = d->interval;
+        bool first = true;
+        int r;
+
+        if (!text)
+                return -PAM_BUF_ERR;
+        if (!prompt)
+                (void) pam_info(c->pamh, "%s", text);
+        while (now_usec() < deadline) {
+                uint64_t next = last + (uint64_t) interval * USEC_PER_SEC;
+
+                if (prompt) {
+                        r = device_ask(c, first ? text : "The login is not approved yet.");
+                        if (r != 0)
+                                return r;
+                        first = false;
+                }
+                /* Never faster than the interval, prompt or not. */
+                if (last && now_usec() < next)
+                        sleep_usec(next - now_usec());
+                else if (!last && !prompt)
+                        sleep_usec((uint64_t) interval * USEC_PER_SEC);
+                last = now_usec();
+                *ret_status = device_poll(c, d->handle, &interval, ret_token);
+                if (*ret_status != SAUTH_OK || *ret_token)
+                        return 0;
+        }
+        *ret_status = SAUTH_E_EXPIRED_TOKEN;
+        return 0;
+}
+
+/* The device flow for c->user: SAUTH_OK and the session token, or why not.
+ * A PAM code of a failed conversation comes back in *ret_pam. */
+static SauthStatus device_login(Context *c, char **ret_token, int *ret_pam) {
+        SauthStatus s = SAUTH_E_INTERNAL;
+
+        *ret_pam = PAM_SUCCESS;
+        for (unsigned i = 0; i < DEVICE_RESTARTS_MAX; i++) {
+                DeviceStart d = {};
+                int r;
+
+                s = device_start(c, &d);
+                if (s != SAUTH_OK)
+                        return s;
+                r = device_wait(c, &d, &s, ret_token);
+                device_start_done(&d);
+                if (r < 0) {
+                        *ret_pam = -r;
+                        return SAUTH_E_INTERNAL;
+                }
+                if (r == 0)
+                        return s;
+        }
+        return SAUTH_E_EXPIRED_TOKEN;
+}
+
 static Context context_new(pam_handle_t *pamh, int flags, int argc, const char **argv) {
         Context c = { .pamh = pamh, .flags = flags };
 
@@ -466,7 +664,12 @@ int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **ar
         }
 
         s = context_connect(&c);
-        if (s == SAUTH_OK)
+        /* With device=, an empty password starts the device flow. */
+        if (s == SAUTH_OK && c.args.device && isempty(password)) {
+                s = device_login(&c, &token, &r);
+                if (r != PAM_SUCCESS)
+                        return r;
+        } else if (s == SAUTH_OK)
                 s = account_login(&c, password, &token);
         if (s != SAUTH_OK)
                 return context_result(&c, s, "authenticate");

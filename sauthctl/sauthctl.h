@@ -99,6 +99,11 @@ int verb_member(Ctl *c, int argc, char **argv);
 int verb_login_test(Ctl *c, int argc, char **argv);
 int verb_methods(Ctl *c, int argc, char **argv);
 
+/* oauth.c */
+int verb_login_device(Ctl *c, int argc, char **argv);
+int verb_login_url(Ctl *c, int argc, char **argv);
+int verb_oauth_callback(Ctl *c, int argc, char **argv);
+
 /* tokens.c */
 int verb_apikey_create(Ctl *c, int argc, char **argv);
 int verb_apikey_list(Ctl *c, int argc, char **argv);

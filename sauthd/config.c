@@ -268,7 +268,7 @@ static ProviderConfig *provider_get(SauthConfig *c, const char *name) {
         if (!n)
                 return NULL;
         c->providers = n;
-        n[c->n_providers] = (ProviderConfig) { .name = strdup(name) };
+        n[c->n_providers] = (ProviderConfig) { .name = strdup(name), .timeout = 10 };
         if (!n[c->n_providers].name)
                 return NULL;
         return &n[c->n_providers++];
@@ -284,6 +284,17 @@ static int apply_provider_key(SauthConfig *c, const char *provider, const char *
         };
         ProviderConfig *p;
 
+        if (streq(key, "timeout")) {
+                unsigned v;
+
+                if (parse_uint(value, &v) < 0 || v < 1 || v > 120)
+                        return -EINVAL;
+                p = provider_get(c, provider);
+                if (!p)
+                        return -ENOMEM;
+                p->timeout = v;
+                return 0;
+        }
         for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
                 if (!streq(keys[i].key, key))
                         continue;

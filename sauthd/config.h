@@ -29,6 +29,7 @@ typedef struct ProviderConfig {
         char *client_secret_file;
         char *scopes;
         char *redirect_uri;
+        unsigned timeout;               /* seconds for one HTTP request to it, 1..120 */
 } ProviderConfig;
 
 typedef struct SauthConfig {

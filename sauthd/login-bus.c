@@ -9,6 +9,8 @@
 #include "login.h"
 #include "manager-bus.h"
 #include "manager.h"
+#include "oauth-bus.h"
+#include "oauth.h"
 #include "roles.h"
 #include "sauth-names.h"
 
@@ -82,6 +84,9 @@ int login_bus_reply(Request *req, Manager *m, const StoreAccount *a, const char 
                 r = bus_append_s(reply, "settings_id", m->config->settings_id);
         if (r >= 0)
                 r = bus_append_s(reply, "method", method);
+        /* DeviceLoginPoll's "complete"; the same in every login reply. */
+        if (r >= 0)
+                r = bus_append_s(reply, "status", "complete");
         if (r >= 0)
                 r = bus_append_pairs(reply, "resources", m->config->resources, m->config->n_resources);
         if (r >= 0)
@@ -149,6 +154,9 @@ static int method_account_login(sd_bus_message *msg, Manager *m, const Caller *c
         if (r < 0)
                 return r;
 
+        /* A provider's name: the authorization code flow (oauth-bus.c). */
+        if (!streq(method, SAUTH_METHOD_LOCAL) && oauth_has_provider(m->oauth, method))
+                return oauth_bus_account_login(msg, m, caller, method, username, &context, error);
         if (!streq(method, SAUTH_METHOD_LOCAL))
                 return bus_error(error, SAUTH_E_UNSUPPORTED_METHOD, "Login method not supported.");
         if (m->config->login_internal != LOGIN_OPEN)

@@ -14,6 +14,7 @@
 #include "login-bus.h"
 #include "manager-bus.h"
 #include "manager.h"
+#include "oauth-bus.h"
 #include "password-bus.h"
 #include "roles-bus.h"
 #include "session-bus.h"
@@ -26,6 +27,7 @@ static const BusMethod *const bus_areas[] = {
         session_bus_methods,
         apikey_bus_methods,
         roles_bus_methods,
+        oauth_bus_methods,
 };
 
 static const sd_bus_vtable bus_vtable_start[] = { SD_BUS_VTABLE_START(0) };

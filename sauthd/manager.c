@@ -12,6 +12,7 @@
 #include "log.h"
 #include "audit.h"
 #include "mail.h"
+#include "oauth.h"
 #include "manager.h"
 #include "roles.h"
 #include "sauth-config.h"
@@ -245,6 +246,9 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
                 r = pool_new(m->event, "mail-pool", 1, 256, &m->mail_pool);
         if (r < 0)
                 return r;
+        r = oauth_new(m, &m->oauth);
+        if (r < 0)
+                return r;
         manager_prune(m);
         m->last_prune = now_usec();
         r = sd_event_add_time_relative(m->event, &m->housekeeping, CLOCK_MONOTONIC, HOUSEKEEPING_USEC,
@@ -281,6 +285,7 @@ void manager_free(Manager *m) {
          * while the bus and the store are still there. */
         pool_free(m->hash_pool);
         pool_free(m->mail_pool);
+        m->oauth = oauth_free(m->oauth);
         if (m->apikeys && m->store)
                 manager_flush(m);
         m->housekeeping = sd_event_source_unref(m->housekeeping);

@@ -36,6 +36,7 @@ typedef struct Manager {
         Policy *policy;
         Pool *hash_pool;        /* Argon2id */
         Pool *mail_pool;        /* sending mail */
+        struct OAuth *oauth;    /* providers, device flows, code states (oauth.c) */
         HashCost cost;
         char dummy_hash[HASH_STR_MAX];
         RateLimit check_limit;  /* CheckPassword, per caller uid */

@@ -1,0 +1,422 @@
+#!/bin/bash
+# OAuth logins against a real OIDC provider on loopback (tests/oidc): the
+# device flow of RFC 8628, the authorization code flow with PKCE, broken
+# providers, and the PAM module's device flow.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/oidc-lib.sh"
+
+PW="correct horse battery staple"
+
+# A daemon with provider "idp" (device flow) and "web" (code flow); extra
+# "section.key=value" arguments go to sa_prepare.
+oauth_setup() {
+        sa_prepare "$@"
+        oidc_start
+        oidc_config_section idp device >> "$T/sauthd.conf"
+        echo "timeout = 3" >> "$T/sauthd.conf"
+        oidc_config_section web code >> "$T/sauthd.conf"
+        echo "timeout = 3" >> "$T/sauthd.conf"
+        sa_start_bus
+        sa_start_daemon
+}
+
+# device_start [UID] USER — DeviceLoginStart idp USER; the JSON reply.
+device_start() {
+        sa_call DeviceLoginStart ss idp "$1"
+}
+
+device_poll() {
+        sa_call DeviceLoginPoll s "$1"
+}
+
+# Polls until the answer is not pending (bounded); prints the last reply.
+device_poll_until_done() {
+        local handle=$1 out i
+        for i in $(seq 1 40); do
+                out=$(device_poll "$handle")
+                [ "$(jget status <<<"$out")" = pending ] || { echo "$out"; return 0; }
+                sleep 0.5
+        done
+        fail "the device login stayed pending"
+}
+
+# The error name of a poll expected to fail (polls again while pending).
+device_poll_error() {
+        local handle=$1 out i
+        for i in $(seq 1 40); do
+                out=$(sa_error DeviceLoginPoll "$handle" 2>/dev/null) && { echo "$out"; return 0; }
+                sleep 0.5
+        done
+        fail "the device login never failed"
+}
+
+test_methods_lists_providers() {
+        oauth_setup
+        expect_eq "$(sa_call Methods | jget items)" "local idp web" "Methods"
+}
+
+test_device_approved_login() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        local out handle code tok
+        out=$(device_start alice)
+        handle=$(jget handle <<<"$out")
+        code=$(jget user_code <<<"$out")
+        expect_match "$code" '^[A-Z]{4}-[A-Z]{4}$' "user_code"
+        expect_eq "$code" "$(oidc_last_user_code)" "user code at the provider"
+        expect_match "$(jget verification_uri <<<"$out")" "^$OIDC_ISSUER/" "verification_uri"
+        expect_match "$(jget verification_uri_complete <<<"$out")" "user_code=" "verification_uri_complete"
+        expect_eq "$(jget interval <<<"$out")" 1 "interval (the provider's)"
+        expect_match "$(jget expires_in <<<"$out")" '^[0-9]+$' "expires_in"
+        expect_match "$(jget qr <<<"$out")" '█' "qr"
+        # Not approved yet: pending.
+        expect_eq "$(device_poll "$handle" | jget status)" pending "before approval"
+        oidc_approve "$code" alice
+        sleep 1.1
+        out=$(device_poll_until_done "$handle")
+        expect_eq "$(jget status <<<"$out")" complete "status"
+        expect_eq "$(jget username <<<"$out")" alice "username"
+        expect_eq "$(jget method <<<"$out")" idp "method"
+        tok=$(jget jwt_token <<<"$out")
+        out=$(sa_call VerifyToken s "$tok")
+        expect_eq "$(jget method <<<"$out")" idp "token method"
+        expect_eq "$(jget identity <<<"$out")" alice@example.org "token identity"
+        # The flow is over: its handle is gone.
+        expect_eq "$(sa_error DeviceLoginPoll "$handle")" InvalidToken "poll after success"
+        expect_match "$(cat "$T/sauthd.log")" "SAUTH_EVENT=login.*SAUTH_RESULT=ok|login ok" "audit"
+}
+
+test_device_default_interval() {
+        sa_prepare
+        oidc_start --interval none
+        oidc_config_section idp device >> "$T/sauthd.conf"
+        sa_start_bus
+        sa_start_daemon
+        expect_eq "$(device_start "" | jget interval)" 5 "interval when the server gives none"
+}
+
+test_device_denied() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        local out handle
+        out=$(device_start alice)
+        handle=$(jget handle <<<"$out")
+        oidc_deny "$(jget user_code <<<"$out")"
+        sleep 1.1
+        expect_eq "$(device_poll_error "$handle")" AuthorizationDenied "denied"
+}
+
+test_device_expired() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        local out handle
+        out=$(device_start alice)
+        handle=$(jget handle <<<"$out")
+        oidc_expire_next "$(jget user_code <<<"$out")"
+        sleep 1.1
+        expect_eq "$(device_poll_error "$handle")" ExpiredToken "expired_token"
+}
+
+test_device_expires_in_passed() {
+        oauth_setup
+        oidc_device_ttl 2
+        local out handle
+        out=$(device_start "")
+        handle=$(jget handle <<<"$out")
+        expect_eq "$(jget expires_in <<<"$out")" 2 "expires_in"
+        sleep 2.2
+        expect_eq "$(sa_error DeviceLoginPoll "$handle")" ExpiredToken "past expires_in"
+        local polls
+        polls=$(oidc_polls)
+        expect_eq "$polls" 0 "no token request past expires_in"
+}
+
+test_device_slow_down_and_interval() {
+        oauth_setup
+        local out handle
+        out=$(device_start "")
+        handle=$(jget handle <<<"$out")
+        oidc_slow_down 1
+        # First poll: a request, answered slow_down: interval 1 + 5.
+        out=$(device_poll "$handle")
+        expect_eq "$(jget interval <<<"$out")" 6 "interval after slow_down"
+        expect_eq "$(oidc_polls)" 1 "one request"
+        # Polling fast makes no request until 6 s have passed.
+        local i
+        for i in 1 2 3 4 5; do
+                expect_eq "$(device_poll "$handle" | jget status)" pending "fast poll $i"
+                sleep 0.5
+        done
+        expect_eq "$(oidc_polls)" 1 "no request before the interval"
+        sleep 3.6
+        device_poll "$handle" > /dev/null
+        expect_eq "$(oidc_polls)" 2 "a request after the interval"
+        local gap
+        gap=$(oidc_poll_gaps | tail -n 1)
+        [ "$gap" -ge 6000 ] || fail "gap $gap ms is shorter than the interval of 6 s"
+}
+
+test_device_other_uid_cannot_poll() {
+        oauth_setup
+        local out handle
+        out=$(device_start "")
+        handle=$(jget handle <<<"$out")
+        expect_eq "$(sa_error_as 4243 DeviceLoginPoll "$handle")" AccessDenied "bob polls root's flow"
+        expect_eq "$(oidc_polls)" 0 "no request for the stranger"
+        expect_eq "$(sa_error DeviceLoginPoll AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA)" InvalidToken "unknown handle"
+}
+
+test_device_flows_bounded() {
+        oauth_setup
+        local i
+        for i in 1 2 3 4; do
+                sa_call_as 4243 DeviceLoginStart ss idp "" > /dev/null || fail "flow $i"
+        done
+        expect_eq "$(sa_error_as 4243 DeviceLoginStart idp "")" LimitExceeded "fifth flow of one uid"
+        device_start "" > /dev/null
+}
+
+# device_login_as USER ACCOUNT — a device login for USER approved as the
+# provider's ACCOUNT; prints the error name.
+device_login_error_as() {
+        local out handle
+        out=$(device_start "$1")
+        handle=$(jget handle <<<"$out")
+        oidc_approve "$(jget user_code <<<"$out")" "$2"
+        sleep 1.1
+        device_poll_error "$handle"
+}
+
+test_device_unverified_email_refused() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        expect_eq "$(device_login_error_as alice unverified)" InvalidCredentials "unverified email"
+}
+
+test_device_other_account_refused() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        sa_user bob "$PW" > /dev/null
+        expect_eq "$(device_login_error_as alice bob)" InvalidCredentials "bob's identity for alice"
+}
+
+test_device_unknown_identity_closed() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        expect_eq "$(device_login_error_as alice stranger)" InvalidCredentials "unknown identity, external = closed"
+}
+
+test_device_unconfirmed_identity_refused() {
+        oauth_setup
+        sa_register alice > /dev/null
+        expect_eq "$(device_login_error_as alice alice)" InvalidCredentials "unconfirmed contact"
+}
+
+# code_start USER — AccountLogin with provider web; prints the reply.
+code_start() {
+        sa_call AccountLogin sssa{sv} "$1" "" web 0
+}
+
+test_code_flow_login() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        local out loc state back code tok
+        out=$(code_start alice)
+        loc=$(jget location <<<"$out")
+        state=$(jget state <<<"$out")
+        expect_match "$loc" "^$OIDC_ISSUER/auth\?" "location"
+        expect_match "$loc" "code_challenge_method=S256" "PKCE"
+        expect_match "$loc" "nonce=" "nonce"
+        expect_match "$loc" "state=$state" "state in the URL"
+        back=$(oidc_code_login "$loc" alice)
+        code=$(sed -n 's/.*[?&]code=\([^&]*\).*/\1/p' <<<"$back")
+        expect_match "$back" "state=$state" "state back"
+        [ -n "$code" ] || fail "no code in $back"
+        out=$(sa_call OAuthCallback sss web "$code" "$state")
+        expect_eq "$(jget username <<<"$out")" alice "username"
+        expect_eq "$(jget method <<<"$out")" web "method"
+        tok=$(jget jwt_token <<<"$out")
+        expect_eq "$(sa_call VerifyToken s "$tok" | jget method)" web "token method"
+        # The state is single-use.
+        expect_eq "$(sa_error OAuthCallback web "$code" "$state")" InvalidToken "replayed state"
+}
+
+test_code_flow_wrong_state() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        local out loc back code state
+        out=$(code_start alice)
+        loc=$(jget location <<<"$out")
+        state=$(jget state <<<"$out")
+        back=$(oidc_code_login "$loc" alice)
+        code=$(sed -n 's/.*[?&]code=\([^&]*\).*/\1/p' <<<"$back")
+        expect_eq "$(sa_error OAuthCallback web "$code" AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA)" InvalidToken "wrong state"
+        expect_eq "$(sa_error_as 4243 OAuthCallback web "$code" "$state")" InvalidToken "state of another uid"
+        # The right state still works after both.
+        expect_eq "$(sa_call OAuthCallback sss web "$code" "$state" | jget username)" alice "right state"
+}
+
+test_code_flow_other_account_refused() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        sa_user bob "$PW" > /dev/null
+        local out back code
+        out=$(code_start alice)
+        back=$(oidc_code_login "$(jget location <<<"$out")" bob)
+        code=$(sed -n 's/.*[?&]code=\([^&]*\).*/\1/p' <<<"$back")
+        expect_eq "$(sa_error OAuthCallback web "$code" "$(jget state <<<"$out")")" InvalidCredentials "bob for alice"
+}
+
+# A broken provider answers ProviderError within the timeout (3 s here),
+# while Methods is answered meanwhile.
+broken_case() {
+        local mode=$1 start end out
+        oauth_setup
+        oidc_break device_authorization "$mode" 1
+        start=$(date +%s%N)
+        sa_error DeviceLoginStart idp "" > "$T/broken.out" &
+        local client=$!
+        sleep 0.3
+        local t0 t1
+        t0=$(date +%s%N)
+        out=$(sa_call Methods | jget count)
+        t1=$(date +%s%N)
+        expect_eq "$out" 3 "Methods while the provider is $mode"
+        [ $(( (t1 - t0) / 1000000 )) -lt 1000 ] || fail "Methods took $(( (t1 - t0) / 1000000 )) ms"
+        wait "$client" || true
+        end=$(date +%s%N)
+        expect_eq "$(cat "$T/broken.out")" ProviderError "provider $mode"
+        [ $(( (end - start) / 1000000 )) -lt 5000 ] || fail "ProviderError after $(( (end - start) / 1000000 )) ms"
+}
+
+test_provider_hang() { broken_case hang; }
+test_provider_500() { broken_case 500; }
+test_provider_garbage() { broken_case garbage; }
+test_provider_html() { broken_case html; }
+
+test_provider_discovery_broken() {
+        oauth_setup
+        oidc_break discovery garbage 1
+        expect_eq "$(sa_error DeviceLoginStart idp "")" ProviderError "discovery garbage"
+        # The next try fetches discovery again and works.
+        expect_eq "$(device_start "" | jget interval)" 1 "after the break"
+}
+
+test_pam_device_flow() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        sa_pam_service oauth device=idp prompt=never timeout=30
+        # An empty password starts the device flow.
+        echo "" | sa_pam oauth alice authenticate open_session > "$T/pam.out" 2>&1 &
+        local pam=$! code="" i
+        for i in $(seq 1 100); do
+                code=$(oidc_last_user_code 2>/dev/null) || code=""
+                [ -n "$code" ] && [ "$code" != null ] && break
+                sleep 0.1
+        done
+        [ -n "$code" ] && [ "$code" != null ] || fail "no user code at the provider"
+        oidc_approve "$code" alice
+        local rc=0
+        wait "$pam" || rc=$?
+        expect_eq "$rc" 0 "pamtester exit: $(cat "$T/pam.out")"
+        expect_match "$(cat "$T/pam.out")" "$code" "the code shown"
+        expect_match "$(cat "$T/pam.out")" "successfully authenticated" "authenticated"
+        expect_match "$(cat "$T/pam.out")" "█" "the QR code shown"
+        expect_eq "$(sa_call ListSessions s "$(sa_call AccountStatus s alice | jget uid)" | jq -r '.data[0].sessions.data[0].method.data')" idp "session method"
+}
+
+# prompt=always (what sshd gets with auto): the text comes with a prompt,
+# and the module polls after each answer.
+test_pam_device_flow_prompt() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        sa_pam_service oauth device=idp prompt=always timeout=30
+        mkfifo "$T/in"
+        sa_pam oauth alice authenticate < "$T/in" > "$T/pam.out" 2>&1 &
+        local pam=$! code="" i
+        exec 7> "$T/in"
+        echo "" >&7     # the password: empty
+        for i in $(seq 1 100); do
+                code=$(oidc_last_user_code 2>/dev/null) || code=""
+                [ -n "$code" ] && [ "$code" != null ] && break
+                sleep 0.1
+        done
+        [ -n "$code" ] && [ "$code" != null ] || fail "no user code at the provider"
+        # Before the approval: Enter polls, the answer is pending, asked again.
+        echo "" >&7
+        sleep 0.5
+        oidc_approve "$code" alice
+        echo "" >&7
+        exec 7>&-
+        local rc=0
+        wait "$pam" || rc=$?
+        expect_eq "$rc" 0 "pamtester exit: $(cat "$T/pam.out")"
+        expect_match "$(cat "$T/pam.out")" "Press Enter once you have approved" "the prompt"
+        expect_match "$(cat "$T/pam.out")" "not approved yet" "asked again while pending"
+        expect_match "$(cat "$T/pam.out")" "successfully authenticated" "authenticated"
+        expect_eq "$(oidc_polls)" 2 "one request per answer, never faster than the interval"
+}
+
+# A password still logs in locally with device= set.
+test_pam_device_password_still_local() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        sa_pam_service oauth device=idp prompt=never
+        expect_match "$(echo "$PW" | sa_pam oauth alice authenticate)" "successfully authenticated" "password login"
+        expect_eq "$(oidc_polls)" 0 "no device flow"
+}
+
+# Denied at the provider: PAM_AUTH_ERR.
+test_pam_device_denied() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        sa_pam_service oauth device=idp prompt=never timeout=30
+        echo "" | sa_pam oauth alice authenticate > "$T/pam.out" 2>&1 &
+        local pam=$! code="" i
+        for i in $(seq 1 100); do
+                code=$(oidc_last_user_code 2>/dev/null) || code=""
+                [ -n "$code" ] && [ "$code" != null ] && break
+                sleep 0.1
+        done
+        [ -n "$code" ] && [ "$code" != null ] || fail "no user code at the provider"
+        oidc_deny "$code"
+        local rc=0
+        wait "$pam" || rc=$?
+        expect_ne "$rc" 0 "pamtester exit"
+        expect_match "$(cat "$T/pam.out")" "Authentication failure" "denied"
+}
+
+test_sauthctl_login_device() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        "$SAUTHCTL" --address "$BUS_ADDRESS" login-device idp alice > "$T/ctl.out" 2> "$T/ctl.err" &
+        local ctl=$! code="" i
+        for i in $(seq 1 100); do
+                code=$(oidc_last_user_code 2>/dev/null) || code=""
+                [ -n "$code" ] && [ "$code" != null ] && break
+                sleep 0.1
+        done
+        [ -n "$code" ] && [ "$code" != null ] || fail "no user code at the provider"
+        oidc_approve "$code" alice
+        local rc=0
+        wait "$ctl" || rc=$?
+        expect_eq "$rc" 0 "sauthctl exit: $(cat "$T/ctl.err")"
+        expect_match "$(cat "$T/ctl.err")" "$code" "code shown"
+        expect_match "$(cat "$T/ctl.out")" "username: alice|alice" "login printed"
+        expect_match "$(cat "$T/ctl.out")" "idp" "method printed"
+}
+
+test_sauthctl_login_url_and_callback() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        local out loc state back code
+        out=$("$SAUTHCTL" --address "$BUS_ADDRESS" --json login-url web alice)
+        loc=$(jq -r '.location' <<<"$out")
+        state=$(jq -r '.state' <<<"$out")
+        back=$(oidc_code_login "$loc" alice)
+        code=$(sed -n 's/.*[?&]code=\([^&]*\).*/\1/p' <<<"$back")
+        out=$("$SAUTHCTL" --address "$BUS_ADDRESS" --json oauth-callback web "$code" "$state")
+        expect_eq "$(jq -r '.username' <<<"$out")" alice "username"
+}
+
+sa_main "$@"
