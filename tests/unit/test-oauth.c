@@ -142,8 +142,12 @@ static int verify(const char *payload, const char *nonce, bool tamper) {
 
         crypto_sign_keypair(pk, sk);
         token = eddsa_token(payload, sk, pk, &jwks);
-        if (tamper)
-                token[strlen(token) - 2] ^= 1;
+        if (tamper) {
+                /* Another base64url character, so the signature still
+                 * decodes and only fails to verify. */
+                char *t = &token[strlen(token) - 2];
+                *t = *t == 'A' ? 'B' : 'A';
+        }
         r = idtoken_verify(token, jwks, strlen(jwks), &(IdTokenCheck) {
                 .issuer = "https://idp", .client_id = "client", .nonce = nonce, .now = NOW,
         }, &c);
