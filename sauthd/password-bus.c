@@ -149,7 +149,11 @@ static int method_forgot_password(sd_bus_message *msg, Manager *m, const Caller 
                 return r;
 
         log_debug("password reset requested");
-        forgot_password(m, caller, identity, username, template_name);
+        /* The work waits for the flush timer, with failed logins: there the
+         * loop writes whether or not an account matched (rule 11). A full
+         * queue does it now rather than lose the request. */
+        if (forgot_password_queue(m, caller, identity, username, template_name) < 0)
+                (void) forgot_password(m, caller, identity, username, template_name);
 
         /* The same empty answer whether or not anything matched (rule 4);
          * the mail itself is sent by a worker, off this reply's path. */

@@ -165,6 +165,22 @@ int request_reply_error(Request *req, SauthStatus s, const char *fmt, ...) {
         return sd_bus_reply_method_error(req->call, &error);
 }
 
+int request_reply_error_at(Request *req, uint64_t when_usec, SauthStatus s, const char *fmt, ...) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *name = sauth_status_error_name(s);
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        (void) sd_bus_error_setfv(&error, name ?: sauth_status_error_name(SAUTH_E_INTERNAL), fmt, ap);
+        va_end(ap);
+        r = sd_bus_message_new_method_error(req->call, &reply, &error);
+        if (r < 0)
+                return r;
+        return request_reply_at(req, reply, when_usec);
+}
+
 int request_reply_return(Request *req, const char *types, ...) {
         va_list ap;
         int r;

@@ -74,6 +74,10 @@ _must_check_ int request_reply_at(Request *req, sd_bus_message *reply, uint64_t 
  * request_finish() when the work is done, which runs done and ends it. */
 void request_finish(Request *req, request_done_fn done);
 
+/* An error reply at CLOCK_MONOTONIC time when_usec; as request_reply_at. */
+_must_check_ int request_reply_error_at(Request *req, uint64_t when_usec, SauthStatus s, const char *fmt, ...)
+        _printf_(4, 5);
+
 /* Replies to the held call. */
 int request_reply(Request *req, sd_bus_message *reply);
 int request_reply_error(Request *req, SauthStatus s, const char *fmt, ...) _printf_(3, 4);
