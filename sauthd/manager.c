@@ -247,6 +247,7 @@ static int manager_load(Manager *m, const ManagerOptions *o) {
         quota_init(&m->hash_quota, MAX(1u, m->config->max_queue / 4),
                    MAX(1u, m->config->max_queue - MAX(1u, m->config->max_queue / 4)));
 
+        connlimit_init(&m->conns, m->config->max_calls_per_connection, m->config->max_connections_per_uid);
         r = lockout_init(m);
         if (r < 0)
                 return r;

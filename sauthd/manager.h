@@ -52,6 +52,7 @@ typedef struct Manager {
         char **role_levels;     /* [roles] privacy_levels, in order */
         CallerCache callers;    /* who is calling, per bus connection */
         Quota hash_quota;       /* hash jobs in flight of non-admin callers */
+        ConnLimit conns;        /* calls held per connection, connections per uid */
         RequestTracker requests;/* calls held for a later reply, and mail */
         const BusMethod **methods; /* every row of the object, in vtable order */
         size_t n_methods;
