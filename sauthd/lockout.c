@@ -200,8 +200,10 @@ LockoutVerdict lockout_check(Manager *m, const LockoutSource *src, const char *n
         e = failtable_get(m->fail_pairs, lockout_name(name, a), src->key, now, window, false);
         if (e && e->until > now)
                 return LOCKOUT_RATE_LIMITED;
+        /* A held account first tries to write what is pending (and is
+         * released when that works), before the lock is looked at. */
         if (a)
-                return account_locked(m, a, now) || lockout_held(m, a, now) ? LOCKOUT_LOCKED : LOCKOUT_OPEN;
+                return lockout_held(m, a, now) || account_locked(m, a, now) ? LOCKOUT_LOCKED : LOCKOUT_OPEN;
         e = failtable_get(m->fail_unknown, name, "", now, window, false);
         return e && e->until > now ? LOCKOUT_LOCKED : LOCKOUT_OPEN;
 }
