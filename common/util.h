@@ -118,3 +118,4 @@ static inline uint64_t now_usec(void) {
 }
 
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))

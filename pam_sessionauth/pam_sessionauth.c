@@ -40,11 +40,15 @@ typedef enum Prompt {
         PROMPT_NEVER,
 } Prompt;
 
+/* pam_unix's delay after a failed authentication, in µs. */
+#define SAUTH_PAM_FAIL_DELAY_USEC 2000000
+
 typedef struct Args {
         const char *bus_address;        /* NULL: the system bus */
         uint64_t timeout_usec;
         unsigned retry;
         bool debug;
+        bool nodelay;                   /* no pam_fail_delay() request */
         bool use_first_pass;            /* these three are read by libpam's */
         bool try_first_pass;            /* pam_get_authtok() itself; we keep */
         bool use_authtok;               /* them to know what it will do */
@@ -100,6 +104,7 @@ static bool args_parse_flag(Args *a, const char *arg) {
                 bool *flag;
         } flags[] = {
                 { "debug",          &a->debug },
+                { "nodelay",        &a->nodelay },
                 { "use_first_pass", &a->use_first_pass },
                 { "try_first_pass", &a->try_first_pass },
                 { "use_authtok",    &a->use_authtok },
@@ -650,6 +655,13 @@ int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **ar
         _cleanup_erase_ char *token = NULL;
         SauthStatus s;
         int r;
+
+        /* Like pam_unix: ask libpam to delay a failure by about two
+         * seconds (the application decides; the longest request of the
+         * stack wins), before anything can fail. The daemon's own delay
+         * for ordinary callers is a timer on its side. */
+        if (!c.args.nodelay)
+                (void) pam_fail_delay(pamh, SAUTH_PAM_FAIL_DELAY_USEC);
 
         r = context_get_user(&c);
         if (r != PAM_SUCCESS)

@@ -6,6 +6,7 @@
 
 #include "account-bus.h"
 #include "account.h"
+#include "lockout.h"
 #include "manager.h"
 #include "sauth-names.h"
 
@@ -69,8 +70,7 @@ static int method_account_status(sd_bus_message *msg, Manager *m, const Caller *
         if (r >= 0)
                 r = bus_append_s(reply, "status", a ? a->status : "");
         if (r >= 0)
-                r = bus_append_t(reply, "locked_until",
-                                 a && a->locked_until > time(NULL) ? (uint64_t) a->locked_until : 0);
+                r = bus_append_t(reply, "locked_until", a ? (uint64_t) lockout_locked_until(m, a, time(NULL)) : 0);
         if (r >= 0)
                 r = bus_append_b(reply, "password_must_change", a && (a->must_change || !a->password_hash));
         if (r >= 0 && a)

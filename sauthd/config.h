@@ -37,6 +37,8 @@ typedef struct SauthConfig {
         char *admin_group;
         unsigned workers;               /* 0 = number of CPUs */
         unsigned max_queue;             /* hash jobs queued or running at most */
+        unsigned max_connections_per_uid;  /* of one non-admin uid with calls held */
+        unsigned max_calls_per_connection; /* held (hashing or delayed) per non-admin connection */
         bool audit_unknown_users;       /* audit records may name unknown users */
 
         /* [store] */
@@ -55,6 +57,8 @@ typedef struct SauthConfig {
         unsigned deny;
         uint64_t fail_interval;
         uint64_t unlock_time;
+        unsigned deny_per_source;       /* failures of one source over all accounts; 0 = off */
+        uint64_t caller_backoff;        /* seconds an ordinary caller first waits, doubling */
 
         /* [tokens] */
         char *issuer;

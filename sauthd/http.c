@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 
+#include "curl-loader.h"
 #include "http.h"
 #include "log.h"
 
@@ -41,10 +42,10 @@ static void http_call_free(HttpCall *c) {
         if (!c)
                 return;
         if (c->easy) {
-                curl_multi_remove_handle(c->http->multi, c->easy);
-                curl_easy_cleanup(c->easy);
+                sym_curl_multi_remove_handle(c->http->multi, c->easy);
+                sym_curl_easy_cleanup(c->easy);
         }
-        curl_slist_free_all(c->headers);
+        sym_curl_slist_free_all(c->headers);
         erase_and_free(c->form);
         erase_and_free(c->auth_header);
         free(c->body);
@@ -65,13 +66,13 @@ static void http_check_done(Http *h) {
         CURLMsg *msg;
         int left;
 
-        while ((msg = curl_multi_info_read(h->multi, &left))) {
+        while ((msg = sym_curl_multi_info_read(h->multi, &left))) {
                 HttpCall *c = NULL;
                 HttpResponse resp = { .max_age = -1 };
 
                 if (msg->msg != CURLMSG_DONE)
                         continue;
-                (void) curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &c);
+                (void) sym_curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &c);
                 if (!c)
                         continue;
                 if (c->too_big) {
@@ -79,9 +80,9 @@ static void http_check_done(Http *h) {
                         resp.error_text = "response body too large";
                 } else if (msg->data.result != CURLE_OK) {
                         resp.error = msg->data.result == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
-                        resp.error_text = curl_easy_strerror(msg->data.result);
+                        resp.error_text = sym_curl_easy_strerror(msg->data.result);
                 } else
-                        (void) curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &resp.status);
+                        (void) sym_curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &resp.status);
                 resp.body = c->body ?: "";
                 resp.size = c->size;
                 resp.max_age = c->max_age;
@@ -102,7 +103,7 @@ static int http_on_io(sd_event_source *s, int fd, uint32_t revents, void *userda
                 action |= CURL_CSELECT_OUT;
         if (revents & (EPOLLERR | EPOLLHUP))
                 action |= CURL_CSELECT_ERR;
-        (void) curl_multi_socket_action(h->multi, fd, action, &running);
+        (void) sym_curl_multi_socket_action(h->multi, fd, action, &running);
         http_check_done(h);
         return 0;
 }
@@ -111,7 +112,7 @@ static int http_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Http *h = userdata;
         int running;
 
-        (void) curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        (void) sym_curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
         http_check_done(h);
         return 0;
 }
@@ -124,7 +125,7 @@ static int http_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, v
 
         if (what == CURL_POLL_REMOVE) {
                 sd_event_source_disable_unref(src);
-                (void) curl_multi_assign(h->multi, fd, NULL);
+                (void) sym_curl_multi_assign(h->multi, fd, NULL);
                 return 0;
         }
         if (what & CURL_POLL_IN)
@@ -139,7 +140,7 @@ static int http_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, v
         }
         if (sd_event_add_io(h->event, &src, fd, events, http_on_io, h) < 0)
                 return -1;
-        (void) curl_multi_assign(h->multi, fd, src);
+        (void) sym_curl_multi_assign(h->multi, fd, src);
         return 0;
 }
 
@@ -164,18 +165,23 @@ int http_new(sd_event *event, Http **ret) {
 
         if (!h)
                 return -ENOMEM;
+        /* libcurl is loaded now, when a provider is configured, not at
+         * every start (curl-loader.h). */
+        r = curl_loader_load();
+        if (r < 0)
+                return r;
         h->event = sd_event_ref(event);
-        h->multi = curl_multi_init();
+        h->multi = sym_curl_multi_init();
         if (!h->multi)
                 return -ENOMEM;
         r = sd_event_add_time(event, &h->timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, http_on_timer, h);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_enabled(h->timer, SD_EVENT_OFF);
-        if (curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, http_socket_cb) != CURLM_OK ||
-            curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h) != CURLM_OK ||
-            curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, http_timer_cb) != CURLM_OK ||
-            curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h) != CURLM_OK)
+        if (sym_curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, http_socket_cb) != CURLM_OK ||
+            sym_curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h) != CURLM_OK ||
+            sym_curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, http_timer_cb) != CURLM_OK ||
+            sym_curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h) != CURLM_OK)
                 return -EIO;
         *ret = TAKE_PTR(h);
         return 0;
@@ -191,7 +197,7 @@ Http *http_free(Http *h) {
                 http_call_free(c);
         }
         if (h->multi)
-                curl_multi_cleanup(h->multi);
+                sym_curl_multi_cleanup(h->multi);
         sd_event_source_disable_unref(h->timer);
         sd_event_unref(h->event);
         free(h);
@@ -216,26 +222,26 @@ static bool http_host_loopback(const char *host) {
 }
 
 bool http_url_allowed(const char *url) {
-        CURLU *u = curl_url();
+        CURLU *u = sym_curl_url();
         char *scheme = NULL, *host = NULL, *user = NULL;
         bool ok = false;
 
         if (!u || !url)
                 goto out;
-        if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+        if (sym_curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+            sym_curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+            sym_curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
                 goto out;
         /* Credentials in a URL would end up in logs. */
-        if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK)
+        if (sym_curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK)
                 goto out;
         ok = strcasecmp(scheme, "https") == 0 ||
              (strcasecmp(scheme, "http") == 0 && http_host_loopback(host));
 out:
-        curl_free(scheme);
-        curl_free(host);
-        curl_free(user);
-        curl_url_cleanup(u);
+        sym_curl_free(scheme);
+        sym_curl_free(host);
+        sym_curl_free(user);
+        sym_curl_url_cleanup(u);
         return ok;
 }
 
@@ -289,7 +295,7 @@ static int http_call_setup(HttpCall *c, const HttpRequest *req) {
         long timeout = (long) (req->timeout_msec ?: HTTP_DEFAULT_TIMEOUT_MSEC);
         bool fail = false;
 
-        c->headers = curl_slist_append(NULL, "Accept: application/json");
+        c->headers = sym_curl_slist_append(NULL, "Accept: application/json");
         if (!c->headers)
                 return -ENOMEM;
         if (req->bearer) {
@@ -297,39 +303,39 @@ static int http_call_setup(HttpCall *c, const HttpRequest *req) {
                         c->auth_header = NULL;
                         return -ENOMEM;
                 }
-                struct curl_slist *l = curl_slist_append(c->headers, c->auth_header);
+                struct curl_slist *l = sym_curl_slist_append(c->headers, c->auth_header);
                 if (!l)
                         return -ENOMEM;
                 c->headers = l;
         }
-        fail |= curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK;
-        fail |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
-        fail |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-        fail |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
-        fail |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
-        fail |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-        fail |= curl_easy_setopt(e, CURLOPT_NOPROXY, "*") != CURLE_OK;
-        fail |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+        fail |= sym_curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK;
+        fail |= sym_curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+        fail |= sym_curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
+        fail |= sym_curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
+        fail |= sym_curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
+        fail |= sym_curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+        fail |= sym_curl_easy_setopt(e, CURLOPT_NOPROXY, "*") != CURLE_OK;
+        fail |= sym_curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                                  (long) MIN(HTTP_CONNECT_TIMEOUT_MSEC, timeout)) != CURLE_OK;
-        fail |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout) != CURLE_OK;
-        fail |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE, (long) HTTP_BODY_MAX) != CURLE_OK;
-        fail |= curl_easy_setopt(e, CURLOPT_USERAGENT, "sauthd") != CURLE_OK;
-        fail |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers) != CURLE_OK;
-        fail |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_on_body) != CURLE_OK;
-        fail |= curl_easy_setopt(e, CURLOPT_WRITEDATA, c) != CURLE_OK;
-        fail |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_on_header) != CURLE_OK;
-        fail |= curl_easy_setopt(e, CURLOPT_HEADERDATA, c) != CURLE_OK;
-        fail |= curl_easy_setopt(e, CURLOPT_PRIVATE, c) != CURLE_OK;
+        fail |= sym_curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout) != CURLE_OK;
+        fail |= sym_curl_easy_setopt(e, CURLOPT_MAXFILESIZE, (long) HTTP_BODY_MAX) != CURLE_OK;
+        fail |= sym_curl_easy_setopt(e, CURLOPT_USERAGENT, "sauthd") != CURLE_OK;
+        fail |= sym_curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers) != CURLE_OK;
+        fail |= sym_curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_on_body) != CURLE_OK;
+        fail |= sym_curl_easy_setopt(e, CURLOPT_WRITEDATA, c) != CURLE_OK;
+        fail |= sym_curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_on_header) != CURLE_OK;
+        fail |= sym_curl_easy_setopt(e, CURLOPT_HEADERDATA, c) != CURLE_OK;
+        fail |= sym_curl_easy_setopt(e, CURLOPT_PRIVATE, c) != CURLE_OK;
         if (req->form) {
                 c->form = strdup(req->form);
                 if (!c->form)
                         return -ENOMEM;
-                fail |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->form) != CURLE_OK;
+                fail |= sym_curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->form) != CURLE_OK;
         }
         if (req->basic_user) {
-                fail |= curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC) != CURLE_OK;
-                fail |= curl_easy_setopt(e, CURLOPT_USERNAME, req->basic_user) != CURLE_OK;
-                fail |= curl_easy_setopt(e, CURLOPT_PASSWORD, strempty(req->basic_password)) != CURLE_OK;
+                fail |= sym_curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC) != CURLE_OK;
+                fail |= sym_curl_easy_setopt(e, CURLOPT_USERNAME, req->basic_user) != CURLE_OK;
+                fail |= sym_curl_easy_setopt(e, CURLOPT_PASSWORD, strempty(req->basic_password)) != CURLE_OK;
         }
         return fail ? -EIO : 0;
 }
@@ -344,16 +350,16 @@ int http_start(Http *h, const HttpRequest *req, http_done_fn done, void *userdat
         if (!c)
                 return -ENOMEM;
         *c = (HttpCall) { .http = h, .done = done, .userdata = userdata, .max_age = -1 };
-        c->easy = curl_easy_init();
+        c->easy = sym_curl_easy_init();
         if (!c->easy) {
                 free(c);
                 return -ENOMEM;
         }
         r = http_call_setup(c, req);
-        if (r >= 0 && curl_multi_add_handle(h->multi, c->easy) != CURLM_OK)
+        if (r >= 0 && sym_curl_multi_add_handle(h->multi, c->easy) != CURLM_OK)
                 r = -EIO;
         if (r < 0) {
-                curl_easy_cleanup(TAKE_PTR(c->easy));
+                sym_curl_easy_cleanup(TAKE_PTR(c->easy));
                 http_call_free(c);
                 return r;
         }
@@ -384,7 +390,7 @@ char *http_form(const char *const *pairs) {
         if (!f)
                 return NULL;
         for (size_t i = 0; pairs[i] && pairs[i + 1]; i += 2) {
-                char *v = curl_easy_escape(NULL, pairs[i + 1], 0);
+                char *v = sym_curl_easy_escape(NULL, pairs[i + 1], 0);
 
                 if (!v) {
                         fclose(f);
@@ -392,7 +398,7 @@ char *http_form(const char *const *pairs) {
                 }
                 fprintf(f, "%s%s=%s", i ? "&" : "", pairs[i], v);
                 explicit_bzero(v, strlen(v));
-                curl_free(v);
+                sym_curl_free(v);
         }
         if (fclose(f) != 0)
                 return erase_and_free(out);

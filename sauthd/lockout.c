@@ -1,9 +1,36 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 
+#include "failtable.h"
 #include "lockout.h"
 #include "util.h"
+
+/* Entries of the in-memory tables: (name, source) pairs, sources, unknown
+ * names. Each entry is 40 bytes: 4096 of them take 160 KiB. */
+#define LOCKOUT_TABLE_ENTRIES 4096
+
+/* An ordinary caller's replies wait this long after its second failure
+ * for an account, doubling with each next one, up to the cap. */
+#define LOCKOUT_DELAY_USEC (250 * 1000)
+#define LOCKOUT_DELAY_MAX_USEC (4 * 1000 * 1000)
+
+/* Failures of a real account from PAM stacks, not yet written. */
+typedef struct Pending {
+        char *username;         /* for the log */
+        unsigned failures;
+} Pending;
+
+static void pending_free(void *p) {
+        Pending *x = p;
+
+        if (x) {
+                free(x->username);
+                free(x);
+        }
+}
 
 typedef struct Held {
         char *username;         /* for the log */
@@ -19,22 +46,25 @@ static void held_free(void *p) {
         }
 }
 
-void lockout_hold(Manager *m, const StoreAccount *a, bool failure) {
+static void lockout_hold_id(Manager *m, const char *id, const char *username, unsigned failures) {
         Held *h;
 
         if (!m->held && idmap_new(&m->held) < 0)
                 return;
-        h = idmap_get(m->held, a->id);
+        h = idmap_get(m->held, id);
         if (!h) {
                 h = calloc(1, sizeof *h);
-                if (!h || !(h->username = strdup(a->username)) || idmap_put(m->held, a->id, h) < 0) {
+                if (!h || !(h->username = strdup(username)) || idmap_put(m->held, id, h) < 0) {
                         held_free(h);
                         return;
                 }
-                log_warning("account %s: held until the store takes writes again", a->username);
+                log_warning("account %s: held until the store takes writes again", username);
         }
-        if (failure && h->failures < m->config->deny + 1)
-                h->failures++;
+        h->failures = MIN(h->failures + failures, m->config->deny + 1);
+}
+
+void lockout_hold(Manager *m, const StoreAccount *a, bool failure) {
+        lockout_hold_id(m, a->id, a->username, failure ? 1 : 0);
 }
 
 /* Writes one held account's pending failures; 0 once nothing is pending. */
@@ -92,6 +122,90 @@ bool lockout_held(Manager *m, const StoreAccount *a, int64_t now) {
 void lockout_done(Manager *m) {
         idmap_free(m->held, held_free);
         m->held = NULL;
+        idmap_free(m->pending, pending_free);
+        m->pending = NULL;
+        failtable_free(m->fail_pairs);
+        failtable_free(m->fail_sources);
+        failtable_free(m->fail_unknown);
+        m->fail_pairs = m->fail_sources = m->fail_unknown = NULL;
+}
+
+int lockout_init(Manager *m) {
+        int r;
+
+        r = idmap_new(&m->pending);
+        if (r >= 0)
+                r = failtable_new(LOCKOUT_TABLE_ENTRIES, &m->fail_pairs);
+        if (r >= 0)
+                r = failtable_new(LOCKOUT_TABLE_ENTRIES, &m->fail_sources);
+        if (r >= 0)
+                r = failtable_new(LOCKOUT_TABLE_ENTRIES, &m->fail_unknown);
+        return r;
+}
+
+void lockout_source(const Caller *c, const char *service, const char *tty, const char *rhost,
+                    LockoutSource *ret) {
+        *ret = (LockoutSource) { .pam = c->is_admin };
+        if (!c->is_admin)
+                snprintf(ret->key, sizeof ret->key, "uid:%u", (unsigned) c->uid);
+        else if (!isempty(rhost))
+                snprintf(ret->key, sizeof ret->key, "rhost:%s", rhost);
+        else
+                snprintf(ret->key, sizeof ret->key, "local:%s:%s", strempty(service), strempty(tty));
+}
+
+/* What the pair table knows a name by: the account's id (so that a user
+ * name and an identity count together), or the name as given. */
+static const char *lockout_name(const char *name, const StoreAccount *a) {
+        return a ? a->id : name;
+}
+
+static unsigned pending_failures(Manager *m, const StoreAccount *a) {
+        Pending *p = idmap_get(m->pending, a->id);
+
+        return p ? p->failures : 0;
+}
+
+/* The store's count in its window, as store_record_failure() sees it. */
+static int64_t window_failures(const SauthConfig *c, const StoreAccount *a, int64_t now) {
+        if (a->first_failure == 0 || now - a->first_failure > (int64_t) c->fail_interval ||
+            (a->locked_until != 0 && a->locked_until <= now))
+                return 0;
+        return a->failures;
+}
+
+static bool account_locked(Manager *m, const StoreAccount *a, int64_t now) {
+        const SauthConfig *c = m->config;
+
+        if (a->locked_until > now || idmap_get(m->held, a->id))
+                return true;
+        return c->deny > 0 && window_failures(c, a, now) + pending_failures(m, a) >= c->deny;
+}
+
+int64_t lockout_locked_until(Manager *m, const StoreAccount *a, int64_t now) {
+        if (a->locked_until > now)
+                return a->locked_until;
+        return account_locked(m, a, now) ? now + (int64_t) m->config->unlock_time : 0;
+}
+
+LockoutVerdict lockout_check(Manager *m, const LockoutSource *src, const char *name,
+                             const StoreAccount *a, int64_t now) {
+        const SauthConfig *c = m->config;
+        int64_t window = (int64_t) c->fail_interval;
+        FailEntry *e;
+
+        e = failtable_get(m->fail_sources, "", src->key, now, window, false);
+        if (e && e->until > now)
+                return LOCKOUT_RATE_LIMITED;
+        e = failtable_get(m->fail_pairs, lockout_name(name, a), src->key, now, window, false);
+        if (e && e->until > now)
+                return LOCKOUT_RATE_LIMITED;
+        /* A held account first tries to write what is pending (and is
+         * released when that works), before the lock is looked at. */
+        if (a)
+                return lockout_held(m, a, now) || account_locked(m, a, now) ? LOCKOUT_LOCKED : LOCKOUT_OPEN;
+        e = failtable_get(m->fail_unknown, name, "", now, window, false);
+        return e && e->until > now ? LOCKOUT_LOCKED : LOCKOUT_OPEN;
 }
 
 bool lockout_locked_now(Manager *m, const StoreAccount *a, int64_t now) {
@@ -101,22 +215,106 @@ bool lockout_locked_now(Manager *m, const StoreAccount *a, int64_t now) {
                 return true;
         if (store_account_by_uid(m->store, a->uid, &fresh) < 0 || !streq(fresh->id, a->id))
                 return true;
-        return fresh->locked_until > now;
+        return account_locked(m, fresh, now);
 }
 
-void lockout_record_failure(Manager *m, const StoreAccount *a, int64_t now) {
+/* Counts one failure in e; at limit (0: none) blocks for block seconds. */
+static bool lockout_count(FailEntry *e, unsigned limit, uint64_t block, int64_t now) {
+        e->failures++;
+        e->last = now;
+        if (limit == 0 || e->failures < limit)
+                return false;
+        e->failures = 0;
+        e->until = now + (int64_t) MIN(block, (uint64_t) INT32_MAX);
+        return true;
+}
+
+static void lockout_pending_add(Manager *m, const StoreAccount *a) {
+        Pending *p = idmap_get(m->pending, a->id);
+
+        if (!p) {
+                p = calloc(1, sizeof *p);
+                if (!p || !(p->username = strdup(a->username)) || idmap_put(m->pending, a->id, p) < 0) {
+                        /* Not counted is not an option: hold it (rule 9). */
+                        pending_free(p);
+                        lockout_hold(m, a, true);
+                        return;
+                }
+        }
+        if (p->failures < m->config->deny + 1)
+                p->failures++;
+}
+
+uint64_t lockout_failure(Manager *m, const LockoutSource *src, const char *name,
+                         const StoreAccount *a, int64_t now) {
         const SauthConfig *c = m->config;
+        int64_t window = (int64_t) c->fail_interval;
+        FailEntry *e;
+        uint64_t delay = 0;
+
+        e = failtable_get(m->fail_sources, "", src->key, now, window, true);
+        if (lockout_count(e, c->deny_per_source, c->unlock_time, now))
+                log_warning("source %s: %u failures over all accounts, refused for %" PRIu64 " s",
+                            src->key, c->deny_per_source, c->unlock_time);
+
+        if (!src->pam) {
+                e = failtable_get(m->fail_pairs, lockout_name(name, a), src->key, now, window, true);
+                if (e->failures >= 1)
+                        delay = MIN(LOCKOUT_DELAY_USEC << MIN(e->failures - 1, 16u), LOCKOUT_DELAY_MAX_USEC);
+                if (lockout_count(e, c->deny, c->caller_backoff << MIN(e->strikes, 16u), now))
+                        e->strikes++;
+        } else if (a && a->password_hash)
+                lockout_pending_add(m, a);
+        else if (!a) {
+                e = failtable_get(m->fail_unknown, name, "", now, window, true);
+                (void) lockout_count(e, c->deny, c->unlock_time, now);
+        }
+        /* For every failure, of a real account or not: the timer's write. */
+        manager_schedule_flush(m);
+        return delay;
+}
+
+void lockout_success(Manager *m, const LockoutSource *src, const char *name, const StoreAccount *a) {
+        failtable_forget(m->fail_pairs, lockout_name(name, a), src->key);
+        if (a)
+                pending_free(idmap_remove(m->pending, a->id));
+}
+
+void lockout_flush(Manager *m, int64_t now, bool wrote) {
+        const SauthConfig *c = m->config;
+        size_t n = idmap_size(m->pending), cursor = 0, k = 0;
+        _cleanup_free_ char **ids = NULL;
+        _cleanup_free_ unsigned *counts = NULL;
+        _cleanup_free_ int *after = NULL;
+        const char *id;
+        void *value;
         int r;
 
-        /* An account without a password cannot be guessed at: nothing to
-         * count (and nothing to lock its owner out of setting one). */
-        if (!a->password_hash)
+        if (n == 0 && wrote)
                 return;
-        r = store_record_failure(m->store, a->id, now, c->deny, (int64_t) c->fail_interval, (int64_t) c->unlock_time);
-        if (r < 0) {
-                log_error("account %s: failure not recorded: %s", a->username, strerror(-r));
-                lockout_hold(m, a, true);
+        ids = calloc(n + 1, sizeof *ids);
+        counts = calloc(n + 1, sizeof *counts);
+        after = calloc(n + 1, sizeof *after);
+        if (!ids || !counts || !after)
+                return; /* kept in memory, where they count already; the next tick tries again */
+        while (idmap_next(m->pending, &cursor, &id, &value)) {
+                ids[k] = (char *) id;
+                counts[k++] = ((Pending *) value)->failures;
         }
-        else if (c->deny > 0 && r == (int) c->deny)
-                log_warning("account %s locked after %d failures", a->username, r);
+        r = store_record_failures(m->store, ids, counts, n, now, c->deny, (int64_t) c->fail_interval,
+                                  (int64_t) c->unlock_time, after);
+        for (size_t i = 0; i < n; i++) {
+                Pending *p = idmap_get(m->pending, ids[i]);
+
+                if (r < 0) {
+                        log_error("account %s: failure not recorded: %s", p->username, strerror(-r));
+                        lockout_hold_id(m, ids[i], p->username, p->failures);
+                } else if (c->deny > 0 && after[i] >= (int) c->deny && after[i] - (int) p->failures < (int) c->deny)
+                        log_warning("account %s locked after %d failures", p->username, after[i]);
+        }
+        /* ids point into the map's keys: copy nothing, empty it after. */
+        idmap_free(m->pending, pending_free);
+        m->pending = NULL;
+        if (idmap_new(&m->pending) < 0)
+                log_error("out of memory for the lockout table");
 }

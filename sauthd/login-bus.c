@@ -107,8 +107,13 @@ static void login_bus_done(Request *req, void *job) {
         int r;
 
         if (s != SAUTH_OK) {
-                (void) request_reply_error(req, s, "%s", bus_status_message(s));
-                login_after_refusal(j);
+                uint64_t delay = login_after_refusal(j);
+
+                /* The daemon's own delay is a timer, never a sleeping
+                 * thread; the module adds pam_fail_delay on top. */
+                if (delay == 0 || request_reply_error_at(req, now_usec() + delay, s, "%s",
+                                                         bus_status_message(s)) < 0)
+                        (void) request_reply_error(req, s, "%s", bus_status_message(s));
                 return;
         }
         r = login_bus_reply(req, j->m, j->account, SAUTH_METHOD_LOCAL, &j->context);
@@ -173,6 +178,10 @@ static int method_account_login(sd_bus_message *msg, Manager *m, const Caller *c
         r = request_new(&m->requests, msg, j, login_job_free, &req);
         if (r < 0)
                 return r;
+        if (j->rate_limited) {
+                login_audit_rate_limited(j);
+                return bus_error(error, SAUTH_E_RATE_LIMITED, "Too many failed attempts; try again later.");
+        }
         r = manager_bus_run_hash(m, req, caller, login_work, login_bus_done, error);
         if (r >= 0)
                 TAKE_PTR(req); /* the pool has it until login_bus_done() */

@@ -67,8 +67,17 @@ int login_job_new(Manager *m, const Caller *caller, const char *username,
                 login_job_free(j);
                 return r;
         }
-        j->locked = j->account && (j->account->locked_until > time(NULL) ||
-                                   lockout_held(m, j->account, time(NULL)));
+        lockout_source(caller, j->context.service, j->context.tty, j->context.rhost, &j->source);
+        switch (lockout_check(m, &j->source, j->username, j->account, time(NULL))) {
+        case LOCKOUT_LOCKED:
+                j->locked = true;
+                break;
+        case LOCKOUT_RATE_LIMITED:
+                j->rate_limited = true;
+                break;
+        default:
+                break;
+        }
         j->verify_against = j->account && j->account->password_hash && !j->locked
                 ? j->account->password_hash : m->dummy_hash;
         *ret = j;
@@ -106,7 +115,7 @@ static void login_audit(const LoginJob *j, AuditResult result, const char *reaso
 static SauthStatus login_refusal(LoginJob *j) {
         const StoreAccount *a = j->account;
 
-        if (a && j->locked) {
+        if (j->locked) {
                 login_audit(j, AUDIT_LOCKED, "account_locked");
                 return j->caller_admin ? SAUTH_E_ACCOUNT_LOCKED : SAUTH_E_INVALID_CREDENTIALS;
         }
@@ -134,6 +143,7 @@ SauthStatus login_conclude(LoginJob *j) {
         if (!a || j->locked || !a->password_hash || !j->verified || !streq(a->status, SAUTH_STATUS_ACTIVE))
                 return login_refusal(j);
 
+        lockout_success(m, &j->source, j->username, a);
         r = store_record_success(m->store, a->id, now);
         if (r < 0) {
                 /* Fail closed, and with the answer a wrong password gets
@@ -149,11 +159,16 @@ SauthStatus login_conclude(LoginJob *j) {
         return SAUTH_OK;
 }
 
-void login_after_refusal(LoginJob *j) {
-        /* A wrong password for a usable account counts toward lockout;
-         * persisted, so a restart does not reset it. */
-        if (j->account && !j->locked && !j->verified)
-                lockout_record_failure(j->m, j->account, time(NULL));
+uint64_t login_after_refusal(LoginJob *j) {
+        /* A wrong password counts, for a real account or an unknown name
+         * alike; not while locked (that attempt was not verified). */
+        if (j->locked || j->verified)
+                return 0;
+        return lockout_failure(j->m, &j->source, j->username, j->account, time(NULL));
+}
+
+void login_audit_rate_limited(const LoginJob *j) {
+        login_audit(j, AUDIT_REFUSED, "rate_limited");
 }
 
 int login_roles(const StoreAccount *a, char ***ret) {

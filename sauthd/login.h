@@ -6,6 +6,7 @@
 
 #include "caller.h"
 #include "hash.h"
+#include "lockout.h"
 #include "manager.h"
 #include "sauth-errors.h"
 #include "store.h"
@@ -37,7 +38,9 @@ typedef struct LoginJob {
         char username[SAUTH_NAME_MAX + 1];      /* as given, for the audit trail */
         LoginContext context;
         StoreAccount *account;                  /* NULL: unknown user */
+        LockoutSource source;                   /* who tried (lockout.h) */
         bool locked;
+        bool rate_limited;                      /* answered at once: this source must wait */
         char *password;                         /* secret; gone after the work */
         const char *verify_against;             /* the account's hash or the dummy */
         bool verified;
@@ -60,9 +63,14 @@ void login_work(void *job);
  * gets. */
 SauthStatus login_conclude(LoginJob *j);
 
-/* After a refusal was sent: counts a wrong password toward lockout. The
- * reply goes first, so the cost of the write does not tell. */
-void login_after_refusal(LoginJob *j);
+/* After a refusal: counts a wrong password toward lockout (in memory; a
+ * timer writes it, see lockout.h). Returns how long (µs) the reply should
+ * wait: ordinary callers slow down with each failure. */
+uint64_t login_after_refusal(LoginJob *j);
+
+/* Refuses an attempt of a source that must wait (RateLimited), before
+ * any hashing: the same for every name, real or not. */
+void login_audit_rate_limited(const LoginJob *j);
 
 /* The base roles of an account, NULL-terminated: "admin" and "user" for
  * admins, "user" for an active account with a confirmed contact, "person"

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Sending a rendered message: a command fed on stdin, or SMTP through libcurl. */
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -13,6 +12,7 @@
 #include <time.h>
 
 #include "fsutil.h"
+#include "curl-loader.h"
 #include "mail-internal.h"
 #include "mail.h"
 #include "log.h"
@@ -247,11 +247,12 @@ static int mail_send_command(const MailSender *s, const char *message, char *rea
 
 static inline void curl_easy_cleanupp(CURL **h) {
         if (*h)
-                curl_easy_cleanup(*h);
+                sym_curl_easy_cleanup(*h);
 }
 
 static inline void curl_slist_free_allp(struct curl_slist **l) {
-        curl_slist_free_all(*l);
+        if (*l)
+                sym_curl_slist_free_all(*l);
 }
 
 typedef struct MailUpload {
@@ -338,14 +339,14 @@ static CURLcode mail_curl_setup_auth(CURL *h, const MailSender *s, char *reason,
                         return CURLE_LOGIN_DENIED;
                 }
                 /* libcurl keeps its own copies. */
-                rc = curl_easy_setopt(h, CURLOPT_USERNAME, creds);
+                rc = sym_curl_easy_setopt(h, CURLOPT_USERNAME, creds);
                 if (rc == CURLE_OK)
-                        rc = curl_easy_setopt(h, CURLOPT_PASSWORD, password);
+                        rc = sym_curl_easy_setopt(h, CURLOPT_PASSWORD, password);
                 explicit_bzero(creds, sizeof creds);
                 tls = true;
         }
         if (rc == CURLE_OK)
-                rc = curl_easy_setopt(h, CURLOPT_USE_SSL, (long) (tls ? CURLUSESSL_ALL : CURLUSESSL_TRY));
+                rc = sym_curl_easy_setopt(h, CURLOPT_USE_SSL, (long) (tls ? CURLUSESSL_ALL : CURLUSESSL_TRY));
         return rc;
 }
 
@@ -354,33 +355,33 @@ static CURLcode mail_curl_setup(CURL *h, const MailSender *s, const char *from,
         long timeout = s->timeout;
         CURLcode rc;
 
-        rc = curl_easy_setopt(h, CURLOPT_URL, s->sender);
+        rc = sym_curl_easy_setopt(h, CURLOPT_URL, s->sender);
 #if LIBCURL_VERSION_NUM >= 0x075500
         if (rc == CURLE_OK)
-                rc = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+                rc = sym_curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 #else
         if (rc == CURLE_OK)
-                rc = curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long) (CURLPROTO_SMTP | CURLPROTO_SMTPS));
+                rc = sym_curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long) (CURLPROTO_SMTP | CURLPROTO_SMTPS));
 #endif
         if (rc == CURLE_OK)
-                rc = curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+                rc = sym_curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
         /* Signals for timeouts would hit a random thread of the daemon. */
         if (rc == CURLE_OK)
-                rc = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+                rc = sym_curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
         if (rc == CURLE_OK)
-                rc = curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout);
+                rc = sym_curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout);
         if (rc == CURLE_OK)
-                rc = curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, timeout);
+                rc = sym_curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, timeout);
         if (rc == CURLE_OK)
-                rc = curl_easy_setopt(h, CURLOPT_MAIL_FROM, from);
+                rc = sym_curl_easy_setopt(h, CURLOPT_MAIL_FROM, from);
         if (rc == CURLE_OK)
-                rc = curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
+                rc = sym_curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
         if (rc == CURLE_OK)
-                rc = curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+                rc = sym_curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
         if (rc == CURLE_OK)
-                rc = curl_easy_setopt(h, CURLOPT_READFUNCTION, mail_curl_read);
+                rc = sym_curl_easy_setopt(h, CURLOPT_READFUNCTION, mail_curl_read);
         if (rc == CURLE_OK)
-                rc = curl_easy_setopt(h, CURLOPT_READDATA, u);
+                rc = sym_curl_easy_setopt(h, CURLOPT_READDATA, u);
         return rc;
 }
 
@@ -431,8 +432,12 @@ static int mail_send_smtp(const MailSender *s, const char *to, const char *messa
                 return r;
         u = (MailUpload) { .data = crlf.data, .len = crlf.len };
 
-        h = curl_easy_init();
-        rcpt = curl_slist_append(NULL, to_path);
+        if (!curl_loader_loaded()) {
+                snprintf(reason, size, "smtp: libcurl could not be loaded");
+                return -EOPNOTSUPP;
+        }
+        h = sym_curl_easy_init();
+        rcpt = sym_curl_slist_append(NULL, to_path);
         if (!h || !rcpt)
                 return -ENOMEM;
 
@@ -442,10 +447,10 @@ static int mail_send_smtp(const MailSender *s, const char *to, const char *messa
         if (r < 0)
                 return r;
         if (rc == CURLE_OK)
-                rc = curl_easy_perform(h);
+                rc = sym_curl_easy_perform(h);
         if (rc != CURLE_OK) {
-                (void) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-                snprintf(reason, size, "smtp: %s (reply %ld)", curl_easy_strerror(rc), code);
+                (void) sym_curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+                snprintf(reason, size, "smtp: %s (reply %ld)", sym_curl_easy_strerror(rc), code);
                 return mail_curl_errno(rc);
         }
         return 0;

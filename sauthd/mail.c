@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <curl/curl.h>
 #include <errno.h>
+#include <string.h>
 
+#include "curl-loader.h"
 #include "mail-internal.h"
 #include "mail.h"
 #include "util.h"
@@ -15,11 +16,12 @@
 #define MAIL_MESSAGE_MAX (256U * 1024U)   /* bytes of one rendered message */
 
 int mail_global_init(void) {
-        return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
+        /* libcurl is loaded with the first SMTP message (curl-loader.h). */
+        return 0;
 }
 
 void mail_global_done(void) {
-        curl_global_cleanup();
+        curl_loader_unload();
 }
 
 /* ---- growing buffer for text that may hold the token ---- */
@@ -216,6 +218,10 @@ int mail_queue(RequestTracker *t, Pool *mail_pool, const SauthConfig *c, const c
 
         if (!mail_pool)
                 return -EINVAL;
+        /* Here, on the loop: libcurl's global set-up is not for threads.
+         * Without it the worker reports the message as not sent. */
+        if (strncmp(c->mail_sender, "smtp", 4) == 0)
+                (void) curl_loader_load();
         r = mail_job_new(c, template_name, f, &j);
         if (r < 0)
                 return r;

@@ -135,7 +135,8 @@ int bus_method_dispatch(sd_bus_message *msg, void *userdata, sd_bus_error *error
 
 int manager_bus_run_hash(Manager *m, Request *req, const Caller *caller,
                          request_work_fn work, request_done_fn done, sd_bus_error *error) {
-        if (request_admit(req, &m->hash_quota, caller->uid, caller->is_admin) < 0 ||
+        if (request_admit_connection(req, &m->conns, caller->uid, caller->is_admin) < 0 ||
+            request_admit(req, &m->hash_quota, caller->uid, caller->is_admin) < 0 ||
             request_run(req, m->hash_pool, work, done) < 0)
                 return bus_error(error, SAUTH_E_LIMIT_EXCEEDED, "Too many requests in progress; try again.");
         return 1;

@@ -13,6 +13,7 @@
 #include "audit.h"
 #include "mail.h"
 #include "oauth.h"
+#include "password.h"
 #include "manager.h"
 #include "roles.h"
 #include "sauth-config.h"
@@ -64,6 +65,52 @@ static int manager_on_housekeeping(sd_event_source *s, uint64_t usec, void *user
                 m->last_prune = usec;
         }
         return sd_event_source_set_time(s, usec + HOUSEKEEPING_USEC);
+}
+
+/* Failures and resets are written at multiples of this period, never
+ * right after the reply that caused them. */
+#define FLUSH_PERIOD_USEC (100 * 1000)
+
+static void manager_flush_batch(Manager *m) {
+        bool wrote = forgot_password_run_queued(m);
+
+        lockout_flush(m, time(NULL), wrote);
+}
+
+static int manager_on_flush(sd_event_source *s, uint64_t usec, void *userdata) {
+        manager_flush_batch(userdata);
+        return 0;
+}
+
+void manager_schedule_flush(Manager *m) {
+        uint64_t next = (now_usec() / FLUSH_PERIOD_USEC + 1) * FLUSH_PERIOD_USEC;
+        int enabled = SD_EVENT_OFF;
+
+        if (!m->flush_timer) {
+                if (sd_event_add_time(m->event, &m->flush_timer, CLOCK_MONOTONIC, next, 1000,
+                                      manager_on_flush, m) < 0)
+                        manager_flush_batch(m); /* no timer: now rather than never */
+                return;
+        }
+        (void) sd_event_source_get_enabled(m->flush_timer, &enabled);
+        if (enabled != SD_EVENT_OFF)
+                return;
+        if (sd_event_source_set_time(m->flush_timer, next) < 0 ||
+            sd_event_source_set_enabled(m->flush_timer, SD_EVENT_ONESHOT) < 0)
+                manager_flush_batch(m);
+}
+
+/* At exit: what waits for the timer is done now. */
+static void manager_flush_pending(Manager *m) {
+        int enabled = SD_EVENT_OFF;
+
+        if (m->flush_timer)
+                (void) sd_event_source_get_enabled(m->flush_timer, &enabled);
+        if (enabled != SD_EVENT_OFF) {
+                (void) sd_event_source_set_enabled(m->flush_timer, SD_EVENT_OFF);
+                manager_flush_batch(m);
+        }
+        m->flush_timer = sd_event_source_disable_unref(m->flush_timer);
 }
 
 void manager_maybe_exit(Manager *m) {
@@ -201,6 +248,10 @@ static int manager_load(Manager *m, const ManagerOptions *o) {
         quota_init(&m->hash_quota, MAX(1u, m->config->max_queue / 4),
                    MAX(1u, m->config->max_queue - MAX(1u, m->config->max_queue / 4)));
 
+        connlimit_init(&m->conns, m->config->max_calls_per_connection, m->config->max_connections_per_uid);
+        r = lockout_init(m);
+        if (r < 0)
+                return r;
         r = store_open(m->config->store_path, &m->store);
         if (r < 0) {
                 log_error("cannot open the store %s: %s", m->config->store_path, strerror(-r));
@@ -284,6 +335,8 @@ void manager_free(Manager *m) {
         /* Pools first: they finish their jobs and send the last replies
          * while the bus and the store are still there. */
         pool_free(m->hash_pool);
+        if (m->store)
+                manager_flush_pending(m);
         pool_free(m->mail_pool);
         m->oauth = oauth_free(m->oauth);
         if (m->apikeys && m->store)

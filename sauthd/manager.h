@@ -31,6 +31,13 @@ typedef struct Manager {
         Sessions *sessions;     /* the key ring, the revoked session tokens */
         ApiKeys *apikeys;       /* the API keys in use */
         IdMap *held;            /* accounts held while the store cannot write (lockout.c) */
+        IdMap *pending;         /* failures of accounts not yet written (lockout.c) */
+        struct FailTable *fail_pairs;   /* per (account or name, source) */
+        struct FailTable *fail_sources; /* per source, over all accounts */
+        struct FailTable *fail_unknown; /* per unknown user name */
+        sd_event_source *flush_timer;   /* writes failures and runs resets in batches */
+        struct ForgotQueued *forgot_head, *forgot_tail; /* resets waiting for the timer */
+        unsigned n_forgot;
         sd_event_source *housekeeping; /* last_used flush, pruning */
         uint64_t last_prune;    /* usec, CLOCK_MONOTONIC */
         Policy *policy;
@@ -46,6 +53,7 @@ typedef struct Manager {
         char **role_levels;     /* [roles] privacy_levels, in order */
         CallerCache callers;    /* who is calling, per bus connection */
         Quota hash_quota;       /* hash jobs in flight of non-admin callers */
+        ConnLimit conns;        /* calls held per connection, connections per uid */
         RequestTracker requests;/* calls held for a later reply, and mail */
         const BusMethod **methods; /* every row of the object, in vtable order */
         size_t n_methods;
@@ -60,6 +68,11 @@ typedef struct ManagerOptions {
         const char *db_path;            /* overrides [store] path */
         bool verbose;
 } ManagerOptions;
+
+/* Arms the timer that writes failures and runs password resets in one
+ * batch, at the next multiple of its period: whatever was asked, real
+ * account or not, the loop then makes a write (rule 11). */
+void manager_schedule_flush(Manager *m);
 
 /* Exits the loop once stopping and nothing is left in flight. */
 void manager_maybe_exit(Manager *m);

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <curl/curl.h>
+
+#include "curl-loader.h"
 #include <errno.h>
 #include <sodium.h>
 #include <time.h>
@@ -151,7 +153,8 @@ int oauth_new(Manager *m, OAuth **ret) {
                         return r;
                 }
         }
-        r = http_new(m->event, &o->http);
+        /* No provider, no HTTP: libcurl stays unloaded. */
+        r = o->n_providers > 0 ? http_new(m->event, &o->http) : 0;
         if (r < 0) {
                 oauth_free(o);
                 return r;
@@ -690,8 +693,8 @@ static void code_token_request(OAuthOp *op) {
                 "code_verifier", op->state->verifier, "client_id", c->client_id, NULL, NULL });
         /* RFC 6749 2.3.1: id and secret form-encoded before Basic. */
         if (op->p->secret) {
-                user = curl_easy_escape(NULL, c->client_id, 0);
-                password = curl_easy_escape(NULL, op->p->secret, 0);
+                user = sym_curl_easy_escape(NULL, c->client_id, 0);
+                password = sym_curl_easy_escape(NULL, op->p->secret, 0);
         }
         if (!form || (op->p->secret && (!user || !password)))
                 return op_fail(op, SAUTH_E_INTERNAL, "Out of memory.");

@@ -123,7 +123,18 @@ static SauthStatus change_choose_path(Manager *m, ChangeJob *j, const ChangeArgs
         }
         if (!isempty(args->old_password)) {
                 j->path = CHANGE_OLD_PASSWORD;
-                j->locked = a && (a->locked_until > time(NULL) || lockout_held(m, a, time(NULL)));
+                /* Old passwords count like logins (rule 3), per source:
+                 * the caller (a uid, or a PAM stack's "local" source). */
+                switch (lockout_check(m, &j->source, a ? a->username : j->name, a, time(NULL))) {
+                case LOCKOUT_RATE_LIMITED:
+                        change_audit(j, AUDIT_PASSWORD_CHANGE, AUDIT_REFUSED, "rate_limited");
+                        return SAUTH_E_RATE_LIMITED;
+                case LOCKOUT_LOCKED:
+                        j->locked = true;
+                        break;
+                default:
+                        break;
+                }
                 j->old_password = strdup(args->old_password);
                 return j->old_password ? SAUTH_OK : SAUTH_E_INTERNAL;
         }
@@ -160,6 +171,8 @@ SauthStatus change_start(Manager *m, const Caller *caller, const ChangeArgs *arg
         if (!j)
                 return SAUTH_E_INTERNAL;
         *j = (ChangeJob) { .m = m, .caller_uid = caller->uid, .caller_admin = caller->is_admin };
+        lockout_source(caller, "", "", "", &j->source);
+        snprintf(j->name, sizeof j->name, "uid-arg:%s", args->uid);
 
         s = change_find_account(m, j, args->uid);
         if (s == SAUTH_OK) {
@@ -283,8 +296,9 @@ SauthStatus change_conclude(ChangeJob *j, const char **ret_message) {
 }
 
 void change_after_refusal(ChangeJob *j) {
-        if (j->path == CHANGE_OLD_PASSWORD && j->account && !j->locked && !j->old_ok)
-                lockout_record_failure(j->m, j->account, time(NULL));
+        if (j->path == CHANGE_OLD_PASSWORD && !j->locked && !j->old_ok)
+                (void) lockout_failure(j->m, &j->source, j->account ? j->account->username : j->name,
+                                       j->account, time(NULL));
 }
 
 /* ---- CheckPassword ---- */
@@ -345,7 +359,7 @@ static const char *forgot_refusal(Manager *m, const StoreAccount *a, int64_t now
         return NULL;
 }
 
-void forgot_password(Manager *m, const Caller *caller, const char *identity, const char *username,
+bool forgot_password(Manager *m, const Caller *caller, const char *identity, const char *username,
                      const char *template_name) {
         _cleanup_(store_account_freep) StoreAccount *a = NULL;
         char token[TOKEN_TEXT_MAX], token_h[TOKEN_HASH_HEX];
@@ -354,12 +368,12 @@ void forgot_password(Manager *m, const Caller *caller, const char *identity, con
 
         if (forgot_find(m, identity, username, &a) < 0) {
                 forgot_audit(caller, NULL, AUDIT_FAILED, "no_such_account");
-                return;
+                return false;
         }
         refusal = forgot_refusal(m, a, now);
         if (refusal) {
                 forgot_audit(caller, a, AUDIT_REFUSED, refusal);
-                return;
+                return false;
         }
 
         token_new(token);
@@ -370,4 +384,61 @@ void forgot_password(Manager *m, const Caller *caller, const char *identity, con
         } else
                 forgot_audit(caller, a, AUDIT_ERROR, "store");
         sodium_memzero(token, sizeof token);
+        return true;
+}
+
+/* Resets queued at once: far above what people ask for; the per-connection
+ * cap keeps one caller well below it. */
+#define FORGOT_QUEUE_MAX 1024
+
+static void forgot_queued_free(ForgotQueued *q) {
+        if (q) {
+                free(q->identity);
+                free(q->username);
+                free(q->template_name);
+                free(q);
+        }
+}
+
+int forgot_password_queue(Manager *m, const Caller *caller, const char *identity, const char *username,
+                          const char *template_name) {
+        ForgotQueued *q;
+
+        if (m->n_forgot >= FORGOT_QUEUE_MAX)
+                return -EBUSY;
+        q = calloc(1, sizeof *q);
+        if (!q)
+                return -ENOMEM;
+        q->caller = *caller;
+        q->identity = strdup(identity);
+        q->username = strdup(username);
+        q->template_name = strdup(template_name);
+        if (!q->identity || !q->username || !q->template_name) {
+                forgot_queued_free(q);
+                return -ENOMEM;
+        }
+        if (m->forgot_tail)
+                m->forgot_tail->next = q;
+        else
+                m->forgot_head = q;
+        m->forgot_tail = q;
+        m->n_forgot++;
+        manager_schedule_flush(m);
+        return 0;
+}
+
+bool forgot_password_run_queued(Manager *m) {
+        ForgotQueued *q = m->forgot_head;
+        bool wrote = false;
+
+        m->forgot_head = m->forgot_tail = NULL;
+        m->n_forgot = 0;
+        while (q) {
+                ForgotQueued *next = q->next;
+
+                wrote |= forgot_password(m, &q->caller, q->identity, q->username, q->template_name);
+                forgot_queued_free(q);
+                q = next;
+        }
+        return wrote;
 }

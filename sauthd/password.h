@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include "caller.h"
+#include "lockout.h"
 #include "hash.h"
 #include "manager.h"
 #include "policy.h"
@@ -40,6 +41,8 @@ typedef struct ChangeJob {
         StoreAccount *account;          /* NULL: no active account (not told to non-admins) */
         ChangePath path;
         bool locked;                    /* old-password path on a locked account */
+        LockoutSource source;           /* who tried, for the lockout count */
+        char name[SAUTH_NAME_MAX + 1];  /* the uid asked for, when no account matched */
         char *new_password;             /* secret */
         char *old_password;             /* secret, CHANGE_OLD_PASSWORD only */
         char token_hash[TOKEN_HASH_HEX];
@@ -78,5 +81,21 @@ SauthStatus check_password(Manager *m, const Caller *caller,
 
 /* ForgotPassword: issues and mails a reset token if an account matches and
  * may have one now. Nothing of what happens here reaches the caller. */
-void forgot_password(Manager *m, const Caller *caller, const char *identity, const char *username,
+/* A password reset waiting for the flush timer (manager_schedule_flush):
+ * what a reset does for a real account happens at the timer's tick, where
+ * the loop writes whatever was asked (rule 11). */
+typedef struct ForgotQueued {
+        struct ForgotQueued *next;
+        Caller caller;
+        char *identity, *username, *template_name;
+} ForgotQueued;
+
+/* Queues a reset for the timer; -ENOMEM, or -EBUSY past FORGOT_QUEUE_MAX. */
+int forgot_password_queue(Manager *m, const Caller *caller, const char *identity, const char *username,
+                          const char *template_name);
+/* Runs the queued resets; true when one wrote to the store. */
+bool forgot_password_run_queued(Manager *m);
+
+/* Returns true when it wrote to the store. */
+bool forgot_password(Manager *m, const Caller *caller, const char *identity, const char *username,
                      const char *template_name);

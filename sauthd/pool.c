@@ -23,11 +23,20 @@ typedef struct JobList {
         PoolJob *tail;
 } JobList;
 
+/* The waiting jobs of one key (a caller's uid), in the round. */
+typedef struct KeyQueue {
+        uint64_t key;
+        JobList jobs;
+        struct KeyQueue *next;
+} KeyQueue;
+
 struct Pool {
         char *name;
         pthread_mutex_t lock;
         pthread_cond_t wake;
-        JobList waiting;        /* guarded by lock */
+        JobList first;          /* guarded by lock: taken before any other */
+        KeyQueue *round;        /* guarded by lock: one queue per key, served in turn */
+        KeyQueue *round_tail;
         JobList finished;       /* guarded by lock */
         bool stop;              /* guarded by lock */
 
@@ -63,6 +72,54 @@ static PoolJob *job_list_pop(JobList *l) {
         return j;
 }
 
+static bool pool_has_waiting(const Pool *p) {
+        return p->first.head || p->round;
+}
+
+/* The next job: a "first" one if any, else the head of the next key's
+ * queue, that key going to the end of the round. Under lock. */
+static PoolJob *pool_pop(Pool *p) {
+        PoolJob *j = job_list_pop(&p->first);
+        KeyQueue *q = p->round;
+
+        if (j || !q)
+                return j;
+        j = job_list_pop(&q->jobs);
+        p->round = q->next;
+        if (!p->round)
+                p->round_tail = NULL;
+        if (q->jobs.head) {
+                q->next = NULL;
+                if (p->round_tail)
+                        p->round_tail->next = q;
+                else
+                        p->round = q;
+                p->round_tail = q;
+        } else
+                free(q);
+        return j;
+}
+
+/* Queues j under key; spare is a fresh KeyQueue used if the key has none
+ * (set to NULL when used). Under lock. */
+static void pool_push_key(Pool *p, uint64_t key, PoolJob *j, KeyQueue **spare) {
+        KeyQueue *q;
+
+        for (q = p->round; q; q = q->next)
+                if (q->key == key)
+                        break;
+        if (!q) {
+                q = TAKE_PTR(*spare);
+                *q = (KeyQueue) { .key = key };
+                if (p->round_tail)
+                        p->round_tail->next = q;
+                else
+                        p->round = q;
+                p->round_tail = q;
+        }
+        job_list_push(&q->jobs, j);
+}
+
 static void *pool_worker(void *arg) {
         Pool *p = arg;
         uint64_t one = 1;
@@ -71,9 +128,9 @@ static void *pool_worker(void *arg) {
                 PoolJob *j;
 
                 pthread_mutex_lock(&p->lock);
-                while (!p->stop && !p->waiting.head)
+                while (!p->stop && !pool_has_waiting(p))
                         pthread_cond_wait(&p->wake, &p->lock);
-                j = job_list_pop(&p->waiting);
+                j = pool_pop(p);
                 pthread_mutex_unlock(&p->lock);
                 if (!j)
                         return NULL;    /* stopping and nothing left */
@@ -177,7 +234,8 @@ int pool_new(sd_event *event, const char *name, unsigned n_workers, unsigned max
         return 0;
 }
 
-int pool_submit(Pool *p, pool_work_fn work, pool_done_fn done, void *userdata) {
+int pool_submit_for(Pool *p, bool first, uint64_t key, pool_work_fn work, pool_done_fn done, void *userdata) {
+        _cleanup_free_ KeyQueue *spare = NULL;
         PoolJob *j;
 
         if (p->pending >= p->max_queue)
@@ -187,6 +245,14 @@ int pool_submit(Pool *p, pool_work_fn work, pool_done_fn done, void *userdata) {
         if (!j)
                 return -ENOMEM;
         *j = (PoolJob) { .work = work, .done = done, .userdata = userdata };
+        /* Allocated outside the lock; freed again if the key has a queue. */
+        if (!first) {
+                spare = calloc(1, sizeof *spare);
+                if (!spare) {
+                        free(j);
+                        return -ENOMEM;
+                }
+        }
 
         pthread_mutex_lock(&p->lock);
         if (p->stop) {
@@ -195,11 +261,18 @@ int pool_submit(Pool *p, pool_work_fn work, pool_done_fn done, void *userdata) {
                 free(j);
                 return -ESHUTDOWN;
         }
-        job_list_push(&p->waiting, j);
+        if (first)
+                job_list_push(&p->first, j);
+        else
+                pool_push_key(p, key, j, &spare);
         pthread_cond_signal(&p->wake);
         pthread_mutex_unlock(&p->lock);
         p->pending++;
         return 0;
+}
+
+int pool_submit(Pool *p, pool_work_fn work, pool_done_fn done, void *userdata) {
+        return pool_submit_for(p, false, 0, work, done, userdata);
 }
 
 unsigned pool_pending(const Pool *p) {

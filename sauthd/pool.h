@@ -25,6 +25,14 @@ int pool_new(sd_event *event, const char *name, unsigned n_workers, unsigned max
 /* Queues a job. userdata belongs to the job until done() runs. */
 _must_check_ int pool_submit(Pool *p, pool_work_fn work, pool_done_fn done, void *userdata);
 
+/* Queues a job in its class: "first" jobs (admin callers: PAM stacks) are
+ * taken by the next free worker before any other; the others wait in one
+ * queue per key (a caller's uid), and the keys are served in turn, one
+ * job each — so one busy uid cannot make another wait behind all of its
+ * jobs. */
+_must_check_ int pool_submit_for(Pool *p, bool first, uint64_t key, pool_work_fn work, pool_done_fn done,
+                                 void *userdata);
+
 /* Jobs submitted and not yet done. */
 unsigned pool_pending(const Pool *p);
 

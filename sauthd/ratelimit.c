@@ -81,3 +81,47 @@ void quota_release(Quota *q, uint64_t key) {
                         return;
                 }
 }
+
+void connlimit_init(ConnLimit *c, unsigned per_conn, unsigned conns_per_key) {
+        memset(c, 0, sizeof *c);
+        c->per_conn = per_conn;
+        c->conns_per_key = conns_per_key;
+}
+
+bool connlimit_acquire(ConnLimit *c, const char *sender, uint64_t key) {
+        typeof(c->slots[0]) *free_slot = NULL;
+        unsigned conns = 0;
+
+        if (!sender || strlen(sender) >= CONNLIMIT_NAME_MAX)
+                return false;
+        for (size_t i = 0; i < CONNLIMIT_SLOTS; i++) {
+                if (c->slots[i].n == 0) {
+                        if (!free_slot)
+                                free_slot = &c->slots[i];
+                        continue;
+                }
+                if (strcmp(c->slots[i].sender, sender) == 0) {
+                        if (c->slots[i].n >= c->per_conn)
+                                return false;
+                        c->slots[i].n++;
+                        return true;
+                }
+                if (c->slots[i].key == key)
+                        conns++;
+        }
+        if (!free_slot || conns >= c->conns_per_key)
+                return false;
+        strcpy(free_slot->sender, sender);
+        free_slot->key = key;
+        free_slot->n = 1;
+        return true;
+}
+
+void connlimit_release(ConnLimit *c, const char *sender) {
+        for (size_t i = 0; i < CONNLIMIT_SLOTS; i++)
+                if (c->slots[i].n > 0 && strcmp(c->slots[i].sender, sender) == 0) {
+                        if (--c->slots[i].n == 0)
+                                c->slots[i].sender[0] = '\0';
+                        return;
+                }
+}

@@ -54,3 +54,31 @@ void quota_init(Quota *q, unsigned per_key, unsigned total);
 bool quota_acquire(Quota *q, uint64_t key);
 
 void quota_release(Quota *q, uint64_t key);
+
+/*
+ * Calls held per bus connection (a unique name) and connections with calls
+ * held per key (a caller's uid): a flood of connections from one local
+ * user, each keeping calls in flight, is refused (LimitExceeded) before it
+ * can grow sauthd's memory. Beyond CONNLIMIT_SLOTS connections with calls
+ * held, new ones are refused too (fail closed; admins are exempt).
+ */
+
+#define CONNLIMIT_SLOTS 256
+#define CONNLIMIT_NAME_MAX 32
+
+typedef struct ConnLimit {
+        unsigned per_conn;
+        unsigned conns_per_key;
+        struct {
+                char sender[CONNLIMIT_NAME_MAX];   /* "" = free */
+                uint64_t key;
+                unsigned n;
+        } slots[CONNLIMIT_SLOTS];
+} ConnLimit;
+
+void connlimit_init(ConnLimit *c, unsigned per_conn, unsigned conns_per_key);
+
+/* true and one call counted for sender (of key), or false at a cap. */
+bool connlimit_acquire(ConnLimit *c, const char *sender, uint64_t key);
+
+void connlimit_release(ConnLimit *c, const char *sender);

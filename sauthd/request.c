@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bus-util.h"
 #include "log.h"
@@ -19,6 +20,10 @@ struct Request {
 
         Quota *quota;                   /* non-NULL while a unit is held */
         uint64_t quota_key;
+        ConnLimit *conns;               /* non-NULL while a call of sender is counted */
+        char sender[CONNLIMIT_NAME_MAX];
+        bool first;                     /* admitted as an admin: hashes go first */
+        uint64_t key;                   /* the caller's uid, for the pool's round */
 
         request_work_fn work;
         request_done_fn done;
@@ -57,6 +62,8 @@ Request *request_free(Request *req) {
         t = req->tracker;
         if (req->quota)
                 quota_release(req->quota, req->quota_key);
+        if (req->conns)
+                connlimit_release(req->conns, req->sender);
         if (req->free_job)
                 req->free_job(req->job);
         sd_event_source_disable_unref(req->timer);
@@ -69,7 +76,23 @@ Request *request_free(Request *req) {
         return NULL;
 }
 
+int request_admit_connection(Request *req, ConnLimit *conns, uint64_t key, bool exempt) {
+        const char *sender = req->call ? sd_bus_message_get_sender(req->call) : NULL;
+
+        req->first = exempt;
+        req->key = key;
+        if (exempt || req->conns || !sender)
+                return 0;
+        if (!connlimit_acquire(conns, sender, key))
+                return -EBUSY;
+        req->conns = conns;
+        strcpy(req->sender, sender);    /* connlimit_acquire() checked its length */
+        return 0;
+}
+
 int request_admit(Request *req, Quota *quota, uint64_t key, bool exempt) {
+        req->first = exempt;
+        req->key = key;
         if (exempt || req->quota)
                 return 0;
         if (!quota_acquire(quota, key))
@@ -112,7 +135,7 @@ int request_run(Request *req, Pool *pool, request_work_fn work, request_done_fn 
 
         req->work = work;
         req->done = done;
-        r = pool_submit(pool, request_pool_work, request_pool_done, req);
+        r = pool_submit_for(pool, req->first, req->key, request_pool_work, request_pool_done, req);
         if (r < 0)
                 return r;
         req->handed_on = true;
@@ -163,6 +186,22 @@ int request_reply_error(Request *req, SauthStatus s, const char *fmt, ...) {
         va_end(ap);
         req->replied = true;
         return sd_bus_reply_method_error(req->call, &error);
+}
+
+int request_reply_error_at(Request *req, uint64_t when_usec, SauthStatus s, const char *fmt, ...) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *name = sauth_status_error_name(s);
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        (void) sd_bus_error_setfv(&error, name ?: sauth_status_error_name(SAUTH_E_INTERNAL), fmt, ap);
+        va_end(ap);
+        r = sd_bus_message_new_method_error(req->call, &reply, &error);
+        if (r < 0)
+                return r;
+        return request_reply_at(req, reply, when_usec);
 }
 
 int request_reply_return(Request *req, const char *types, ...) {

@@ -58,8 +58,15 @@ static inline void request_freep(Request **req) {
 }
 
 /* Takes a unit of quota for key, unless exempt (admins). -EBUSY when the key
- * or the quota is at its cap. Released when the request ends. */
+ * or the quota is at its cap. Released when the request ends. Also sets
+ * the request's place in the pool: exempt ones go first, the others take
+ * turns by key. */
 int request_admit(Request *req, Quota *quota, uint64_t key, bool exempt);
+
+/* Counts the request against its connection (the call's sender) and the
+ * connections of key, unless exempt. -EBUSY at a cap. Released when the
+ * request ends. */
+int request_admit_connection(Request *req, ConnLimit *conns, uint64_t key, bool exempt);
 
 /* Queues work on pool; done runs on the loop after it. Ownership of req
  * passes to the pool on success; on failure (-EBUSY: pool full) the caller
@@ -73,6 +80,10 @@ _must_check_ int request_reply_at(Request *req, sd_bus_message *reply, uint64_t 
 /* For work driven by the loop itself: the caller keeps req and calls
  * request_finish() when the work is done, which runs done and ends it. */
 void request_finish(Request *req, request_done_fn done);
+
+/* An error reply at CLOCK_MONOTONIC time when_usec; as request_reply_at. */
+_must_check_ int request_reply_error_at(Request *req, uint64_t when_usec, SauthStatus s, const char *fmt, ...)
+        _printf_(4, 5);
 
 /* Replies to the held call. */
 int request_reply(Request *req, sd_bus_message *reply);

@@ -64,6 +64,46 @@ int store_record_failure(Store *s, const char *account_id, int64_t now,
         return store_end(s, store_failure_rows(s, account_id, now, deny, fail_interval, unlock_time));
 }
 
+static int store_failure_batch(Store *s, char *const *ids, const unsigned *counts, size_t n, int64_t now,
+                               unsigned deny, int64_t fail_interval, int64_t unlock_time, int *ret_failures) {
+        bool wrote = false;
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                r = -ENOENT;
+                for (unsigned k = 0; k < counts[i]; k++) {
+                        r = store_failure_rows(s, ids[i], now, deny, fail_interval, unlock_time);
+                        if (r == -ENOENT)
+                                break;
+                        if (r < 0)
+                                return r;
+                        wrote = true;
+                }
+                if (ret_failures)
+                        ret_failures[i] = r;
+        }
+        if (wrote)
+                return 0;
+        /* Nothing real in the batch: the same kind of write, on whichever
+         * row comes first. */
+        r = store_run(s, "UPDATE accounts SET failures = failures"
+                         " WHERE id = (SELECT MIN(id) FROM accounts)", "");
+        return r < 0 ? r : 0;
+}
+
+int store_record_failures(Store *s, char *const *ids, const unsigned *counts, size_t n, int64_t now,
+                          unsigned deny, int64_t fail_interval, int64_t unlock_time, int *ret_failures) {
+        int r;
+
+        if (!s || (n > 0 && (!ids || !counts)))
+                return -EINVAL;
+        r = store_begin(s);
+        if (r < 0)
+                return r;
+        return store_end(s, store_failure_batch(s, ids, counts, n, now, deny, fail_interval, unlock_time,
+                                                ret_failures));
+}
+
 int store_record_success(Store *s, const char *account_id, int64_t now) {
         int r;
 

@@ -143,6 +143,15 @@ int store_record_failure(Store *s, const char *account_id, int64_t now,
 /* A write that changes nothing: whether the store takes writes. */
 int store_account_touch(Store *s, const char *account_id);
 
+/* Writes a batch of failures in one transaction: counts[i] failures of
+ * ids[i]; ret_failures[i] (may be NULL) gets the account's count after,
+ * or -ENOENT for an account gone meanwhile. With n == 0 (or only gone
+ * accounts) it still makes one write (a row rewritten unchanged), so a
+ * batch costs about the same whatever it holds: what a failure for a real
+ * account does must not show to other callers (rule 11). */
+int store_record_failures(Store *s, char *const *ids, const unsigned *counts, size_t n, int64_t now,
+                          unsigned deny, int64_t fail_interval, int64_t unlock_time, int *ret_failures);
+
 /* A successful login: clears failures and lock, sets last_login. */
 int store_record_success(Store *s, const char *account_id, int64_t now);
 

@@ -225,4 +225,13 @@ test_missing_config_file_is_an_error() {
         expect_match "$(cat "$T/out")" "nope.conf" "message names the file"
 }
 
+# libcurl is loaded with the first SMTP message, not at start: an idle
+# sauthd has none of its ~6 MiB of libraries mapped (issue 10, memory).
+test_curl_loaded_only_for_smtp() {
+        sa_setup
+        sa_user alice "correct horse battery staple" > /dev/null
+        ! ldd "$SAUTHD" | grep -q libcurl || fail "sauthd links libcurl"
+        ! grep -q libcurl "/proc/$SAUTHD_PID/maps" || fail "libcurl mapped after a command-sender mail"
+}
+
 sa_main "$@"

@@ -127,6 +127,30 @@ test_auth_wrong_password() {
         pt_auth_fails alice "$PW_WRONG"
 }
 
+# Like pam_unix, the module asks libpam for a delay after a failure
+# (pam_fail_delay, 2 s ± 25 %); nodelay leaves it out. A success is not
+# delayed.
+test_auth_fail_delay() {
+        sa_setup
+        sa_user alice "$PW1" >/dev/null
+        local t0 slow fast ok
+        sa_pam_service sa
+        t0=$(date +%s%N)
+        pt_auth_fails alice "$PW_WRONG"
+        slow=$((($(date +%s%N) - t0) / 1000000))
+        t0=$(date +%s%N)
+        pt_auth_ok alice "$PW1"
+        ok=$((($(date +%s%N) - t0) / 1000000))
+        sa_pam_service sa nodelay
+        t0=$(date +%s%N)
+        pt_auth_fails alice "$PW_WRONG"
+        fast=$((($(date +%s%N) - t0) / 1000000))
+        note "failure $slow ms, with nodelay $fast ms, success $ok ms"
+        [ "$slow" -ge 1400 ] || fail "a failure took $slow ms: no pam_fail_delay"
+        [ $((slow - fast)) -ge 1000 ] || fail "nodelay: $fast ms against $slow ms"
+        [ $((slow - ok)) -ge 1000 ] || fail "a success was delayed too: $ok ms"
+}
+
 # An unknown user must look exactly like a known one with a wrong password.
 test_auth_unknown_user_like_wrong_password() {
         sa_setup

@@ -616,8 +616,19 @@ test_wrong_old_password_and_login_share_count() {
         sa_setup "lockout.deny=2"
         local uid
         uid=$(pw_user alice "$PW1")
+        # An ordinary caller (alice herself) counts against herself only:
+        # wrong old password and wrong login together stop her, RateLimited,
+        # and never lock the account.
         expect_eq "$(pw_name "$(pw_try_as 4242 ChangePassword "$uid" "$PW2" "" "$WRONG" "$PW2")")" InvalidCredentials \
                 "wrong old password, as alice"
+        expect_eq "$(pw_name "$(pw_try_as 4242 AccountLogin alice "$WRONG" local '@a{sv} {}')")" InvalidCredentials \
+                "wrong login, as alice"
+        expect_eq "$(pw_name "$(pw_try_as 4242 AccountLogin alice "$PW1" local '@a{sv} {}')")" RateLimited \
+                "alice must wait"
+        pw_login alice "$PW1" > /dev/null
+        # An admin caller's (a PAM stack's) failures share the account's count.
+        expect_eq "$(pw_name "$(pw_try ChangePassword "$uid" "$PW2" "" "$WRONG" "$PW2")")" InvalidCredentials \
+                "wrong old password, as root"
         expect_eq "$(pw_name "$(pw_try AccountLogin alice "$WRONG" local '@a{sv} {}')")" InvalidCredentials "wrong login"
         expect_eq "$(pw_name "$(pw_try AccountLogin alice "$PW1" local '@a{sv} {}')")" AccountLocked "locked"
 }
