@@ -124,6 +124,16 @@ int oauth_new(Manager *m, OAuth **ret) {
 
         if (!o)
                 return -ENOMEM;
+        /* Providers need libcurl (their URLs are checked with its parser
+         * below): loaded now, and only then (curl-loader.h). */
+        if (c->n_providers > 0) {
+                r = curl_loader_load();
+                if (r < 0) {
+                        log_error("OAuth providers are configured, but libcurl cannot be loaded");
+                        free(o);
+                        return r;
+                }
+        }
         o->m = m;
         o->providers = calloc(c->n_providers + 1, sizeof *o->providers);
         if (!o->providers) {

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "curl-loader.h"
 #include "http.h"
 #include "idtoken.h"
 #include "oauth-json.h"
@@ -243,7 +244,9 @@ int main(void) {
                 cmocka_unit_test(test_qr),
         };
 
-        if (sodium_init() < 0)
+        /* The URL rule and the form encoding use libcurl, which sauthd
+         * loads when a provider is configured. */
+        if (sodium_init() < 0 || curl_loader_load() < 0)
                 return 1;
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
