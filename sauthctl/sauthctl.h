@@ -99,6 +99,9 @@ int verb_member(Ctl *c, int argc, char **argv);
 int verb_login_test(Ctl *c, int argc, char **argv);
 int verb_methods(Ctl *c, int argc, char **argv);
 
+/* mail.c */
+int verb_mail(Ctl *c, int argc, char **argv);
+
 /* tokens.c */
 int verb_apikey_create(Ctl *c, int argc, char **argv);
 int verb_apikey_list(Ctl *c, int argc, char **argv);

@@ -35,7 +35,8 @@ typedef struct Manager {
         uint64_t last_prune;    /* usec, CLOCK_MONOTONIC */
         Policy *policy;
         Pool *hash_pool;        /* Argon2id */
-        Pool *mail_pool;        /* sending mail */
+        Pool *mail_pool;        /* sending mail: only what the outbox has in flight */
+        struct Outbox *outbox;  /* mail waiting in the store (outbox.c) */
         HashCost cost;
         char dummy_hash[HASH_STR_MAX];
         RateLimit check_limit;  /* CheckPassword, per caller uid */
