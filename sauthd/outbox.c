@@ -17,8 +17,9 @@
  */
 
 #define USEC_PER_SEC UINT64_C(1000000)
-/* The pump's timer may fire this much late: retries count in seconds. */
-#define OUTBOX_TIMER_ACCURACY_USEC (100 * 1000)
+/* The pump runs this soon after a kick: a mailed token may live only
+ * seconds ([tokens] confirm_lifetime). */
+#define OUTBOX_TIMER_ACCURACY_USEC 1000
 
 struct Outbox {
         sd_event *event;
