@@ -73,7 +73,9 @@ test_failing_sender_retried_then_sent() {
         for db in "$T"/sauth.db*; do
                 if grep -qaF -- "$tok" "$db"; then fail "the token is in $(basename "$db") in clear"; fi
         done
-        if sqlite3 "$T/sauth.db" .dump | grep -qF -- "$tok"; then fail "the token is in the database dump"; fi
+        sqlite3 "$T/sauth.db" .dump > "$T/dump.sql"
+        if grep -qF -- "$tok" "$T/dump.sql"; then fail "the token is in the database dump"; fi
+        grep -q "INSERT INTO outbox" "$T/dump.sql" || fail "the message is not in the outbox table"
         if grep -qF -- "$tok" "$T/sauthd.log"; then fail "the token is in the log"; fi
 
         # The sender works again: the message goes at its next attempt.
