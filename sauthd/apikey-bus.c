@@ -138,13 +138,7 @@ static int method_list_api_keys(sd_bus_message *msg, Manager *m, const Caller *c
 
         r = bus_dict_new(msg, &reply);
         if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'e', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(reply, "s", "keys");
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'v', "aa{sv}");
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+                r = bus_list_open(reply, "keys", "a{sv}");
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 r = sd_bus_message_open_container(reply, 'a', "{sv}");
                 if (r >= 0)
@@ -161,11 +155,7 @@ static int method_list_api_keys(sd_bus_message *msg, Manager *m, const Caller *c
                         r = sd_bus_message_close_container(reply);
         }
         if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
+                r = bus_list_close(reply);
         if (r < 0)
                 return r;
         return bus_dict_send(reply);

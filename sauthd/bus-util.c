@@ -174,6 +174,22 @@ static int bus_close_entry(sd_bus_message *reply) {
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
+int bus_list_open(sd_bus_message *reply, const char *key, const char *element) {
+        char contents[16];
+        int r;
+
+        if (snprintf(contents, sizeof contents, "a%s", element) >= (int) sizeof contents)
+                return -EINVAL;
+        r = bus_open_entry(reply, key, contents);
+        return r < 0 ? r : sd_bus_message_open_container(reply, 'a', element);
+}
+
+int bus_list_close(sd_bus_message *reply) {
+        int r = sd_bus_message_close_container(reply);
+
+        return r < 0 ? r : bus_close_entry(reply);
+}
+
 int bus_append_strv(sd_bus_message *reply, const char *key, char **values) {
         int r;
 

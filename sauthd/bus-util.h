@@ -67,6 +67,10 @@ int bus_append_u(sd_bus_message *reply, const char *key, uint32_t value);
 int bus_append_t(sd_bus_message *reply, const char *key, uint64_t value);
 int bus_append_d(sd_bus_message *reply, const char *key, double value);
 int bus_append_strv(sd_bus_message *reply, const char *key, char **values);
+/* A list under key: opens "{sv}" holding a variant "a<element>" and the
+ * array itself; the caller appends elements, then bus_list_close(). */
+int bus_list_open(sd_bus_message *reply, const char *key, const char *element);
+int bus_list_close(sd_bus_message *reply);
 /* An a{ss} entry from name = value pairs (the [resources] section). */
 int bus_append_pairs(sd_bus_message *reply, const char *key, const ConfigPair *pairs, size_t n);
 

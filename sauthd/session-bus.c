@@ -154,22 +154,12 @@ static int method_auth_params(sd_bus_message *msg, Manager *m, const Caller *cal
         if (r >= 0)
                 r = bus_append_s(reply, "jwks", jwks);
         if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'e', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(reply, "s", "keys");
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'v', "aa{ss}");
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "a{ss}");
+                r = bus_list_open(reply, "keys", "a{ss}");
         for (size_t i = 0; r >= 0 && i < n; i++)
                 r = sd_bus_message_append(reply, "a{ss}", 4, "kty", "OKP", "crv", "Ed25519",
                                           "kid", keys[i].kid, "x", keys[i].x);
         if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
+                r = bus_list_close(reply);
         if (r < 0)
                 return r;
         return bus_dict_send(reply);
@@ -201,13 +191,7 @@ static int method_list_sessions(sd_bus_message *msg, Manager *m, const Caller *c
 
         r = bus_dict_new(msg, &reply);
         if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'e', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(reply, "s", "sessions");
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'v', "aa{sv}");
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+                r = bus_list_open(reply, "sessions", "a{sv}");
         if (r >= 0) {
                 r = store_sessions_foreach(m->store, STORE_SESSIONS_ACTIVE, uid, time(NULL),
                                            session_list_one, reply);
@@ -215,11 +199,7 @@ static int method_list_sessions(sd_bus_message *msg, Manager *m, const Caller *c
                         return bus_error_errno(error, r, "sessions");
         }
         if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
+                r = bus_list_close(reply);
         if (r < 0)
                 return r;
         return bus_dict_send(reply);

@@ -231,6 +231,17 @@ sa_error_as() {
         sed -n 's/.*GDBus\.Error:\([A-Za-z0-9_.]*\):.*/\1/p' <<<"$out" | head -n 1 | sed "s/^$ERR\.//"
 }
 
+# sa_burst UID METHOD SIGNATURE COUNT ARGS... — COUNT calls over one
+# connection as uid (0: root); prints "CALLS_THROUGH ERROR_NAME".
+sa_burst() {
+        local uid=$1; shift
+        local run=()
+        [ "$uid" = 0 ] || run=(setpriv --reuid="$uid" --regid="$uid" --clear-groups)
+        run=(env BURST_THROUGH="${BURST_THROUGH:-}" "${run[@]}")
+        "${run[@]}" /usr/bin/python3 "$TESTS_DIR/integration/call-burst.py" "$BUS_ADDRESS" "$BUS_NAME" "$BUS_PATH" \
+                "$BUS_IFACE" "$@"
+}
+
 # Value of KEY in an a{sv} reply printed by sa_call.
 jget() {
         jq -r --arg k "$1" '.data[0][$k].data | if type == "array" then join(" ") else tostring end'
