@@ -42,20 +42,13 @@ static int method_mail_queue(sd_bus_message *msg, Manager *m, const Caller *call
 
         r = bus_dict_new(msg, &reply);
         if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'e', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(reply, "s", "messages");
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'v', "aa{sv}");
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+                r = bus_list_open(reply, "messages", "a{sv}");
         if (r < 0)
                 return r;
         r = store_mail_foreach(m->store, INT64_MAX, MAIL_QUEUE_MAX, mail_queue_append, reply);
         if (r < 0)
                 return bus_error_errno(error, r, "outbox");
-        for (int i = 0; r >= 0 && i < 3; i++)
-                r = sd_bus_message_close_container(reply);
+        r = bus_list_close(reply);
         if (r < 0)
                 return r;
         return bus_dict_send(reply);
