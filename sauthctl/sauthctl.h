@@ -99,6 +99,9 @@ int verb_member(Ctl *c, int argc, char **argv);
 int verb_login_test(Ctl *c, int argc, char **argv);
 int verb_methods(Ctl *c, int argc, char **argv);
 
+/* mail.c */
+int verb_mail(Ctl *c, int argc, char **argv);
+
 /* oauth.c */
 int verb_login_device(Ctl *c, int argc, char **argv);
 int verb_login_url(Ctl *c, int argc, char **argv);

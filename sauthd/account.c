@@ -21,8 +21,8 @@ static void format_expiry(int64_t when, char out[static 64]) {
                 snprintf(out, 64, "%lld", (long long) when);
 }
 
-int account_mail(Manager *m, const char *template_name, const StoreAccount *a,
-                 const char *token_text, int64_t expires) {
+int account_mail_prepare(Manager *m, const char *template_name, const StoreAccount *a,
+                         const char *token_text, int64_t now, int64_t expires, OutboxMail *ret) {
         char when[64] = "";
         MailFields f = {
                 .to = a->identity,
@@ -36,9 +36,12 @@ int account_mail(Manager *m, const char *template_name, const StoreAccount *a,
 
         if (expires > 0)
                 format_expiry(expires, when);
-        r = mail_queue(&m->requests, m->mail_pool, m->config, template_name, &f);
+        /* A token's message lives as long as the token; a notice a day. */
+        r = outbox_prepare(m->outbox, template_name, &f, now,
+                           expires > 0 ? expires : now + OUTBOX_NOTICE_LIFETIME_SEC, ret);
         if (r < 0)
-                log_error("account %s: %s message not queued: %s", a->username, template_name, strerror(-r));
+                log_error("account %s: %s message not rendered: %s", strempty(a->username), template_name,
+                          strerror(-r));
         return r;
 }
 
@@ -83,30 +86,34 @@ static void account_audit(AuditEvent event, AuditResult result, const Caller *ca
  * sets the first password of the account AccountAdd makes later. */
 static SauthStatus register_store(Manager *m, const Caller *caller, const RegisterArgs *args,
                                   const char *identity, StoreIds *ret) {
-        char token[TOKEN_TEXT_MAX], token_h[TOKEN_HASH_HEX];
+        _cleanup_(outbox_mail_done) OutboxMail mail = {};
+        char token[TOKEN_TEXT_MAX], token_h[TOKEN_HASH_HEX], uid[19];
         int64_t now = time(NULL), expires = now + (int64_t) m->config->confirm_lifetime;
+        /* What the mail needs, made before anything is stored: the
+         * confirmation is written with the registration, or neither. */
+        const StoreAccount view = {
+                .uid = uid, .username = (char *) args->username,
+                .name = (char *) args->name, .identity = (char *) identity,
+        };
         int r;
 
+        id_new(uid);
         token_new(token);
         r = token_hash(token, token_h);
         if (r >= 0)
+                r = account_mail_prepare(m, register_template(args), &view, token, now, expires, &mail);
+        sodium_memzero(token, sizeof token);
+        if (r >= 0)
                 r = store_register(m->store, &(StoreRegistration) {
-                        .identity = identity, .username = args->username, .name = args->name,
+                        .uid = uid, .identity = identity, .username = args->username, .name = args->name,
                         .picture = args->picture, .token_hash = token_h, .token_expires = expires,
-                        .now = now,
+                        .now = now, .mail = &mail.row,
                 }, ret);
         if (r >= 0) {
-                /* What the mail needs, from what was just stored. */
-                const StoreAccount view = {
-                        .uid = ret->uid, .username = (char *) args->username,
-                        .name = (char *) args->name, .identity = (char *) identity,
-                };
-
                 account_audit(AUDIT_REGISTER, AUDIT_OK, caller, strempty(args->username),
                               isempty(args->username) ? "person_only" : NULL);
-                (void) account_mail(m, register_template(args), &view, token, expires);
+                outbox_kick(m->outbox);
         }
-        sodium_memzero(token, sizeof token);
         if (r == -EEXIST) {
                 account_audit(AUDIT_REGISTER, AUDIT_REFUSED, caller, args->username, "taken");
                 return SAUTH_E_ALREADY_REGISTERED;

@@ -6,6 +6,7 @@
 
 #include "caller.h"
 #include "manager.h"
+#include "outbox.h"
 #include "sauth-errors.h"
 #include "store.h"
 
@@ -43,8 +44,9 @@ typedef enum AccountChange {
 int account_change(Manager *m, const Caller *caller, const char *username, AccountChange what,
                    const char *value);
 
-/* Mails template_name to the account's identity (queued on the mail
- * pool), with a token and its expiry when given (NULL, 0 for a notice).
- * Failures are logged, never shown to the caller. */
-int account_mail(Manager *m, const char *template_name, const StoreAccount *a,
-                 const char *token_text, int64_t expires);
+/* Renders and seals template_name for the account's identity, with a
+ * token and its expiry when given (NULL, 0 for a notice, which expires in
+ * a day), ready for the outbox: the caller writes it in the transaction
+ * of the token (or change) and then calls outbox_kick(). Writes nothing. */
+int account_mail_prepare(Manager *m, const char *template_name, const StoreAccount *a,
+                         const char *token_text, int64_t now, int64_t expires, OutboxMail *ret);

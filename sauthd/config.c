@@ -77,6 +77,8 @@ static const KeyDef key_table[] = {
         K("mail",     "credentials_file",    KEY_STRING, mail_credentials_file),
         N("mail",     "timeout",             KEY_UINT,   mail_timeout, 1, 600),
         N("mail",     "resets_per_hour",     KEY_UINT,   resets_per_hour, 0, 100),
+        K("mail",     "outbox_key_file",     KEY_STRING, mail_outbox_key_file),
+        N("mail",     "retry_min",           KEY_UINT,   mail_retry_min, 1, 3600),
         K("roles",    "privacy_levels",      KEY_STRING, privacy_levels),
         K("roles",    "resource",            KEY_STRING, roles_resource),
         P("login",    "internal",            login_internal, internal_values),
@@ -149,6 +151,7 @@ int config_new_default(SauthConfig **ret) {
                 .reset_lifetime = 3600,
                 .mail_timeout = 30,
                 .resets_per_hour = 3,
+                .mail_retry_min = 30,
                 .apikey_max_per_user = 2,
                 .registrations_per_hour = 100,
                 .registrations_per_caller = 5,
@@ -166,6 +169,7 @@ int config_new_default(SauthConfig **ret) {
         if (asprintf(&c->mail_from, "sauthd@%s", host) < 0)
                 c->mail_from = NULL;
         c->mail_templates = strdup(SAUTH_TEMPLATES_DIR);
+        c->mail_outbox_key_file = strdup("/var/lib/sauthd/outbox.key");
         c->privacy_levels = strdup("public invitee member manager secret");
         c->roles_resource = strdup("list");
         c->settings_id = strdup("");
@@ -173,7 +177,7 @@ int config_new_default(SauthConfig **ret) {
         c->apikey_scopes = strdup("full readonly");
 
         if (!c->admin_group || !c->store_path || !c->pwquality_conf || !c->issuer ||
-            !c->key_file || !c->mail_sender || !c->mail_from || !c->mail_templates ||
+            !c->key_file || !c->mail_sender || !c->mail_from || !c->mail_templates || !c->mail_outbox_key_file ||
             !c->privacy_levels || !c->roles_resource || !c->settings_id ||
             !c->apikey_pepper_file || !c->apikey_scopes)
                 return -ENOMEM;
@@ -500,6 +504,7 @@ void config_free(SauthConfig *c) {
         free(c->mail_from);
         free(c->mail_templates);
         free(c->mail_credentials_file);
+        free(c->mail_outbox_key_file);
         free(c->privacy_levels);
         free(c->roles_resource);
         free(c->settings_id);

@@ -75,6 +75,8 @@ typedef struct SauthConfig {
         char *mail_credentials_file;    /* SMTP "user:password", mode 0600 */
         unsigned mail_timeout;          /* seconds for one message */
         unsigned resets_per_hour;       /* per account; more are dropped */
+        char *mail_outbox_key_file;     /* seals the outbox's messages, mode 0600 */
+        unsigned mail_retry_min;        /* seconds before the first retry, doubling */
 
         /* [roles] */
         char *privacy_levels;

@@ -52,3 +52,9 @@ unsigned mail_send_timeout(unsigned configured);
  * (the template name, or NULL) and a reason that never quotes the message.
  * 0 or -errno. */
 int mail_send_logged(const MailSender *s, const char *to, const char *message, const char *label);
+
+/* The same, and the reason of a failure (never quoting the message) in
+ * REASON, at most SIZE bytes with the NUL: for the outbox's last_error. */
+#define MAIL_REASON_MAX 512
+int mail_send_reason(const MailSender *s, const char *to, const char *message, const char *label,
+                     char *reason, size_t size);

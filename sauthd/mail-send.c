@@ -459,23 +459,33 @@ static int mail_send_smtp(const MailSender *s, const char *to, const char *messa
 /* ---- entry points ---- */
 
 int mail_send_logged(const MailSender *s, const char *to, const char *message, const char *label) {
-        char reason[512] = "";
+        char reason[MAIL_REASON_MAX];
+
+        return mail_send_reason(s, to, message, label, reason, sizeof reason);
+}
+
+int mail_send_reason(const MailSender *s, const char *to, const char *message, const char *label,
+                     char *reason, size_t size) {
         int r;
 
+        reason[0] = '\0';
+
         if (!message || !mail_address_valid(to)) {
-                snprintf(reason, sizeof reason, "no message or no valid recipient");
+                snprintf(reason, size, "no message or no valid recipient");
                 r = -EINVAL;
         } else if (isempty(s->sender)) {
-                snprintf(reason, sizeof reason, "no [mail] sender");
+                snprintf(reason, size, "no [mail] sender");
                 r = -EINVAL;
         } else if (mail_sender_is_smtp(s->sender))
-                r = mail_send_smtp(s, to, message, reason, sizeof reason);
+                r = mail_send_smtp(s, to, message, reason, size);
         else
-                r = mail_send_command(s, message, reason, sizeof reason);
+                r = mail_send_command(s, message, reason, size);
 
-        if (r < 0)
-                log_error("mail: sending %s failed: %s", label ?: "message",
-                        reason[0] ? reason : mail_strerror(r));
+        if (r < 0) {
+                if (!reason[0])
+                        snprintf(reason, size, "%s", mail_strerror(r));
+                log_error("mail: sending %s failed: %s", label ?: "message", reason);
+        }
         return r;
 }
 

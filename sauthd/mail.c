@@ -9,7 +9,7 @@
 
 /*
  * The pieces the parts share (see mail-internal.h), libcurl's global
- * set-up, and queueing on the mail pool. Rendering is in mail-template.c,
+ * set-up, and sending on the mail pool. Rendering is in mail-template.c,
  * the senders in mail-send.c.
  */
 
@@ -134,13 +134,11 @@ int mail_read_fd(int fd, char *buf, size_t max, size_t *ret_len) {
         return 0;
 }
 
-/* ---- queueing on the mail pool ---- */
+/* ---- sending on the mail pool ---- */
 
-/* The job outlives mail_queue(): a worker sends it later. It holds copies
- * of what it needs of the configuration rather than pointers into it. The
- * daemon frees its configuration only after the pool, so pointers would do
- * today; the copies keep the job self-contained, its lifetime tied to no
- * order of teardown elsewhere. */
+/* The job outlives mail_send_async(): a worker sends it later. It holds
+ * copies of what it needs of the configuration rather than pointers into
+ * it, so that its lifetime is tied to no order of teardown elsewhere. */
 typedef struct MailJob {
         char *sender;
         char *from;
@@ -149,6 +147,10 @@ typedef struct MailJob {
         char *template_name;
         char *to;
         char *message;          /* holds the token */
+        int result;
+        char reason[MAIL_REASON_MAX];
+        mail_sent_fn done;
+        void *userdata;
 } MailJob;
 
 static void mail_job_free(MailJob *j) {
@@ -171,6 +173,7 @@ static void mail_job_free_void(void *j) {
         mail_job_free(j);
 }
 
+/* On the worker. */
 static void mail_job_work(void *job) {
         MailJob *j = job;
         MailSender s = {
@@ -180,28 +183,35 @@ static void mail_job_work(void *job) {
                 .timeout = j->timeout,
         };
 
-        /* Failures are logged there; nobody waits for the result. */
-        (void) mail_send_logged(&s, j->to, j->message, j->template_name);
+        /* Failures are logged there, and the reason kept for the caller. */
+        j->result = mail_send_reason(&s, j->to, j->message, j->template_name, j->reason, sizeof j->reason);
 }
 
+/* On the loop. */
+static void mail_job_done(Request *req, void *job) {
+        MailJob *j = job;
 
-static int mail_job_new(const SauthConfig *c, const char *template_name, const MailFields *f, MailJob **ret) {
+        /* The message is no longer needed: wipe it before anything else. */
+        j->message = erase_and_free(j->message);
+        j->done(j->userdata, j->result, j->result < 0 ? j->reason : NULL);
+}
+
+static int mail_job_new(const SauthConfig *c, const char *template_name, const char *to, char **message,
+                        MailJob **ret) {
         _cleanup_(mail_job_freep) MailJob *j = NULL;
-        int r;
 
         j = calloc(1, sizeof *j);
-        if (!j)
+        if (!j) {
+                *message = erase_and_free(*message);
                 return -ENOMEM;
-        r = mail_render(c, template_name, f, &j->message);
-        if (r < 0)
-                return r;
-
+        }
+        j->message = TAKE_PTR(*message); /* the job wipes it */
         j->template_name = strdup(template_name);
         j->timeout = mail_send_timeout(c->mail_timeout);
         j->sender = strdup_or_null(c->mail_sender);
         j->from = strdup_or_null(c->mail_from);
         j->credentials_file = strdup_or_null(c->mail_credentials_file);
-        j->to = strdup(f->to);
+        j->to = strdup(to);
         if ((c->mail_sender && !j->sender) || !j->from ||
             (c->mail_credentials_file && !j->credentials_file) || !j->template_name || !j->to)
                 return -ENOMEM;
@@ -210,26 +220,30 @@ static int mail_job_new(const SauthConfig *c, const char *template_name, const M
         return 0;
 }
 
-int mail_queue(RequestTracker *t, Pool *mail_pool, const SauthConfig *c, const char *template_name,
-               const MailFields *f) {
+int mail_send_async(RequestTracker *t, Pool *mail_pool, const SauthConfig *c, const char *template_name,
+                    const char *to, char **message, mail_sent_fn done, void *userdata) {
         _cleanup_(request_freep) Request *req = NULL;
         MailJob *j = NULL;
         int r;
 
-        if (!mail_pool)
+        if (!mail_pool || !done || !message || !*message) {
+                if (message)
+                        *message = erase_and_free(*message);
                 return -EINVAL;
+        }
         /* Here, on the loop: libcurl's global set-up is not for threads.
          * Without it the worker reports the message as not sent. */
         if (strncmp(c->mail_sender, "smtp", 4) == 0)
                 (void) curl_loader_load();
-        r = mail_job_new(c, template_name, f, &j);
+        r = mail_job_new(c, template_name, to, message, &j);
         if (r < 0)
                 return r;
+        j->done = done;
+        j->userdata = userdata;
         r = request_new(t, NULL, j, mail_job_free_void, &req);
         if (r < 0)
                 return r;
-        /* Nobody waits for the result: the request ends after the work. */
-        r = request_run(req, mail_pool, mail_job_work, NULL);
+        r = request_run(req, mail_pool, mail_job_work, mail_job_done);
         if (r < 0)
                 return r; /* the cleanup wipes the message */
         TAKE_PTR(req); /* the pool has it until the message is sent */

@@ -11,7 +11,8 @@
  * {{expires}} placeholders; sent by the [mail] sender — a command that
  * reads the message on stdin (no shell), or smtp://host:port / smtps://
  * through libcurl. Sending runs on a pool worker, never on the loop; a
- * failure is logged (without the message) and reported to nobody else.
+ * failure is logged (without the message) and reported to the outbox,
+ * which tries again later.
  */
 
 typedef struct MailFields {
@@ -41,7 +42,14 @@ int mail_template_check(const SauthConfig *c, const char *template_name);
 /* Sends a rendered message, blocking (pool workers only). 0 or -errno. */
 int mail_send_blocking(const SauthConfig *c, const char *to, const char *message);
 
-/* Renders on the caller's thread and queues the sending on the mail pool.
- * Takes care of wiping the message when done. */
-int mail_queue(RequestTracker *t, Pool *mail_pool, const SauthConfig *c, const char *template_name,
-               const MailFields *f);
+/* The result of one send, on the loop: r is 0 or -errno; reason (NULL on
+ * success) says why it failed, never quoting the message. */
+typedef void (*mail_sent_fn)(void *userdata, int r, const char *reason);
+
+/* Sends the rendered *message to TO on the mail pool; done runs on the
+ * loop afterwards. Takes *message in every case (set to NULL) and wipes it
+ * when done. -EBUSY when the pool is full: done is then not called. The
+ * outbox (outbox.c) is the only caller: whatever must not be lost is in
+ * the store before it comes here. */
+int mail_send_async(RequestTracker *t, Pool *mail_pool, const SauthConfig *c, const char *template_name,
+                    const char *to, char **message, mail_sent_fn done, void *userdata);

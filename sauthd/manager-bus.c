@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "log.h"
 #include "login-bus.h"
+#include "mail-bus.h"
 #include "manager-bus.h"
 #include "manager.h"
 #include "oauth-bus.h"
@@ -28,6 +29,7 @@ static const BusMethod *const bus_areas[] = {
         apikey_bus_methods,
         roles_bus_methods,
         oauth_bus_methods,
+        mail_bus_methods,
 };
 
 static const sd_bus_vtable bus_vtable_start[] = { SD_BUS_VTABLE_START(0) };

@@ -15,6 +15,7 @@
 #include "oauth.h"
 #include "password.h"
 #include "manager.h"
+#include "outbox.h"
 #include "roles.h"
 #include "sauth-config.h"
 #include "sauth-names.h"
@@ -129,6 +130,8 @@ static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *
                 return 0;
         m->stopping = true;
         log_info("signal %u: finishing work in progress, then stopping", si->ssi_signo);
+        /* Messages in flight finish; the rest waits in the store. */
+        outbox_stop(m->outbox);
         /* New callers no longer reach us (without bus activation they get
          * "no such service"; with it, they wait for the next start). */
         (void) sd_bus_release_name(m->bus, SAUTH_BUS_NAME);
@@ -144,6 +147,7 @@ static int manager_on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_e
 
         log_error("lost the connection to the bus: exiting");
         m->stopping = true;
+        outbox_stop(m->outbox);
         return sd_event_exit(m->event, -ECONNRESET);
 }
 
@@ -272,6 +276,20 @@ static int manager_load(Manager *m, const ManagerOptions *o) {
         return r;
 }
 
+static int manager_outbox_new(Manager *m) {
+        char msg[512] = "";
+        int r;
+
+        r = outbox_new(&(OutboxSetup) {
+                .event = m->event, .store = m->store, .mail_pool = m->mail_pool,
+                .requests = &m->requests, .config = m->config,
+        }, &m->outbox, msg, sizeof msg);
+        if (r < 0)
+                log_error("cannot load the mail outbox key (%s): %s", m->config->mail_outbox_key_file,
+                          msg[0] ? msg : strerror(-r));
+        return r;
+}
+
 int manager_new(const ManagerOptions *o, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
@@ -293,8 +311,13 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         if (r < 0)
                 return r;
         r = pool_new(m->event, "hash-pool", m->config->workers, m->config->max_queue, &m->hash_pool);
+        /* The outbox hands the pool at most OUTBOX_IN_FLIGHT_MAX messages;
+         * everything else waits in the store, where nothing is dropped. */
         if (r >= 0)
-                r = pool_new(m->event, "mail-pool", 1, 256, &m->mail_pool);
+                r = pool_new(m->event, "mail-pool", 1, OUTBOX_IN_FLIGHT_MAX, &m->mail_pool);
+        if (r < 0)
+                return r;
+        r = manager_outbox_new(m);
         if (r < 0)
                 return r;
         r = oauth_new(m, &m->oauth);
@@ -333,12 +356,15 @@ void manager_free(Manager *m) {
                 return;
 
         /* Pools first: they finish their jobs and send the last replies
-         * while the bus and the store are still there. */
+         * while the bus and the store are still there. A message still in
+         * flight records its result in the outbox, which goes after. */
+        outbox_stop(m->outbox);
         pool_free(m->hash_pool);
         if (m->store)
                 manager_flush_pending(m);
         pool_free(m->mail_pool);
         m->oauth = oauth_free(m->oauth);
+        outbox_free(m->outbox);
         if (m->apikeys && m->store)
                 manager_flush(m);
         m->housekeeping = sd_event_source_unref(m->housekeeping);

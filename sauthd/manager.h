@@ -42,8 +42,9 @@ typedef struct Manager {
         uint64_t last_prune;    /* usec, CLOCK_MONOTONIC */
         Policy *policy;
         Pool *hash_pool;        /* Argon2id */
-        Pool *mail_pool;        /* sending mail */
         struct OAuth *oauth;    /* providers, device flows, code states (oauth.c) */
+        Pool *mail_pool;        /* sending mail: only what the outbox has in flight */
+        struct Outbox *outbox;  /* mail waiting in the store (outbox.c) */
         HashCost cost;
         char dummy_hash[HASH_STR_MAX];
         RateLimit check_limit;  /* CheckPassword, per caller uid */

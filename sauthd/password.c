@@ -243,14 +243,20 @@ static SauthStatus change_refuse_old_password(ChangeJob *j) {
 }
 
 static SauthStatus change_store(ChangeJob *j) {
+        _cleanup_(outbox_mail_done) OutboxMail notice = {};
         Manager *m = j->m;
         const StoreAccount *a = j->account;
+        int64_t now = time(NULL);
+        bool noticed;
         int r;
 
+        /* The notice is written with the change. A notice that cannot be
+         * rendered (logged there) does not stop the change itself. */
+        noticed = account_mail_prepare(m, "password_changed", a, NULL, now, 0, &notice) >= 0;
         r = store_set_password(m->store, &(StorePasswordChange) {
                 .account_id = a->id, .new_hash = j->new_hash,
                 .token_hash = j->path == CHANGE_TOKEN ? j->token_hash : NULL, .uid = a->uid,
-                .history = m->config->history, .now = time(NULL),
+                .history = m->config->history, .now = now, .mail = noticed ? &notice.row : NULL,
         });
         if (r == -EKEYREJECTED) {
                 change_audit(j, AUDIT_TOKEN_USE, AUDIT_FAILED, "token_spent_meanwhile");
@@ -267,7 +273,7 @@ static SauthStatus change_store(ChangeJob *j) {
         if (j->path == CHANGE_TOKEN)
                 change_audit(j, AUDIT_TOKEN_USE, AUDIT_OK, NULL);
         change_audit(j, AUDIT_PASSWORD_CHANGE, AUDIT_OK, NULL);
-        (void) account_mail(m, "password_changed", a, NULL, 0);
+        outbox_kick(m->outbox);
         return SAUTH_OK;
 }
 
@@ -362,6 +368,7 @@ static const char *forgot_refusal(Manager *m, const StoreAccount *a, int64_t now
 bool forgot_password(Manager *m, const Caller *caller, const char *identity, const char *username,
                      const char *template_name) {
         _cleanup_(store_account_freep) StoreAccount *a = NULL;
+        _cleanup_(outbox_mail_done) OutboxMail mail = {};
         char token[TOKEN_TEXT_MAX], token_h[TOKEN_HASH_HEX];
         int64_t now = time(NULL), expires = now + (int64_t) m->config->reset_lifetime;
         const char *refusal;
@@ -376,11 +383,14 @@ bool forgot_password(Manager *m, const Caller *caller, const char *identity, con
                 return false;
         }
 
+        /* The token and its message are written together, or neither:
+         * rendered and sealed first, then one transaction. */
         token_new(token);
         if (token_hash(token, token_h) >= 0 &&
-            store_token_add(m->store, token_h, a->uid, SAUTH_TOKEN_RESET, expires, now) >= 0) {
+            account_mail_prepare(m, template_name, a, token, now, expires, &mail) >= 0 &&
+            store_token_add_mail(m->store, token_h, a->uid, SAUTH_TOKEN_RESET, expires, now, &mail.row) >= 0) {
                 forgot_audit(caller, a, AUDIT_OK, NULL);
-                (void) account_mail(m, template_name, a, token, expires);
+                outbox_kick(m->outbox);
         } else
                 forgot_audit(caller, a, AUDIT_ERROR, "store");
         sodium_memzero(token, sizeof token);

@@ -131,10 +131,14 @@ static int store_register_rows(Store *s, const StoreRegistration *reg, const Sto
                 if (r < 0)
                         return r;
         }
-        if (!reg->token_hash)
-                return 0;
-        return store_token_insert(s, reg->token_hash, ids->uid, SAUTH_TOKEN_CONFIRM,
-                                  reg->token_expires, reg->now);
+        if (reg->token_hash) {
+                r = store_token_insert(s, reg->token_hash, ids->uid, SAUTH_TOKEN_CONFIRM,
+                                       reg->token_expires, reg->now);
+                if (r < 0)
+                        return r;
+        }
+        /* The confirmation mail with its token: both or neither. */
+        return store_mail_insert(s, reg->mail);
 }
 
 int store_register(Store *s, const StoreRegistration *reg, StoreIds *ret) {
@@ -144,7 +148,9 @@ int store_register(Store *s, const StoreRegistration *reg, StoreIds *ret) {
         if (!s || !reg || !ret || isempty(reg->identity) || !reg->username || !reg->name)
                 return -EINVAL;
 
-        ids.uid = store_id_new();
+        /* The caller may have made the uid already: a mail rendered before
+         * the transaction names it. */
+        ids.uid = reg->uid ? strdup(reg->uid) : store_id_new();
         ids.contact_id = store_id_new();
         if (!isempty(reg->username))
                 ids.account_id = store_id_new();

@@ -114,7 +114,9 @@ static int store_set_password_rows(Store *s, const StorePasswordChange *chg) {
         r = store_run(s, "UPDATE accounts SET password = ?, must_change = 0, failures = 0,"
                          " first_failure = 0, locked_until = 0 WHERE id = ?",
                       "ss", chg->new_hash, chg->account_id);
-        return r < 0 ? r : 0;
+        if (r < 0)
+                return r;
+        return store_mail_insert(s, chg->mail);
 }
 
 int store_set_password(Store *s, const StorePasswordChange *chg) {

@@ -24,7 +24,7 @@
 /* Statements are prepared once and kept, keyed by the address of their SQL
  * text (every statement of the store is a string literal), then reset after
  * each use: preparing is most of the cost of a short query. */
-#define SQLITE_STMT_CACHE 64
+#define SQLITE_STMT_CACHE 128
 #define SQLITE_BUSY_TIMEOUT_MS 5000
 
 struct StoreConn {

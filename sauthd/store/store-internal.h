@@ -67,3 +67,5 @@ int store_end(Store *s, int r);
 /* Domain helpers used by more than one domain file. */
 int store_token_insert(Store *s, const char *token_hash, const char *uid,
                        const char *purpose, int64_t expires, int64_t now);
+/* Inside the caller's transaction: one outbox row; NULL m writes nothing. */
+int store_mail_insert(Store *s, const StoreMail *m);

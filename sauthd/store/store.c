@@ -116,6 +116,24 @@ static const char *const store_migrations[] = {
         " created BIGINT NOT NULL,"
         " PRIMARY KEY (uid, member_model, resource, resource_id));"
         "CREATE INDEX memberships_roles ON memberships(uid, member_model, resource, resource_id, level, status);",
+
+        /* 5: the mail outbox. A message is written in the transaction of
+         * the token it carries (or of the change it announces) and deleted
+         * once sent or expired. body is the rendered message sealed with
+         * the outbox key (base64 of nonce and secretbox), never clear
+         * text: it holds the token. next_attempt is never later than
+         * expires, so one index orders both the due and the expired. */
+        "CREATE TABLE outbox ("
+        " id TEXT PRIMARY KEY,"
+        " template TEXT NOT NULL,"
+        " recipient TEXT NOT NULL,"
+        " body TEXT NOT NULL,"
+        " created BIGINT NOT NULL,"
+        " expires BIGINT NOT NULL,"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " next_attempt BIGINT NOT NULL,"
+        " last_error TEXT NOT NULL DEFAULT '');"
+        "CREATE INDEX outbox_next ON outbox(next_attempt, created);",
 };
 
 _Static_assert(ELEMENTSOF(store_migrations) == STORE_SCHEMA_VERSION,

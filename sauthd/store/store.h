@@ -21,7 +21,7 @@
  * included (logged without values).
  */
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 typedef struct Store Store;
 
@@ -68,7 +68,40 @@ int store_account_by_uid(Store *s, const char *uid, StoreAccount **ret);
 /* By normalised identity (people.identity). */
 int store_account_by_identity(Store *s, const char *identity, StoreAccount **ret);
 
+/* ---- the mail outbox (outbox.c) ---- */
+
+/* One message of the outbox. To add one, id, template_name, recipient,
+ * body, created, expires are needed (attempts 0, next_attempt = created,
+ * no error); reading gives all. body is sealed: the store never sees a
+ * message in clear. */
+typedef struct StoreMail {
+        const char *id;
+        const char *template_name;
+        const char *recipient;
+        const char *body;
+        int64_t created;
+        int64_t expires;
+        int64_t attempts;
+        int64_t next_attempt;
+        const char *last_error;     /* "" if none */
+} StoreMail;
+
+typedef int (*store_mail_fn)(const StoreMail *m, void *userdata);
+
+/* A message on its own (a notice that no other write carries). */
+int store_mail_add(Store *s, const StoreMail *m);
+/* Up to limit messages with next_attempt <= due, oldest attempt first;
+ * due INT64_MAX walks the whole queue. Strings borrowed for the call. */
+int store_mail_foreach(Store *s, int64_t due, unsigned limit, store_mail_fn fn, void *userdata);
+/* Sent or expired: the row goes. -ENOENT if it is not there. */
+int store_mail_delete(Store *s, const char *id);
+/* Not sent: attempts + 1, the next attempt and the reason (no secrets). */
+int store_mail_retry(Store *s, const char *id, int64_t next_attempt, const char *last_error);
+/* The earliest next_attempt later than after; -ENOENT if none. */
+int store_mail_next(Store *s, int64_t after, int64_t *ret);
+
 typedef struct StoreRegistration {
+        const char *uid;            /* the new person's id; NULL: made here */
         const char *identity;       /* normalised */
         const char *username;
         const char *name;
@@ -76,6 +109,7 @@ typedef struct StoreRegistration {
         const char *token_hash;     /* confirm token, hex BLAKE2b */
         int64_t token_expires;
         int64_t now;
+        const StoreMail *mail;      /* the confirmation, or NULL */
 } StoreRegistration;
 
 typedef struct StoreIds {
@@ -101,6 +135,10 @@ int store_account_add(Store *s, const char *uid, const char *username,
 /* Adds a single-use token (hash only) for uid and purpose. */
 int store_token_add(Store *s, const char *token_hash, const char *uid,
                     const char *purpose, int64_t expires, int64_t now);
+/* The same, with the message that carries the token, in one transaction:
+ * both are written or neither. */
+int store_token_add_mail(Store *s, const char *token_hash, const char *uid,
+                         const char *purpose, int64_t expires, int64_t now, const StoreMail *mail);
 
 /* 0 if the token hash exists, is bound to uid, unused and unexpired at now;
  * on success ret_purpose (if not NULL) gets its purpose. -EKEYREJECTED else. */
@@ -118,13 +156,15 @@ typedef struct StorePasswordChange {
         const char *uid;            /* the token must be bound to it */
         unsigned history;           /* keep this many old hashes */
         int64_t now;
+        const StoreMail *mail;      /* the notice of the change, or NULL */
 } StorePasswordChange;
 
 /* Sets the password hash, clears must-change and failures, ends the
  * account's sessions and the person's unused tokens, records the old
  * hash in the history (trimmed to 'history' rows), and — when token_hash is
  * given — checks and consumes the token in the same transaction (-EKEYREJECTED
- * if it is no longer valid) and, for a confirm token, confirms the contact. */
+ * if it is no longer valid) and, for a confirm token, confirms the contact.
+ * The notice (chg->mail) is written in the same transaction. */
 int store_set_password(Store *s, const StorePasswordChange *chg);
 
 /* Up to max previous password hashes of the account, newest first, NULL

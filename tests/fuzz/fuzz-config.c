@@ -51,7 +51,8 @@ static void fuzz_check_config(const SauthConfig *c) {
                    c->admin_lifetime >= 1 && c->admin_lifetime <= 365 * 86400, "session lifetimes");
         fuzz_check(c->confirm_lifetime >= 1 && c->confirm_lifetime <= 30 * 86400 &&
                    c->reset_lifetime >= 1 && c->reset_lifetime <= 7 * 86400, "token lifetimes");
-        fuzz_check(c->mail_timeout >= 1 && c->mail_timeout <= 600 && c->resets_per_hour <= 100, "mail ranges");
+        fuzz_check(c->mail_timeout >= 1 && c->mail_timeout <= 600 && c->resets_per_hour <= 100 &&
+                   c->mail_retry_min >= 1 && c->mail_retry_min <= 3600 && c->mail_outbox_key_file, "mail ranges");
         fuzz_check(c->apikey_max_per_user <= 1000 && c->apikey_pepper_file && c->apikey_scopes, "apikeys");
         fuzz_check(c->login_internal == LOGIN_OPEN || c->login_internal == LOGIN_CLOSED, "internal policy");
         fuzz_check(c->login_register == LOGIN_ADMIN || c->login_register == LOGIN_OPEN, "register policy");

@@ -117,6 +117,7 @@ sa_write_config() {
                 [password.pwquality_conf]="$T/pwquality.conf"
                 [tokens.key_file]="$T/jwt.key"
                 [apikeys.pepper_file]="$T/apikey.key"
+                [mail.outbox_key_file]="$T/outbox.key"
                 [tokens.issuer]=test.example
                 [mail.sender]="$TESTS_DIR/integration/mail-capture.sh $T/mail"
                 [mail.from]=sauthd@test.example
@@ -247,6 +248,25 @@ jget() {
 }
 
 # ---------------------------------------------------------------- accounts
+
+# ---------------------------------------------------------------- mail outbox
+
+# The number of messages in the outbox (MailQueue, as root).
+sa_mail_queued() {
+        sa_call MailQueue | jq -r '.data[0].messages.data | length'
+}
+
+# Waits (bounded, SECONDS, default 20) until the outbox is empty: every
+# message written so far has been sent (or has expired). Fails otherwise.
+sa_mail_drain() {
+        local i n=""
+        for i in $(seq 1 $((${1:-20} * 10))); do
+                n=$(sa_mail_queued)
+                [ "$n" = 0 ] && return 0
+                sleep 0.1
+        done
+        fail "the outbox still holds $n messages"
+}
 
 # sa_register USERNAME [IDENTITY] [NAME] — prints the uid.
 sa_register() {

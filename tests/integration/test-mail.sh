@@ -53,11 +53,13 @@ ml_setup() {
         sa_start_daemon
 }
 
-# Stopping the daemon waits for its mail queue; after that, every mail it
-# was going to send is in the sink. The daemon is started again.
+# Every mail written so far is in the sink: the outbox drains (bounded
+# wait), across a restart too — what was not yet sent when the daemon
+# stopped waits in the store and goes after the start.
 ml_barrier() {
         sa_stop_daemon
         sa_start_daemon
+        sa_mail_drain
 }
 
 # ml_mails TO SUBJECT — the files in new/ addressed (envelope) to TO whose

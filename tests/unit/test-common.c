@@ -463,6 +463,8 @@ static const char full_config[] =
         "credentials_file = /etc/sauthd/smtp.secret\n"
         "timeout = 5\n"
         "resets_per_hour = 1\n"
+        "outbox_key_file = /srv/sauth/outbox.key\n"
+        "retry_min = 7\n"
         "[roles]\n"
         "privacy_levels = public member\n"
         "resource = group\n"
@@ -515,6 +517,8 @@ static void test_config_full(void **state) {
         assert_string_equal(c->mail_credentials_file, "/etc/sauthd/smtp.secret");
         assert_int_equal(c->mail_timeout, 5);
         assert_int_equal(c->resets_per_hour, 1);
+        assert_string_equal(c->mail_outbox_key_file, "/srv/sauth/outbox.key");
+        assert_int_equal(c->mail_retry_min, 7);
         assert_string_equal(c->privacy_levels, "public member");
         assert_string_equal(c->roles_resource, "group");
         assert_int_equal(c->login_internal, LOGIN_CLOSED);
@@ -627,6 +631,8 @@ static void test_config_bad_values(void **state) {
                 "[password]\nmin_guesses_log10 = nan\n",
                 "[mail]\ntimeout = 0\n",
                 "[mail]\nresets_per_hour = 101\n",
+                "[mail]\nretry_min = 0\n",
+                "[mail]\nretry_min = 3601\n",
                 "[apikeys]\nmax_per_user = 1001\n",
                 "[apikeys]\nscopes =\n",
                 "no section = here\n[daemon\n",

@@ -2,7 +2,7 @@
 /*
  * mail.c against real things: the shipped templates, templates written
  * here, mail-capture.sh as the sender command, an aiosmtpd sink on
- * loopback for SMTP, and a real Pool on sd-event for mail_queue().
+ * loopback for SMTP, and a real Pool on sd-event for mail_send_async().
  * The token is random per run and never printed: checks on it count
  * occurrences instead of comparing strings.
  */
@@ -625,7 +625,7 @@ static void test_send_smtp_down(void **state) {
         assert_int_equal(mail_send_blocking(c, TO, "Subject: x\n\nbody\n"), -EINVAL);
 }
 
-/* ---- mail_queue through a real pool ---- */
+/* ---- mail_send_async through a real pool ---- */
 
 static int on_guard(sd_event_source *s, uint64_t usec, void *userdata) {
         return sd_event_exit(sd_event_source_get_event(s), -ETIMEDOUT);
@@ -635,10 +635,29 @@ static void on_idle(void *userdata) {
         (void) sd_event_exit(userdata, 0);
 }
 
-/* Queues N messages on a pool that takes at most MAX_QUEUE, runs the loop
- * until the pool is idle (a minute at most), returns how many were taken. */
-static unsigned queue_and_run(SauthConfig *c, const char *template, unsigned n, unsigned max_queue,
-                              int expect_last) {
+typedef struct SentLog {
+        unsigned ok, failed;
+        char reason[256];
+} SentLog;
+
+static void on_sent(void *userdata, int r, const char *reason) {
+        SentLog *l = userdata;
+
+        if (r >= 0) {
+                assert_null(reason);
+                l->ok++;
+        } else {
+                assert_non_null(reason);
+                snprintf(l->reason, sizeof l->reason, "%s", reason);
+                l->failed++;
+        }
+}
+
+/* Renders TEMPLATE and hands N copies to a pool that takes at most
+ * MAX_QUEUE, runs the loop until the pool is idle (a minute at most),
+ * returns how many were taken; every taken one reports to LOG. */
+static unsigned send_and_run(SauthConfig *c, const char *template, unsigned n, unsigned max_queue,
+                             int expect_last, SentLog *log) {
         sd_event *e = NULL;
         Pool *p = NULL;
         MailFields f = test_fields();
@@ -652,8 +671,12 @@ static unsigned queue_and_run(SauthConfig *c, const char *template, unsigned n, 
         assert_int_equal(sd_event_add_time_relative(e, NULL, CLOCK_MONOTONIC, 60 * 1000000ULL, 0,
                                                     on_guard, NULL), 0);
         for (unsigned i = 0; i < n; i++) {
-                int r = mail_queue(&t, p, c, template, &f);
+                char *message = NULL;
+                int r;
 
+                assert_int_equal(mail_render(c, template, &f, &message), 0);
+                r = mail_send_async(&t, p, c, template, TO, &message, on_sent, log);
+                assert_null(message); /* taken in every case */
                 if (i + 1 == n)
                         assert_int_equal(r, expect_last);
                 if (r == 0)
@@ -664,28 +687,37 @@ static unsigned queue_and_run(SauthConfig *c, const char *template, unsigned n, 
                 assert_int_equal(sd_event_loop(e), 0);
         assert_int_equal(pool_pending(p), 0);
         assert_int_equal(t.alive, 0);
+        assert_int_equal(log->ok + log->failed, taken);
         pool_free(p);
         sd_event_unref(e);
         return taken;
 }
 
-static void test_queue(void **state) {
+static void test_send_async(void **state) {
         _cleanup_free_ char *dir = make_dir("queue"), *sender = NULL;
         _cleanup_(config_freep) SauthConfig *c = NULL;
         _cleanup_(erase_file) char *got = NULL;
+        SentLog log = {};
 
         assert_true(asprintf(&sender, "%s %s", CAPTURE_SCRIPT, dir) > 0);
         c = test_config(TEMPLATES_DIR, sender);
 
-        /* Bad template: refused on the caller's thread, nothing queued. */
-        assert_int_equal(queue_and_run(c, "../confirm_new", 1, 4, -EINVAL), 0);
-
-        /* A full pool refuses the second; the first is sent. */
-        assert_int_equal(queue_and_run(c, "password_reset", 2, 1, -EBUSY), 1);
+        /* A full pool refuses the second (the outbox keeps it); the first
+         * is sent and reported. */
+        assert_int_equal(send_and_run(c, "password_reset", 2, 1, -EBUSY, &log), 1);
+        assert_int_equal(log.ok, 1);
         got = read_single_message(dir);
         assert_non_null(got);
         assert_int_equal(count(got, token), 1);
         assert_true(has_header(got, "To: " TO "\n"));
+
+        /* A failing sender: reported with a reason that has no token. */
+        log = (SentLog) {};
+        set_str(&c->mail_sender, "/bin/false");
+        assert_int_equal(send_and_run(c, "password_reset", 1, 4, 0, &log), 1);
+        assert_int_equal(log.failed, 1);
+        assert_non_null(strstr(log.reason, "exited with status 1"));
+        assert_null(strstr(log.reason, token));
 }
 
 /* ---- main ---- */
@@ -727,7 +759,7 @@ int main(void) {
                 cmocka_unit_test(test_send_smtp_dots),
                 cmocka_unit_test(test_send_smtp_refusals),
                 cmocka_unit_test(test_send_smtp_down),
-                cmocka_unit_test(test_queue),
+                cmocka_unit_test(test_send_async),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);

@@ -1147,6 +1147,121 @@ static void test_too_new(void **state) {
         assert_null(s);
 }
 
+/* ---- the mail outbox ---- */
+
+typedef struct MailSeen {
+        unsigned n;
+        char ids[8][32];
+        int64_t attempts[8], next_attempt[8];
+        char last_error[8][64];
+} MailSeen;
+
+static int mail_seen(const StoreMail *m, void *userdata) {
+        MailSeen *seen = userdata;
+
+        assert_true(seen->n < 8);
+        snprintf(seen->ids[seen->n], sizeof seen->ids[0], "%s", m->id);
+        snprintf(seen->last_error[seen->n], sizeof seen->last_error[0], "%s", m->last_error);
+        seen->attempts[seen->n] = m->attempts;
+        seen->next_attempt[seen->n] = m->next_attempt;
+        seen->n++;
+        return 0;
+}
+
+static StoreMail test_mail(const char *id, int64_t created, int64_t expires) {
+        return (StoreMail) {
+                .id = id, .template_name = "password_reset", .recipient = "alice@example.org",
+                .body = "c2VhbGVk", .created = created, .expires = expires,
+        };
+}
+
+/* A token and its message are one unit: both written, or neither. */
+static void test_outbox_with_tokens(void **state) {
+        char path[PATH_MAX], t1[65], t2[65];
+        _cleanup_(store_closep) Store *s = open_new("outbox-tokens.db", path);
+        _cleanup_(store_ids_done) StoreIds alice = {}, dup = {};
+        StoreMail m1 = test_mail("x-0000000000000001", NOW, NOW + 600), m2 = test_mail("x-0000000000000002", NOW, NOW + 600);
+        StoreRegistration reg = {
+                .uid = "x-00000000000000aa", .identity = "alice@example.org", .username = "alice",
+                .name = "Alice", .picture = "", .token_hash = tok(t1, 1), .token_expires = NOW + 600,
+                .now = NOW, .mail = &m1,
+        };
+        MailSeen seen = {};
+
+        assert_int_equal(store_register(s, &reg, &alice), 0);
+        assert_string_equal(alice.uid, "x-00000000000000aa");
+        assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM outbox"), 1);
+
+        /* A registration that fails takes its message with it. */
+        reg.uid = NULL;
+        m1.id = "x-0000000000000003";
+        reg.token_hash = tok(t2, 2);
+        assert_int_equal(store_register(s, &reg, &dup), -EEXIST);
+        assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM outbox"), 1);
+
+        /* A token that fails (its hash is taken) takes its message too. */
+        assert_int_equal(store_token_add_mail(s, t1, alice.uid, SAUTH_TOKEN_RESET, NOW + 600, NOW, &m2), -EEXIST);
+        assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM outbox"), 1);
+        assert_int_equal(store_token_add_mail(s, tok(t2, 3), alice.uid, SAUTH_TOKEN_RESET, NOW + 600, NOW, &m2), 0);
+        assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM outbox"), 2);
+        /* And a message that cannot be written takes its token. */
+        m2 = test_mail("x-0000000000000002", NOW, NOW + 600);
+        assert_int_equal(store_token_add_mail(s, tok(t2, 4), alice.uid, SAUTH_TOKEN_RESET, NOW + 600, NOW, &m2), -EEXIST);
+        assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM tokens"), 2);
+
+        /* The password change and its notice. */
+        m2 = test_mail("x-0000000000000005", NOW, NOW + 86400);
+        assert_int_equal(store_set_password(s, &(StorePasswordChange) {
+                .account_id = alice.account_id, .new_hash = FIXTURE_HASH, .history = 5, .now = NOW, .mail = &m2,
+        }), 0);
+        assert_int_equal(store_mail_foreach(s, INT64_MAX, 100, mail_seen, &seen), 0);
+        assert_int_equal(seen.n, 3);
+}
+
+static void test_outbox_retry_and_delete(void **state) {
+        char path[PATH_MAX];
+        _cleanup_(store_closep) Store *s = open_new("outbox-retry.db", path);
+        StoreMail a = test_mail("x-000000000000000a", NOW, NOW + 100), b = test_mail("x-000000000000000b", NOW + 1, NOW + 100);
+        MailSeen seen = {};
+        int64_t next = 0;
+
+        assert_int_equal(store_mail_add(s, &a), 0);
+        assert_int_equal(store_mail_add(s, &b), 0);
+        assert_int_equal(store_mail_add(s, &a), -EEXIST);
+        b.body = "";
+        assert_int_equal(store_mail_add(s, &b), -EINVAL);
+
+        /* Due at their creation, oldest first; the limit holds. */
+        assert_int_equal(store_mail_foreach(s, NOW - 1, 10, mail_seen, &seen), 0);
+        assert_int_equal(seen.n, 0);
+        assert_int_equal(store_mail_foreach(s, NOW + 1, 1, mail_seen, &seen), 0);
+        assert_int_equal(seen.n, 1);
+        assert_string_equal(seen.ids[0], "x-000000000000000a");
+        assert_int_equal(store_mail_next(s, NOW + 1, &next), -ENOENT);
+
+        /* A failure: attempts + 1, the reason, the next attempt — never
+         * later than the expiry. */
+        assert_int_equal(store_mail_retry(s, "x-000000000000000a", NOW + 30, "sender exited with status 1"), 0);
+        assert_int_equal(store_mail_retry(s, "x-000000000000000b", NOW + 1000, "smtp: down"), 0);
+        assert_int_equal(store_mail_retry(s, "x-00000000000000ff", NOW + 30, "x"), -ENOENT);
+        seen = (MailSeen) {};
+        assert_int_equal(store_mail_foreach(s, INT64_MAX, 10, mail_seen, &seen), 0);
+        assert_int_equal(seen.n, 2);
+        assert_string_equal(seen.ids[0], "x-000000000000000a");
+        assert_int_equal(seen.attempts[0], 1);
+        assert_int_equal(seen.next_attempt[0], NOW + 30);
+        assert_string_equal(seen.last_error[0], "sender exited with status 1");
+        assert_int_equal(seen.next_attempt[1], NOW + 100);
+        assert_int_equal(store_mail_next(s, NOW, &next), 0);
+        assert_int_equal(next, NOW + 30);
+        assert_int_equal(store_mail_next(s, NOW + 30, &next), 0);
+        assert_int_equal(next, NOW + 100);
+
+        assert_int_equal(store_mail_delete(s, "x-000000000000000a"), 0);
+        assert_int_equal(store_mail_delete(s, "x-000000000000000a"), -ENOENT);
+        assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM outbox"), 1);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_open_mode),
@@ -1172,6 +1287,8 @@ int main(void) {
                 cmocka_unit_test(test_prune_tokens),
                 cmocka_unit_test(test_memberships),
                 cmocka_unit_test(test_register_person_only),
+                cmocka_unit_test(test_outbox_with_tokens),
+                cmocka_unit_test(test_outbox_retry_and_delete),
         };
 
         return cmocka_run_group_tests(tests, group_setup, group_teardown);

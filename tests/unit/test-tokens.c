@@ -3,7 +3,8 @@
  * The building blocks of session tokens and API keys against the real
  * code: EdDSA JWTs signed and verified (and forged, tampered with, expired,
  * for the wrong issuer or key), the key ring file (created 0600, refused when
- * others may read it, reloaded, rotated), and API keys with their pepper.
+ * others may read it, reloaded, rotated), API keys with their pepper, and
+ * the outbox key that seals queued mail.
  * Keys are random per run and never printed.
  */
 #include <errno.h>
@@ -21,6 +22,8 @@
 #include "apikey.h"
 #include "jwt.h"
 #include "keys.h"
+#include "outbox-key.h"
+#include "outbox.h"
 #include "secret-file.h"
 #include "util.h"
 
@@ -767,6 +770,67 @@ static void test_apikey_pepper_and_hash(void **state) {
         assert_int_equal(apikey_pepper_parse(ok, strlen(ok), &again), 0);
 }
 
+/* ---- the outbox key: sealed messages ---- */
+
+static void test_outbox_seal(void **state) {
+        _cleanup_(outbox_key_freep) OutboxKey *k = NULL, *again = NULL, *other = NULL;
+        const char *message = "To: a@example.org\nSubject: x\n\n    TOKEN-abcdefghijklmnopqrstuvwxyz0123456789\n";
+        _cleanup_free_ char *body = NULL, *body2 = NULL;
+        char *open = NULL, path[256], other_path[256];
+        struct stat st;
+
+        path_in_tmp(path, sizeof path, "outbox.key");
+        path_in_tmp(other_path, sizeof other_path, "outbox-other.key");
+        assert_int_equal(outbox_key_load_or_create(path, &k, msg, sizeof msg), 0);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+        assert_int_equal(outbox_key_load_or_create(other_path, &other, msg, sizeof msg), 0);
+
+        /* Sealed: the token is not in the body; each seal differs (nonce). */
+        assert_int_equal(outbox_seal(k, message, &body), 0);
+        assert_null(strstr(body, "TOKEN"));
+        assert_int_equal(outbox_seal(k, message, &body2), 0);
+        assert_string_not_equal(body, body2);
+
+        /* Opened with the same key, reloaded from its file. */
+        assert_int_equal(outbox_key_load_or_create(path, &again, msg, sizeof msg), 0);
+        assert_int_equal(outbox_unseal(again, body, &open), 0);
+        assert_string_equal(open, message);
+        open = erase_and_free(open);
+
+        /* Another key, a changed byte, a cut body, garbage: refused. */
+        assert_int_equal(outbox_unseal(other, body, &open), -EBADMSG);
+        body[10] = body[10] == 'A' ? 'B' : 'A';
+        assert_int_equal(outbox_unseal(k, body, &open), -EBADMSG);
+        body2[20] = '\0';
+        assert_int_equal(outbox_unseal(k, body2, &open), -EBADMSG);
+        assert_int_equal(outbox_unseal(k, "not base64 !", &open), -EBADMSG);
+        assert_int_equal(outbox_unseal(k, "", &open), -EBADMSG);
+        assert_null(open);
+
+        /* File checks as for the other secret files. */
+        again = outbox_key_free(again);
+        assert_int_equal(chmod(path, 0644), 0);
+        assert_int_equal(outbox_key_load_or_create(path, &again, msg, sizeof msg), -EPERM);
+        assert_null(again);
+        assert_int_equal(chmod(path, 0600), 0);
+        assert_int_equal(outbox_key_parse("sauthd-apikey-pepper 1\nAAAA\n", 27, &again), -EBADMSG);
+        assert_int_equal(outbox_key_parse("sauthd-outbox-key 1\nAAAA\n", 25, &again), -EBADMSG);
+        assert_null(again);
+}
+
+static void test_outbox_backoff(void **state) {
+        assert_int_equal(outbox_backoff(30, 1), 30);
+        assert_int_equal(outbox_backoff(30, 2), 60);
+        assert_int_equal(outbox_backoff(30, 3), 120);
+        assert_int_equal(outbox_backoff(30, 7), 1920);
+        assert_int_equal(outbox_backoff(30, 8), OUTBOX_RETRY_MAX_SEC);
+        assert_int_equal(outbox_backoff(30, INT64_MAX), OUTBOX_RETRY_MAX_SEC);
+        assert_int_equal(outbox_backoff(1, 1), 1);
+        assert_int_equal(outbox_backoff(3600, 1), 3600);
+        assert_int_equal(outbox_backoff(3600, 5), 3600);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_jwt_round_trip),
@@ -788,6 +852,8 @@ int main(void) {
                 cmocka_unit_test(test_apikey_generate_parse),
                 cmocka_unit_test(test_apikey_malformed),
                 cmocka_unit_test(test_apikey_pepper_and_hash),
+                cmocka_unit_test(test_outbox_seal),
+                cmocka_unit_test(test_outbox_backoff),
         };
 
         if (sodium_init() < 0)
