@@ -169,6 +169,12 @@ int request_reply_at(Request *req, sd_bus_message *reply, uint64_t when_usec) {
         return 0;
 }
 
+int request_timer_accuracy(Request *req, uint64_t *ret_usec) {
+        if (!req->timer)
+                return -ENODATA;
+        return sd_event_source_get_time_accuracy(req->timer, ret_usec);
+}
+
 int request_reply(Request *req, sd_bus_message *reply) {
         req->replied = true;
         return sd_bus_send(NULL, reply, NULL);

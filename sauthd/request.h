@@ -76,6 +76,9 @@ _must_check_ int request_run(Request *req, Pool *pool, request_work_fn work, req
 /* Replies with reply at CLOCK_MONOTONIC time when_usec (a fixed delay that
  * hides what the work took). Ownership of req passes to the timer. */
 _must_check_ int request_reply_at(Request *req, sd_bus_message *reply, uint64_t when_usec);
+/* The accuracy the timer of a delayed reply was given (sd-event's default
+ * would coalesce it by up to 250 ms); -ENODATA without one. */
+int request_timer_accuracy(Request *req, uint64_t *ret_usec);
 
 /* For work driven by the loop itself: the caller keeps req and calls
  * request_finish() when the work is done, which runs done and ends it. */

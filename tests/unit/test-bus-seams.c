@@ -118,6 +118,7 @@ typedef struct Peer {
         /* What the server's handler does with the call. */
         enum { HOLD_REPLY, HOLD_FORGET, HOLD_DELAY, HOLD_REFUSE } mode;
         uint64_t delay_usec;
+        uint64_t accuracy_usec;
         unsigned done_ran;
 } Peer;
 
@@ -160,6 +161,9 @@ static int peer_method(sd_bus_message *msg, void *userdata, sd_bus_error *error)
                 assert_true(sd_bus_message_new_method_return(msg, &reply) >= 0);
                 assert_true(sd_bus_message_append(reply, "s", "late") >= 0);
                 assert_int_equal(request_reply_at(req, reply, now_usec() + p->delay_usec), 0);
+                /* An explicit small accuracy: ForgotPassword's 150 ms must
+                 * not become 400 through sd-event's default coalescing. */
+                assert_int_equal(request_timer_accuracy(req, &p->accuracy_usec), 0);
                 TAKE_PTR(req);
                 return 1;
         }
@@ -283,6 +287,7 @@ static void test_request_reply_at(void **state) {
         assert_string_equal(a.text, "late");
         /* Not before its time. (How late it may be is the benchmark's.) */
         assert_true(now_usec() - start >= p->delay_usec);
+        assert_true(p->accuracy_usec > 0 && p->accuracy_usec <= 1000);
         assert_int_equal(p->tracker.alive, 0);
 }
 
