@@ -7,7 +7,7 @@
  * not the start-up of a client process per call (busctl in a loop).
  *
  *   bus-load --address ADDR calls --method NAME[,NAME...] [--depth D]
- *            [--seconds S] [--slices N] [--user NAME]
+ *            [--seconds S] [--slices N] [--user NAME] [--uid UID]
  *            [--background-logins K] [--warmup-ms MS]
  *       Keeps D calls in flight for S seconds in all and reports each
  *       method's rate and latency. With several methods the time is cut in
@@ -52,7 +52,7 @@
 
 #define LATENCY_MAX (1U << 20)  /* samples kept per method; far above a run's calls */
 #define DEPTH_MAX 1024U
-#define KINDS_MAX 6U
+#define KINDS_MAX 8U
 #define SLICES_MAX 1000U
 #define SECRETS_MAX 3U          /* stdin lines: password, API key, session token */
 #define SECRET_MAX 4096U        /* bytes in one stdin line, far above any of them */
@@ -66,6 +66,7 @@ typedef enum CallKind {
         CALL_GET_ID,
         CALL_API_ACCESS,
         CALL_VERIFY_TOKEN,
+        CALL_GET_ROLES,
         CALL_LOGIN,
         _CALL_KIND_MAX,
 } CallKind;
@@ -77,6 +78,7 @@ static const char *const kind_names[_CALL_KIND_MAX] = {
         [CALL_GET_ID] = "GetId",
         [CALL_API_ACCESS] = "ApiAccess",
         [CALL_VERIFY_TOKEN] = "VerifyToken",
+        [CALL_GET_ROLES] = "GetRoles",
         [CALL_LOGIN] = "AccountLogin",
 };
 
@@ -105,6 +107,7 @@ typedef struct Stream {
 struct Load {
         sd_event *event;
         const char *user;
+        const char *uid;                /* the person id of --user (GetRoles) */
         char *password;                 /* secret, stdin line 1 */
         char *apikey;                   /* secret, stdin line 2 */
         char *token;                    /* secret, stdin line 3 */
@@ -155,6 +158,14 @@ static int stream_new_message(Stream *s, sd_bus_message **ret) {
                         r = sd_bus_message_sensitive(m);
                 if (r >= 0)
                         r = sd_bus_message_append(m, "s", s->load->token);
+                break;
+        case CALL_GET_ROLES:
+                /* One resource id among the person's memberships (the
+                 * bench gives it 10,000): an indexed lookup. */
+                r = sd_bus_message_new_method_call(s->bus, &m, SAUTH_BUS_NAME, SAUTH_BUS_PATH,
+                                                   SAUTH_BUS_INTERFACE, "GetRoles");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "ssss", s->load->uid, "list_member", "", "5000");
                 break;
         case CALL_LOGIN:
                 r = sd_bus_message_new_method_call(s->bus, &m, SAUTH_BUS_NAME, SAUTH_BUS_PATH,
@@ -330,6 +341,7 @@ typedef struct Options {
         const char *address;
         const char *mode;
         const char *user;
+        const char *uid;
         CallKind kinds[KINDS_MAX];
         size_t n_kinds;
         unsigned depth;
@@ -497,6 +509,7 @@ static int parse_args(int argc, char *argv[], Options *o) {
                 { "seconds", required_argument, NULL, 's' },
                 { "slices", required_argument, NULL, 'S' },
                 { "user", required_argument, NULL, 'u' },
+                { "uid", required_argument, NULL, 'U' },
                 { "background-logins", required_argument, NULL, 'b' },
                 { "warmup-ms", required_argument, NULL, 'w' },
                 { "count", required_argument, NULL, 'n' },
@@ -528,6 +541,9 @@ static int parse_args(int argc, char *argv[], Options *o) {
                         break;
                 case 'u':
                         o->user = optarg;
+                        break;
+                case 'U':
+                        o->uid = optarg;
                         break;
                 case 'b':
                         o->background = (unsigned) strtoul(optarg, NULL, 10);
@@ -629,11 +645,12 @@ int main(int argc, char *argv[]) {
                         "usage: bus-load --address ADDR calls --method NAME[,NAME...] [--depth D] [--seconds S]\n"
                         "                [--slices N] [--user NAME] [--background-logins K] [--warmup-ms MS]\n"
                         "       bus-load --address ADDR logins --user NAME [--count N] [--concurrency C]\n"
-                        "       NAME: Methods AccountStatus ApiAccess VerifyToken Ping GetId\n"
+                        "       NAME: Methods AccountStatus ApiAccess VerifyToken GetRoles (of --uid) Ping GetId\n"
                         "       stdin: line 1 password (logins), 2 API key (ApiAccess), 3 session token (VerifyToken)\n");
                 return 2;
         }
         l.user = o.user;
+        l.uid = o.uid ? o.uid : "";
 
         r = read_secrets(o.needs, secrets);
         if (r < 0) {
