@@ -20,11 +20,18 @@ start_daemon_on_small_disk() {
         env "${NSS_ENV[@]}" unshare -m --propagation private sh -c '
                 T=$1; shift
                 mount -t tmpfs -o size=4m tmpfs "$T/store" || exit 1
+                # Bounded (two minutes), and gone with the test dir: a test
+                # that fails half way leaves nothing running.
+                wait_file() {
+                        i=0
+                        while [ ! -e "$1" ] && [ -d "$T" ] && [ $i -lt 6000 ]; do sleep 0.02; i=$((i + 1)); done
+                        [ -e "$1" ]
+                }
                 (
-                        while [ ! -e "$T/fill" ]; do sleep 0.02; done
+                        wait_file "$T/fill" || exit 0
                         dd if=/dev/zero of="$T/store/filler" bs=64k 2>/dev/null
                         touch "$T/filled"
-                        while [ ! -e "$T/free" ]; do sleep 0.02; done
+                        wait_file "$T/free" || exit 0
                         rm -f "$T/store/filler"
                         touch "$T/freed"
                 ) &
