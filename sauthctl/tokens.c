@@ -98,9 +98,28 @@ int verb_logout(Ctl *c, int argc, char **argv) {
         return output_empty(c);
 }
 
-int verb_sessions(Ctl *c, int argc, char **argv) {
+/* A listing of one user's objects (METHOD(uid)), as a table or --json. */
+static int user_list(Ctl *c, const char *user, const char *method, const char *key,
+                     const OutputColumn *cols, size_t n_cols) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_free_ char *uid = NULL;
+        int r;
+
+        r = ctl_lookup_uid(c, user, &uid);
+        if (r != EXIT_OK)
+                return r;
+        r = ctl_new_call(c, method, &m);
+        if (r != EXIT_OK)
+                return r;
+        if (sd_bus_message_append(m, "s", uid) < 0)
+                return ctl_oom();
+        r = ctl_call(c, m, &reply);
+        if (r != EXIT_OK)
+                return r;
+        return output_list(c, reply, key, cols, n_cols);
+}
+
+int verb_sessions(Ctl *c, int argc, char **argv) {
         static const OutputColumn cols[] = {
                 { "JTI",       "jti",       false, NULL },
                 { "METHOD",    "method",    false, NULL },
@@ -110,20 +129,8 @@ int verb_sessions(Ctl *c, int argc, char **argv) {
                 { "ISSUED",    "issued",    true,  NULL },
                 { "EXPIRES",   "expires",   true,  NULL },
         };
-        int r;
 
-        r = ctl_lookup_uid(c, argv[0], &uid);
-        if (r != EXIT_OK)
-                return r;
-        r = ctl_new_call(c, "ListSessions", &m);
-        if (r != EXIT_OK)
-                return r;
-        if (sd_bus_message_append(m, "s", uid) < 0)
-                return ctl_oom();
-        r = ctl_call(c, m, &reply);
-        if (r != EXIT_OK)
-                return r;
-        return output_list(c, reply, "sessions", cols, ELEMENTSOF(cols));
+        return user_list(c, argv[0], "ListSessions", "sessions", cols, ELEMENTSOF(cols));
 }
 
 int verb_key_rotate(Ctl *c, int argc, char **argv) {
@@ -189,8 +196,6 @@ int verb_apikey_create(Ctl *c, int argc, char **argv) {
 }
 
 int verb_apikey_list(Ctl *c, int argc, char **argv) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-        _cleanup_free_ char *uid = NULL;
         static const OutputColumn cols[] = {
                 { "ID",        "id",        false, NULL },
                 { "NAME",      "name",      false, NULL },
@@ -199,20 +204,8 @@ int verb_apikey_list(Ctl *c, int argc, char **argv) {
                 { "EXPIRES",   "expires",   true,  "never" },
                 { "LAST_USED", "last_used", true,  "never" },
         };
-        int r;
 
-        r = ctl_lookup_uid(c, argv[0], &uid);
-        if (r != EXIT_OK)
-                return r;
-        r = ctl_new_call(c, "ListApiKeys", &m);
-        if (r != EXIT_OK)
-                return r;
-        if (sd_bus_message_append(m, "s", uid) < 0)
-                return ctl_oom();
-        r = ctl_call(c, m, &reply);
-        if (r != EXIT_OK)
-                return r;
-        return output_list(c, reply, "keys", cols, ELEMENTSOF(cols));
+        return user_list(c, argv[0], "ListApiKeys", "keys", cols, ELEMENTSOF(cols));
 }
 
 int verb_apikey_revoke(Ctl *c, int argc, char **argv) {
