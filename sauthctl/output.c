@@ -169,6 +169,28 @@ static int json_dict(sd_bus_message *m, const char *contents, bool show_token, j
 }
 
 /* Arrays and structs as JSON arrays; a variant as the value it holds. */
+/* Every value left in the current container (or message), as an array. */
+static int json_rest(sd_bus_message *m, bool show_token, json_t **ret) {
+        _cleanup_json_ json_t *arr = json_array();
+        int r;
+
+        if (!arr)
+                return -ENOMEM;
+        while ((r = sd_bus_message_peek_type(m, NULL, NULL)) > 0) {
+                json_t *item = NULL;
+
+                r = json_value(m, show_token, &item);
+                if (r < 0)
+                        return r;
+                if (json_array_append_new(arr, item) < 0)
+                        return -ENOMEM;
+        }
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(arr);
+        return 0;
+}
+
 static int json_container(sd_bus_message *m, char type, const char *contents, bool show_token, json_t **ret) {
         _cleanup_json_ json_t *arr = NULL;
         int r;
@@ -184,18 +206,7 @@ static int json_container(sd_bus_message *m, char type, const char *contents, bo
                 if (r < 0)
                         return r;
         } else {
-                arr = json_array();
-                if (!arr)
-                        return -ENOMEM;
-                while ((r = sd_bus_message_peek_type(m, NULL, NULL)) > 0) {
-                        json_t *item = NULL;
-
-                        r = json_value(m, show_token, &item);
-                        if (r < 0)
-                                return r;
-                        if (json_array_append_new(arr, item) < 0)
-                                return -ENOMEM;
-                }
+                r = json_rest(m, show_token, &arr);
                 if (r < 0)
                         return r;
         }
@@ -222,23 +233,12 @@ static int json_value(sd_bus_message *m, bool show_token, json_t **ret) {
 /* The whole reply: its one argument as is, several as an array, none as
  * an empty object. */
 static int json_reply(sd_bus_message *reply, bool show_token, json_t **ret) {
-        _cleanup_json_ json_t *all = json_array();
+        _cleanup_json_ json_t *all = NULL;
         int r;
 
-        if (!all)
-                return -ENOMEM;
         r = sd_bus_message_rewind(reply, true);
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_peek_type(reply, NULL, NULL)) > 0) {
-                json_t *v = NULL;
-
-                r = json_value(reply, show_token, &v);
-                if (r < 0)
-                        return r;
-                if (json_array_append_new(all, v) < 0)
-                        return -ENOMEM;
-        }
+        if (r >= 0)
+                r = json_rest(reply, show_token, &all);
         if (r < 0)
                 return r;
         if (json_array_size(all) == 0)
