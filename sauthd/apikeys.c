@@ -304,21 +304,12 @@ int apikeys_flush(ApiKeys *k, Store *store) {
         return (int) n;
 }
 
+static bool entry_expired(const char *key, void *value, void *userdata) {
+        const ApiKeyEntry *e = value;
+
+        return e->expires != 0 && e->expires <= *(int64_t *) userdata;
+}
+
 void apikeys_prune(ApiKeys *k, int64_t now) {
-        _cleanup_strv_free_ char **gone = NULL;
-        const char *id;
-        void *value;
-        size_t n = 0, cursor = 0;
-
-        gone = calloc(idmap_size(k->keys) + 1, sizeof *gone);
-        if (!gone)
-                return;
-        while (idmap_next(k->keys, &cursor, &id, &value)) {
-                ApiKeyEntry *e = value;
-
-                if (e->expires != 0 && e->expires <= now && (gone[n] = strdup(id)))
-                        n++;
-        }
-        for (size_t i = 0; i < n; i++)
-                entry_free(idmap_remove(k->keys, gone[i]));
+        (void) idmap_remove_if(k->keys, entry_expired, &now, entry_free);
 }

@@ -149,6 +149,30 @@ void *idmap_remove(IdMap *m, const char *key) {
         return value;
 }
 
+size_t idmap_remove_if(IdMap *m, bool (*match)(const char *key, void *value, void *userdata), void *userdata,
+                       void (*free_value)(void *value)) {
+        size_t n = 0;
+
+        if (!m)
+                return 0;
+        for (size_t i = 0; i < m->n_slots;) {
+                void *value;
+
+                if (!m->slots[i].key || !match(m->slots[i].key, m->slots[i].value, userdata)) {
+                        i++;
+                        continue;
+                }
+                /* The backward shift may move a later entry into slot i:
+                 * look at it again before going on (an entry it moves
+                 * from the start of the table was looked at already). */
+                value = idmap_remove(m, m->slots[i].key);
+                if (free_value)
+                        free_value(value);
+                n++;
+        }
+        return n;
+}
+
 bool idmap_next(IdMap *m, size_t *cursor, const char **ret_key, void **ret_value) {
         if (!m)
                 return false;

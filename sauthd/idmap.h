@@ -25,6 +25,11 @@ int idmap_put(IdMap *m, const char *key, void *value);
 /* Removes key; returns its value, or NULL if absent. */
 void *idmap_remove(IdMap *m, const char *key);
 
+/* Removes every entry for which match(key, value, userdata) is true,
+ * handing its value to free_value (may be NULL). Returns how many. */
+size_t idmap_remove_if(IdMap *m, bool (*match)(const char *key, void *value, void *userdata), void *userdata,
+                       void (*free_value)(void *value));
+
 /* Walks the map: start with *cursor = 0; false when done. The map must not
  * change during a walk: collect the keys to remove, remove them after. */
 bool idmap_next(IdMap *m, size_t *cursor, const char **ret_key, void **ret_value);

@@ -84,26 +84,24 @@ static int lockout_write_pending(Manager *m, const char *account_id, Held *h, in
         return store_account_touch(m->store, account_id);
 }
 
+typedef struct Retry {
+        Manager *m;
+        int64_t now;
+} Retry;
+
+/* Whether a held account's pending writes went through: then it is free. */
+static bool lockout_written(const char *account_id, void *value, void *userdata) {
+        Retry *r = userdata;
+        Held *h = value;
+
+        if (lockout_write_pending(r->m, account_id, h, r->now) < 0)
+                return false;
+        log_notice("account %s: the store takes writes again, no longer held", h->username);
+        return true;
+}
+
 size_t lockout_retry(Manager *m, int64_t now) {
-        _cleanup_strv_free_ char **done = NULL;
-        const char *id;
-        void *value;
-        size_t cursor = 0, n = 0;
-
-        if (idmap_size(m->held) == 0)
-                return 0;
-        done = calloc(idmap_size(m->held) + 1, sizeof *done);
-        if (!done)
-                return idmap_size(m->held);
-        while (idmap_next(m->held, &cursor, &id, &value))
-                if (lockout_write_pending(m, id, value, now) >= 0 && (done[n] = strdup(id)))
-                        n++;
-        for (size_t i = 0; i < n; i++) {
-                Held *h = idmap_remove(m->held, done[i]);
-
-                log_notice("account %s: the store takes writes again, no longer held", h->username);
-                held_free(h);
-        }
+        (void) idmap_remove_if(m->held, lockout_written, &(Retry) { m, now }, held_free);
         return idmap_size(m->held);
 }
 

@@ -273,36 +273,17 @@ int sessions_rotate_key(Sessions *s, uint64_t now, char *msg, size_t msg_size) {
         return r;
 }
 
+static bool claims_expired(const char *key, void *value, void *userdata) {
+        return ((JwtClaims *) value)->exp <= *(uint64_t *) userdata;
+}
+
+static bool revocation_expired(const char *key, void *value, void *userdata) {
+        return *(uint64_t *) value <= *(uint64_t *) userdata;
+}
+
 void sessions_prune(Sessions *s, uint64_t now) {
-        if (s->verified) {
-                /* Tokens past their expiry need not be remembered. */
-                const char *k;
-                void *v;
-                size_t cursor = 0, n = 0;
-                _cleanup_strv_free_ char **old = calloc(idmap_size(s->verified) + 1, sizeof *old);
-
-                while (old && idmap_next(s->verified, &cursor, &k, &v))
-                        if (((JwtClaims *) v)->exp <= now && (old[n] = strdup(k)))
-                                n++;
-                for (size_t i = 0; i < n; i++)
-                        claims_free(idmap_remove(s->verified, old[i]));
-        }
-
-        const char *jti;
-        void *value;
-        size_t cursor = 0, n = 0;
-        _cleanup_strv_free_ char **gone = NULL;
-
-        gone = calloc(idmap_size(s->revoked) + 1, sizeof *gone);
-        if (!gone)
-                return;
-        while (idmap_next(s->revoked, &cursor, &jti, &value))
-                if (*(uint64_t *) value <= now) {
-                        gone[n] = strdup(jti);
-                        if (!gone[n])
-                                break;
-                        n++;
-                }
-        for (size_t i = 0; i < n; i++)
-                free(idmap_remove(s->revoked, gone[i]));
+        /* Tokens past their expiry need not be remembered, verified or
+         * revoked. */
+        (void) idmap_remove_if(s->verified, claims_expired, &now, claims_free);
+        (void) idmap_remove_if(s->revoked, revocation_expired, &now, free);
 }

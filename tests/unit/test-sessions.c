@@ -50,6 +50,10 @@ static void path_of(char path[static PATH_MAX], const char *name) {
 
 /* ---- the id map ---- */
 
+static bool odd_value(const char *key, void *value, void *userdata) {
+        return *(int *) value % 2 == 1;
+}
+
 static void test_idmap_churn(void **state) {
         IdMap *m = NULL;
         char key[32];
@@ -87,6 +91,16 @@ static void test_idmap_churn(void **state) {
         }
         assert_int_equal(n, idmap_size(m));
         assert_int_equal(n, 4000 - 1334);
+        /* Removing by a predicate leaves exactly the others findable. */
+        assert_int_equal(idmap_remove_if(m, odd_value, NULL, NULL), 1333);
+        for (int i = 0; i < 4000; i++) {
+                snprintf(key, sizeof key, "k%d", i);
+                if (i % 3 == 0 || i % 2 == 1)
+                        assert_null(idmap_get(m, key));
+                else
+                        assert_ptr_equal(idmap_get(m, key), &values[i]);
+        }
+        assert_int_equal(idmap_size(m), 4000 - 1334 - 1333);
         char longkey[IDMAP_KEY_MAX + 2];
         memset(longkey, 'a', sizeof longkey - 1);
         longkey[sizeof longkey - 1] = 0;
