@@ -16,6 +16,7 @@
 
 #include "client-bus.h"
 #include "dict.h"
+#include "i18n.h"
 #include "parse-util.h"
 #include "sauth-errors.h"
 #include "sauth-names.h"
@@ -65,6 +66,8 @@ typedef struct Context {
         sd_bus *bus;
         const char *user;
         bool session;                   /* the session phase: one failure code */
+        locale_t locale;                /* the user's, for our messages; (locale_t) 0: none */
+        char locale_name[SAUTH_LOCALE_MAX + 1]; /* its name, for sauthd; "": none */
 } Context;
 
 /* Closed without a flush: every call here is synchronous, so nothing is
@@ -72,6 +75,38 @@ typedef struct Context {
  * authentication under sd-bus's own 90 s timeout, not ours. */
 static void context_done(Context *c) {
         c->bus = sd_bus_close_unref(c->bus);
+        i18n_locale_freep(&c->locale);
+}
+
+/* ------------------------------------------------------------ messages */
+
+/* The user's locale: LC_ALL, LC_MESSAGES or LANG of the PAM environment
+ * (pam_env, the application), else of the process. LANGUAGE is glibc's
+ * own: gettext reads it from the process environment when the locale is
+ * not C. A name we do not accept, or one the system does not have, leaves
+ * the messages untranslated. */
+static void context_locale(Context *c) {
+        static const char *const vars[] = { "LC_ALL", "LC_MESSAGES", "LANG" };
+        const char *name = NULL;
+
+        for (size_t i = 0; i < ELEMENTSOF(vars) && isempty(name); i++)
+                name = pam_getenv(c->pamh, vars[i]);
+        for (size_t i = 0; i < ELEMENTSOF(vars) && isempty(name); i++)
+                name = getenv(vars[i]);
+        if (isempty(name) || i18n_locale_new(name, &c->locale) < 0)
+                return;
+        /* Valid, so it fits. */
+        snprintf(c->locale_name, sizeof c->locale_name, "%s", name);
+}
+
+/* msgid in the user's locale. The locale is the thread's only for the
+ * lookup, so the host program's own (setlocale, uselocale) is untouched;
+ * the text itself lives in the catalog and stays valid. */
+__attribute__((format_arg(2)))
+static const char *T(const Context *c, const char *msgid) {
+        _cleanup_(i18n_scope_end) locale_t old = i18n_scope_begin(c->locale);
+
+        return _(msgid);
 }
 
 /* ------------------------------------------------------------ arguments */
@@ -556,13 +591,19 @@ static bool device_use_prompt(Context *c) {
         return (service && streq(service, "sshd")) || !isempty(rhost);
 }
 
-static char *device_text(const DeviceStart *d) {
+static char *device_text(const Context *c, const DeviceStart *d) {
         char *t = NULL;
 
-        if (asprintf(&t, "To log in, open %s\nand enter the code %s%s%s",
-                     d->uri, d->user_code,
-                     d->qr ? "\nor scan this code with your phone:\n" : "", d->qr ? d->qr : "") < 0)
+        if (asprintf(&t, T(c, "To log in, open %s\nand enter the code %s"), d->uri, d->user_code) < 0)
                 return NULL;
+        if (d->qr) {
+                char *q = NULL;
+
+                if (asprintf(&q, "%s\n%s\n%s", t, T(c, "or scan this code with your phone:"), d->qr) < 0)
+                        q = NULL;
+                free(t);
+                t = q;
+        }
         return t;
 }
 
@@ -572,8 +613,10 @@ static int device_ask(Context *c, const char *text) {
         _cleanup_erase_ char *answer = NULL;
         int r;
 
-        r = pam_prompt(c->pamh, PAM_PROMPT_ECHO_ON, &answer, "%s%sPress Enter once you have approved, or type r for a new code: ",
-                       text ? text : "", text ? "\n" : "");
+        /* TRANSLATORS: the answer "r" stays "r". */
+        const char *ask = T(c, "Press Enter once you have approved, or type r for a new code: ");
+
+        r = pam_prompt(c->pamh, PAM_PROMPT_ECHO_ON, &answer, "%s%s%s", text ? text : "", text ? "\n" : "", ask);
         if (r != PAM_SUCCESS)
                 return -r;
         return answer && (streq(answer, "r") || streq(answer, "R"));
@@ -583,7 +626,7 @@ static int device_ask(Context *c, const char *text) {
  * asked for. */
 static int device_wait(Context *c, DeviceStart *d, SauthStatus *ret_status, char **ret_token) {
         bool prompt = device_use_prompt(c);
-        _cleanup_free_ char *text = device_text(d);
+        _cleanup_free_ char *text = device_text(c, d);
         uint64_t deadline = now_usec() + (uint64_t) MIN_U(d->expires_in, DEVICE_WAIT_MAX_SEC) * USEC_PER_SEC;
         uint64_t last = 0;
         uint32_t interval = d->interval;
@@ -598,7 +641,7 @@ static int device_wait(Context *c, DeviceStart *d, SauthStatus *ret_status, char
                 uint64_t next = last + (uint64_t) interval * USEC_PER_SEC;
 
                 if (prompt) {
-                        r = device_ask(c, first ? text : "The login is not approved yet.");
+                        r = device_ask(c, first ? text : T(c, "The login is not approved yet."));
                         if (r != 0)
                                 return r;
                         first = false;
@@ -646,6 +689,8 @@ static Context context_new(pam_handle_t *pamh, int flags, int argc, const char *
         Context c = { .pamh = pamh, .flags = flags };
 
         args_parse(pamh, argc, argv, &c.args);
+        i18n_bind();
+        context_locale(&c);
         return c;
 }
 
@@ -869,7 +914,7 @@ static int get_old_password(Context *c, const char **ret) {
                 *ret = "";
                 return PAM_SUCCESS;
         }
-        r = pam_get_authtok(c->pamh, PAM_OLDAUTHTOK, &old, "Current password: ");
+        r = pam_get_authtok(c->pamh, PAM_OLDAUTHTOK, &old, T(c, "Current password: "));
         if (r != PAM_SUCCESS)
                 return r;
         /* An empty old password would read as "none given" to the daemon,
@@ -930,13 +975,16 @@ static SauthStatus change_password(Context *c, const char *uid, const char *old,
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         int r;
 
-        r = bus_new_call(c, "ChangePassword", &m);
+        /* The daemon's reasons come in the user's locale, when there is one. */
+        r = bus_new_call(c, !isempty(c->locale_name) ? "ChangePasswordWithLocale" : "ChangePassword", &m);
         if (r >= 0)
                 r = sd_bus_message_sensitive(m);
         /* The new password twice: it was verified above, and the daemon
          * wants the pair. */
         if (r >= 0)
                 r = sd_bus_message_append(m, "sssss", uid, new, "", old, new);
+        if (r >= 0 && !isempty(c->locale_name))
+                r = sd_bus_message_append(m, "s", c->locale_name);
         if (r < 0)
                 return status_from_build(r);
         return bus_send(c, m, ret_error, &reply);
