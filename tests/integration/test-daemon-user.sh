@@ -165,4 +165,50 @@ test_daemon_user_argument() {
         expect_pam_fail "$MSG_SYSTEM_ERR"
 }
 
+# The shipped D-Bus policy on a bus that denies by default, like the
+# system bus: only the daemon user (and root) may own the name; anyone may
+# call the interface, introspect it and read its properties.
+test_dbus_policy() {
+        du_prepare
+        cat > "$T/bus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$T/bus.sock</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus"/>
+  </policy>
+  <include>$BUILD_DIR/sauthd/data/org.sessionauth.SessionAuth1.conf</include>
+</busconfig>
+CONF
+        sa_start_bus
+        # A stranger may not take the name.
+        local out rc=0
+        out=$(setpriv --reuid=4242 --regid=4242 --clear-groups /usr/bin/python3 -c '
+import sys, dbus
+bus = dbus.bus.BusConnection(sys.argv[1])
+bus.request_name("org.sessionauth.SessionAuth1", dbus.bus.NAME_FLAG_DO_NOT_QUEUE)' "$BUS_ADDRESS" 2>&1) || rc=$?
+        [ $rc -ne 0 ] || fail "uid 4242 took the name"
+        expect_match "$out" "AccessDenied" "stranger's RequestName"
+        du_start_daemon_as "$DAEMON_UID"
+        sa_call_as 4242 Methods >/dev/null || fail "Methods as an ordinary user"
+        setpriv --reuid=4242 --regid=4242 --clear-groups busctl --address="$BUS_ADDRESS" \
+                introspect "$BUS_NAME" "$BUS_PATH" >/dev/null || fail "Introspect as an ordinary user"
+        setpriv --reuid=4242 --regid=4242 --clear-groups busctl --address="$BUS_ADDRESS" \
+                call "$BUS_NAME" "$BUS_PATH" org.freedesktop.DBus.Properties GetAll s "$BUS_IFACE" >/dev/null \
+                || fail "Properties.GetAll as an ordinary user"
+}
+
 sa_main "$@"
