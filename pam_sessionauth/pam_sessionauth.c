@@ -6,6 +6,7 @@
  */
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <syslog.h>
 #include <time.h>
@@ -18,6 +19,7 @@
 #include "dict.h"
 #include "i18n.h"
 #include "parse-util.h"
+#include "sauth-config.h"
 #include "sauth-errors.h"
 #include "sauth-names.h"
 #include "util.h"
@@ -56,6 +58,7 @@ typedef struct Args {
         bool unavail_ignore;
         const char *device;             /* device flow with this provider at an empty password */
         Prompt prompt;                  /* device flow: the text as a prompt (sshd) or as info */
+        const char *daemon_user;        /* replies from root or this user only; NULL: root only */
 } Args;
 
 /* What one entry point works with; context_done() releases all of it. */
@@ -68,6 +71,8 @@ typedef struct Context {
         bool session;                   /* the session phase: one failure code */
         locale_t locale;                /* the user's, for our messages; (locale_t) 0: none */
         char locale_name[SAUTH_LOCALE_MAX + 1]; /* its name, for sauthd; "": none */
+        int daemon_uid_r;               /* 1: not looked up yet, 0: daemon_uid holds it, <0: errno */
+        uid_t daemon_uid;
 } Context;
 
 /* Closed without a flush: every call here is synchronous, so nothing is
@@ -184,6 +189,8 @@ static bool args_parse_value(pam_handle_t *pamh, Args *a, const char *arg) {
                         pam_syslog(pamh, LOG_WARNING, "bad prompt=%s, using auto", v);
         } else if ((v = arg_value(arg, "device")))
                 a->device = isempty(v) ? NULL : v;
+        else if ((v = arg_value(arg, "daemon_user")))
+                a->daemon_user = isempty(v) ? NULL : v;
         else if (arg_value(arg, "authtok_type"))
                 ;       /* libpam's pam_get_authtok() reads it. */
         else
@@ -196,6 +203,7 @@ static void args_parse(pam_handle_t *pamh, int argc, const char **argv, Args *re
                 .timeout_usec = DEFAULT_TIMEOUT_SEC * USEC_PER_SEC,
                 .retry = DEFAULT_RETRY,
                 .prompt = PROMPT_AUTO,
+                .daemon_user = SAUTH_DAEMON_USER,
         };
 
         for (int i = 0; i < argc; i++) {
@@ -253,13 +261,40 @@ static SauthStatus context_connect(Context *c) {
         return sauth_status_from_errno(r);
 }
 
-/* sauthd runs as root, and on the system bus only root may own its name.
- * Check who actually sent a successful reply before believing it, so that
- * a misconfigured bus cannot make a stranger's "yes" count. */
+/* The uid of daemon_user=, looked up once per entry point, and only when
+ * a reply came from a uid other than root. -ENOENT: no such user, or
+ * daemon_user= empty: then only root is trusted. */
+static int context_daemon_uid(Context *c, uid_t *ret) {
+        struct passwd pw, *found = NULL;
+        char buf[4096];
+        int r;
+
+        if (c->daemon_uid_r > 0) {
+                c->daemon_uid_r = -ENOENT;
+                if (c->args.daemon_user) {
+                        r = getpwnam_r(c->args.daemon_user, &pw, buf, sizeof buf, &found);
+                        if (r != 0)
+                                c->daemon_uid_r = -r;
+                        else if (found) {
+                                c->daemon_uid = found->pw_uid;
+                                c->daemon_uid_r = 0;
+                        }
+                }
+        }
+        if (c->daemon_uid_r < 0)
+                return c->daemon_uid_r;
+        *ret = c->daemon_uid;
+        return 0;
+}
+
+/* sauthd runs as its own user (daemon_user=, "sauthd" by default) or as
+ * root, and on the system bus only those may own its name. Check who
+ * actually sent a successful reply before believing it, so that a
+ * misconfigured bus cannot make a stranger's "yes" count. */
 static int bus_check_sender(Context *c, sd_bus_message *reply) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         const char *sender = sd_bus_message_get_sender(reply);
-        uid_t uid;
+        uid_t uid, daemon_uid;
         int r;
 
         if (!sender)
@@ -274,11 +309,15 @@ static int bus_check_sender(Context *c, sd_bus_message *reply) {
         r = sd_bus_creds_get_euid(creds, &uid);
         if (r < 0)
                 return r;
-        if (uid != 0) {
-                pam_syslog(c->pamh, LOG_CRIT, "reply from %s, uid %u, not root: refused", sender, (unsigned) uid);
-                return -EPERM;
-        }
-        return 0;
+        if (uid == 0)
+                return 0;
+        r = context_daemon_uid(c, &daemon_uid);
+        if (r >= 0 && uid == daemon_uid)
+                return 0;
+        pam_syslog(c->pamh, LOG_CRIT, "reply from %s, uid %u, neither root nor the daemon user %s%s%s: refused",
+                   sender, (unsigned) uid, c->args.daemon_user ? c->args.daemon_user : "(none)",
+                   r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
+        return -EPERM;
 }
 
 /* Who answered is not in doubt because the bus is away, but because it is
@@ -686,7 +725,7 @@ static SauthStatus device_login(Context *c, char **ret_token, int *ret_pam) {
 }
 
 static Context context_new(pam_handle_t *pamh, int flags, int argc, const char **argv) {
-        Context c = { .pamh = pamh, .flags = flags };
+        Context c = { .pamh = pamh, .flags = flags, .daemon_uid_r = 1 };
 
         args_parse(pamh, argc, argv, &c.args);
         i18n_bind();

@@ -161,19 +161,19 @@ int config_new_default(SauthConfig **ret) {
         };
 
         c->admin_group = strdup("sauth-admin");
-        c->store_path = strdup("/var/lib/sauthd/sauth.db");
+        c->store_path = strdup(SAUTH_STATE_DIR "/sauth.db");
         c->pwquality_conf = strdup("/etc/security/pwquality.conf");
         c->issuer = strdup(host);
-        c->key_file = strdup("/var/lib/sauthd/jwt.key");
+        c->key_file = strdup(SAUTH_STATE_DIR "/jwt.key");
         c->mail_sender = strdup("/usr/sbin/sendmail -t -i");
         if (asprintf(&c->mail_from, "sauthd@%s", host) < 0)
                 c->mail_from = NULL;
         c->mail_templates = strdup(SAUTH_TEMPLATES_DIR);
-        c->mail_outbox_key_file = strdup("/var/lib/sauthd/outbox.key");
+        c->mail_outbox_key_file = strdup(SAUTH_STATE_DIR "/outbox.key");
         c->privacy_levels = strdup("public invitee member manager secret");
         c->roles_resource = strdup("list");
         c->settings_id = strdup("");
-        c->apikey_pepper_file = strdup("/var/lib/sauthd/apikey.key");
+        c->apikey_pepper_file = strdup(SAUTH_STATE_DIR "/apikey.key");
         c->apikey_scopes = strdup("full readonly");
 
         if (!c->admin_group || !c->store_path || !c->pwquality_conf || !c->issuer ||

@@ -233,7 +233,7 @@ def check_conf():
 
     # The shipped file's values are the documented defaults.
     section = None
-    for line in read('sauthd/data/sauthd.conf').splitlines():
+    for line in read('sauthd/data/sauthd.conf.in').splitlines():
         m = re.fullmatch(r'\[(.+)\]', line.strip())
         if m:
             section = m.group(1)
@@ -242,9 +242,13 @@ def check_conf():
         if not m or (section, m.group(1)) not in doc:
             continue
         shown = doc[(section, m.group(1))][0]
-        if '@' not in shown and shown != m.group(2).strip():
+        # The template's placeholders, as the page spells them.
+        value = m.group(2).strip().replace('@statedir@', '@STATEDIR@') \
+                                  .replace('@admin_group@', 'sauth-admin') \
+                                  .replace('@templatesdir@', '@TEMPLATES_DIR@')
+        if shown != value:
             problem(page.name, f'[{section}] {m.group(1)}: default shown "{shown}", '
-                               f'sauthd/data/sauthd.conf has "{m.group(2).strip()}"')
+                               f'sauthd/data/sauthd.conf.in has "{m.group(2).strip()}"')
 
 
 # ------------------------------------------------------------ pam_sessionauth(8)
