@@ -72,8 +72,21 @@ int ctl_new_call(Ctl *c, const char *method, sd_bus_message **ret) {
         return EXIT_OK;
 }
 
-/* Sends the call and waits. Errors are printed with the short name from the
- * common table, which scripts and people can both match on. */
+/* The text of a failed call for a one-line error: the bus's message up to
+ * its first line break (a daemon's message is one sentence, but a foreign
+ * one may hold more), or the errno's text. */
+static void print_error_text(const sd_bus_error *error, int r) {
+        const char *m = sd_bus_error_is_set(error) && !isempty(error->message) ? error->message : NULL;
+
+        if (m)
+                fprintf(stderr, "%.*s\n", (int) strcspn(m, "\r\n"), m);
+        else
+                fprintf(stderr, "%s\n", strerror(-r));
+}
+
+/* Sends the call and waits. Errors are printed on one line with the short
+ * name from the common table, which scripts and people can both match on;
+ * a name outside the table is printed in full. */
 int ctl_call(Ctl *c, sd_bus_message *m, sd_bus_message **ret_reply) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         SauthStatus s;
@@ -84,20 +97,22 @@ int ctl_call(Ctl *c, sd_bus_message *m, sd_bus_message **ret_reply) {
                 return EXIT_OK;
 
         /* The same classification as the PAM module's: a dropped connection
-         * (for one, dbus-daemon closes on a uid it cannot resolve) or nobody
-         * answering is Unreachable, exit 3. */
+         * (for one, dbus-daemon closes on a uid it cannot resolve), nobody
+         * answering, or a failed activation is Unreachable, exit 3. The
+         * D-Bus error says which (Spawn.ChildExited, NoSuchUnit…). */
         s = sauth_status_from_call(r, error.name);
         if (s == SAUTH_E_UNREACHABLE) {
-                fprintf(stderr, "sauthctl: %s: cannot reach sauthd: %s\n",
-                        sauth_status_to_string(s),
-                        sd_bus_error_is_set(&error) && error.message ? error.message : strerror(-r));
+                fprintf(stderr, "sauthctl: %s: cannot reach sauthd: ", sauth_status_to_string(s));
+                if (sd_bus_error_is_set(&error))
+                        fprintf(stderr, "%s: ", error.name);
+                print_error_text(&error, r);
                 return EXIT_UNREACHABLE;
         }
         /* An error name outside our table (a bus policy denial, an unknown
          * method of an older daemon) is shown in full: "Unknown" helps no one. */
-        fprintf(stderr, "sauthctl: %s: %s\n",
-                s == SAUTH_E_UNKNOWN && error.name ? error.name : sauth_status_to_string(s),
-                error.message ?: strerror(-r));
+        fprintf(stderr, "sauthctl: %s: ",
+                s == SAUTH_E_UNKNOWN && error.name ? error.name : sauth_status_to_string(s));
+        print_error_text(&error, r);
         return EXIT_DENIED;
 }
 

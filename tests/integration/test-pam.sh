@@ -518,6 +518,32 @@ test_unavail_ignore() {
         expect_pam_fail "$MSG_AUTHINFO_UNAVAIL"
 }
 
+# Activation without systemd: the bus has an activation file for sauthd
+# whose Exec= fails, and sauthd is stopped. dbus-daemon answers
+# Spawn.ChildExited: the daemon is unavailable, so unavail=ignore steps
+# aside, and without it the module says PAM_AUTHINFO_UNAVAIL.
+test_activation_failed_is_unavailable() {
+        sa_prepare
+        sa_bus_failing_activation
+        sa_start_bus
+        pt_service ignore \
+                "auth required $PAM_MODULE bus=$BUS_ADDRESS unavail=ignore" \
+                "auth required $PAM_SECURITY_DIR/pam_permit.so" \
+                "account required $PAM_MODULE bus=$BUS_ADDRESS unavail=ignore" \
+                "account required $PAM_SECURITY_DIR/pam_permit.so"
+        pt_service failing \
+                "auth required $PAM_MODULE bus=$BUS_ADDRESS" \
+                "auth required $PAM_SECURITY_DIR/pam_permit.so"
+        pt_pam ignore alice "$(lines "$PW_WRONG")" authenticate
+        expect_pam_ok "$MSG_AUTH_OK"
+        pt_pam ignore alice "" acct_mgmt
+        expect_pam_ok "$MSG_ACCT_OK"
+        pt_pam failing alice "$(lines "$PW_WRONG")" authenticate
+        expect_pam_fail "$MSG_AUTHINFO_UNAVAIL"
+        # The bus did try to start it: the answer was a spawn failure.
+        expect_match "$(cat "$T/bus.log")" "Activating service name='$BUS_NAME'" "bus log"
+}
+
 # A password the module cannot send (not UTF-8) is an error of its own,
 # never "unreachable": with unavail=ignore it would otherwise pass.
 test_unsendable_password_not_ignored() {

@@ -486,6 +486,21 @@ test_unreachable() {
         expect_no_secret "$PW1"
 }
 
+# Activation without systemd: an activation file whose Exec= fails and no
+# sauthd. dbus-daemon answers Spawn.ChildExited; that is "unreachable",
+# exit 3, and the message names the D-Bus error.
+test_activation_failed() {
+        sa_prepare
+        sa_bus_failing_activation
+        sa_start_bus
+        ctl "" status alice
+        expect_rc 3 "failed activation"
+        expect_match "$ERR" "^sauthctl: Unreachable: .*org\.freedesktop\.DBus\.Error\.Spawn\.ChildExited" "message"
+        ctl "$PW1" login-test alice
+        expect_rc 3 "login-test, failed activation"
+        expect_no_secret "$PW1"
+}
+
 test_timeout() {
         sa_setup
         # A daemon that stopped answering: the call times out, exit 3.
