@@ -36,18 +36,35 @@ int ctl_oom(void) {
 
 int ctl_connect(Ctl *c) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        const char *address;
+        bool from_env = false;
         int r;
 
         if (c->bus)
                 return EXIT_OK;
 
         /* Like sd_bus_open_system(), the variable names the system bus
-         * for this tool (unlike for the PAM module). */
-        r = sauth_client_connect(c->address ?: secure_getenv("DBUS_SYSTEM_BUS_ADDRESS"),
-                                 c->timeout_usec, &bus);
+         * for this tool (unlike for the PAM module); empty means unset. */
+        address = c->address;
+        if (!address) {
+                address = secure_getenv("DBUS_SYSTEM_BUS_ADDRESS");
+                from_env = !isempty(address);
+                if (!from_env)
+                        address = NULL;
+        }
+        /* A typo is a configuration error, exit 1, never "unreachable".
+         * sd-bus answers EINVAL for keys its transport does not take. */
+        r = address && !sauth_bus_address_is_valid(address) ? -EINVAL :
+                sauth_client_connect(address, c->timeout_usec, &bus);
+        if (r == -EINVAL && address) {
+                fprintf(stderr, "sauthctl: not a valid D-Bus address: '%s'%s "
+                        "(expected TRANSPORT:KEY=VALUE,..., e.g. unix:path=/run/dbus/system_bus_socket)\n",
+                        address, from_env ? " in DBUS_SYSTEM_BUS_ADDRESS" : "");
+                return EXIT_DENIED;
+        }
         if (r < 0) {
-                if (c->address)
-                        fprintf(stderr, "sauthctl: cannot connect to the bus at %s: %s\n", c->address, strerror(-r));
+                if (address)
+                        fprintf(stderr, "sauthctl: cannot connect to the bus at %s: %s\n", address, strerror(-r));
                 else
                         fprintf(stderr, "sauthctl: cannot connect to the system bus: %s\n", strerror(-r));
                 /* No bus there is exit 3; a malformed address or a bus

@@ -467,12 +467,24 @@ test_unreachable() {
         OUT=$(cat "$T/out"); ERR=$(cat "$T/err")
         expect_rc 3 "missing socket"
         expect_match "$ERR" "^sauthctl: cannot connect to the bus at unix:path=.*missing\.sock: " "message"
-        # An address sd-bus cannot parse is no absent daemon: exit 1, not 3.
+        # An address sd-bus cannot parse is no absent daemon: exit 1, not 3,
+        # with a message saying what is wrong. That includes the addresses
+        # sd-bus answers with ECONNREFUSED (unknown or no transport, an
+        # empty entry), in --address and in DBUS_SYSTEM_BUS_ADDRESS.
+        local addr
+        for addr in "unix:foo=bar" "garbage" "unx:path=$T/missing.sock" "unix:path=$T/missing.sock;" ";" ""; do
+                RC=0
+                "$SAUTHCTL" --address "$addr" status alice > "$T/out" 2> "$T/err" < /dev/null || RC=$?
+                OUT=$(cat "$T/out"); ERR=$(cat "$T/err")
+                expect_rc 1 "malformed address '$addr'"
+                expect_match "$ERR" "^sauthctl: not a valid D-Bus address: '$addr'" "malformed address message"
+                expect_eq "$(wc -l <<<"$ERR")" 1 "one line"
+        done
         RC=0
-        "$SAUTHCTL" --address "unix:foo=bar" status alice > "$T/out" 2> "$T/err" < /dev/null || RC=$?
-        ERR=$(cat "$T/err")
-        expect_rc 1 "malformed address"
-        expect_match "$ERR" "^sauthctl: cannot connect to the bus at unix:foo=bar: " "malformed address message"
+        DBUS_SYSTEM_BUS_ADDRESS=garbage "$SAUTHCTL" status alice > "$T/out" 2> "$T/err" < /dev/null || RC=$?
+        OUT=$(cat "$T/out"); ERR=$(cat "$T/err")
+        expect_rc 1 "malformed DBUS_SYSTEM_BUS_ADDRESS"
+        expect_match "$ERR" "DBUS_SYSTEM_BUS_ADDRESS" "names the variable"
 
         # A bus without sauthd.
         sa_start_bus
