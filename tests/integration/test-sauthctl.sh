@@ -458,6 +458,70 @@ test_usage() {
         expect_no_secret "$PW1"
 }
 
+# unlock, like faillock --reset: a PAM stack's failures (root's, counted
+# toward the account lock) lock alice; status shows the count and the
+# lock; enable leaves the lock; unlock clears it and the in-memory counts
+# of ordinary callers (bob's, which only stop bob), and is audited. Only
+# admins may unlock.
+test_unlock() {
+        sa_setup lockout.deny=3 lockout.unlock_time=600 lockout.caller_backoff=600
+        ctl_user alice "$PW1" > /dev/null
+        local i
+        # Bob (an ordinary caller) tries: after deny failures he is
+        # answered RateLimited for this account, in memory only.
+        CTL_AS=4243
+        for i in 1 2 3; do
+                ctl "$PW2" login-test alice
+        done
+        ctl "$PW2" login-test alice
+        expect_match "$ERR" "^sauthctl: RateLimited: " "bob is held back"
+        CTL_AS=""
+        for i in 1 2 3; do
+                ctl "$PW2" login-test alice
+                expect_rc 1 "wrong password $i"
+        done
+
+        ctl "" status alice
+        expect_rc 0 "status"
+        expect_match "$(field locked_until)" "^[0-9]{4}-" "status shows the lock"
+        expect_eq "$(field failures)" 3 "status shows the failures"
+        ctl "" --json status alice
+        expect_eq "$(jq -r .failures <<<"$OUT")" 3 "failures in --json"
+
+        # enable is about disabled accounts: the lock stays.
+        ctl "" enable alice
+        expect_rc 0 "enable"
+        ctl "$PW1" login-test alice
+        expect_rc 1 "still locked after enable"
+        expect_match "$ERR" "^sauthctl: AccountLocked: " "locked"
+
+        # Not for alice herself, nor for an unknown name.
+        CTL_AS=4242
+        ctl "" unlock alice
+        expect_rc 1 "self unlock"
+        expect_match "$ERR" "^sauthctl: AccessDenied: " "self unlock refused"
+        CTL_AS=""
+        ctl "" unlock nobody-here
+        expect_rc 1 "unknown user"
+        expect_match "$ERR" "^sauthctl: NotFound: " "unknown user"
+
+        ctl "" unlock alice
+        expect_rc 0 "unlock"
+        expect_eq "$OUT" "" "unlock prints nothing"
+        ctl "" status alice
+        expect_eq "$(field locked_until)" "-" "no lock after unlock"
+        expect_eq "$(field failures)" 0 "no failures after unlock"
+        ctl "$PW1" login-test alice
+        expect_rc 0 "login after unlock"
+        CTL_AS=4243
+        ctl "$PW2" login-test alice
+        expect_match "$ERR" "^sauthctl: InvalidCredentials: " "bob's count was cleared too"
+        CTL_AS=""
+        grep -q "SAUTH_EVENT=account_unlock SAUTH_RESULT=ok SAUTH_USER=alice SAUTH_CALLER_UID=0" "$T/sauthd.log" \
+                || fail "no account_unlock audit record"
+        expect_no_secret "$PW1" "$PW2"
+}
+
 test_unreachable() {
         sa_prepare
         local -a inputs
