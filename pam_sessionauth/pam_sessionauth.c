@@ -254,6 +254,13 @@ static SauthStatus context_connect(Context *c) {
         /* The address is never taken from the environment: a password
          * check must not be redirected by DBUS_SYSTEM_BUS_ADDRESS. */
         r = sauth_client_connect(c->args.bus_address, c->args.timeout_usec, &c->bus);
+        /* A typo in bus= (sauth_client_connect() and sd-bus say EINVAL) is
+         * the admin's to fix, whatever debug says; and it fails closed,
+         * never "unreachable", which unavail=ignore would let pass. */
+        if (r == -EINVAL && c->args.bus_address) {
+                pam_syslog(c->pamh, LOG_ERR, "bus=%s is not a valid D-Bus address", c->args.bus_address);
+                return SAUTH_E_INVALID_ARGUMENT;
+        }
         if (r < 0 && c->args.debug)
                 pam_syslog(c->pamh, LOG_DEBUG, "cannot connect to %s: %s",
                            c->args.bus_address ? c->args.bus_address : SAUTH_SYSTEM_BUS_ADDRESS,

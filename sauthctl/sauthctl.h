@@ -85,6 +85,7 @@ int verb_enable(Ctl *c, int argc, char **argv);
 int verb_disable(Ctl *c, int argc, char **argv);
 int verb_set_admin(Ctl *c, int argc, char **argv);
 int verb_expire(Ctl *c, int argc, char **argv);
+int verb_unlock(Ctl *c, int argc, char **argv);
 
 /* passwords.c */
 int verb_passwd(Ctl *c, int argc, char **argv);

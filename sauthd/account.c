@@ -7,6 +7,7 @@
 #include "account.h"
 #include "audit.h"
 #include "identity.h"
+#include "lockout.h"
 #include "log.h"
 #include "mail.h"
 #include "sauth-names.h"
@@ -244,6 +245,25 @@ int account_change(Manager *m, const Caller *caller, const char *username, Accou
                 .event = events[what], .result = r >= 0 ? AUDIT_OK : AUDIT_FAILED,
                 .user = username, .user_unknown = r == -ENOENT, .caller_uid = caller->uid,
                 .reason = r == -ENOENT ? "no_such_account" : value,
+        });
+        return r;
+}
+
+int account_unlock(Manager *m, const Caller *caller, const char *username) {
+        _cleanup_(store_account_freep) StoreAccount *a = NULL;
+        int r;
+
+        if (!username_valid(username))
+                return -EINVAL;
+        r = store_account_by_username(m->store, username, &a);
+        if (r >= 0)
+                r = lockout_unlock(m, a);
+        if (r >= 0)
+                log_notice("account %s unlocked by uid %u", username, (unsigned) caller->uid);
+        audit_log(&(AuditRecord) {
+                .event = AUDIT_ACCOUNT_UNLOCK, .result = r >= 0 ? AUDIT_OK : r == -ENOENT ? AUDIT_FAILED : AUDIT_ERROR,
+                .user = username, .user_unknown = r == -ENOENT, .caller_uid = caller->uid,
+                .reason = r == -ENOENT ? "no_such_account" : NULL,
         });
         return r;
 }

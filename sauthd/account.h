@@ -40,6 +40,10 @@ typedef enum AccountChange {
         ACCOUNT_EXPIRE_PASSWORD,
 } AccountChange;
 
+/* UnlockAccount: lockout_unlock() of the account, audited. -ENOENT no such
+ * account, -EINVAL a bad name. */
+int account_unlock(Manager *m, const Caller *caller, const char *username);
+
 /* The admin setters. -ENOENT no such account, -EINVAL a bad value. */
 int account_change(Manager *m, const Caller *caller, const char *username, AccountChange what,
                    const char *value);

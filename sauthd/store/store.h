@@ -195,6 +195,10 @@ int store_record_failures(Store *s, char *const *ids, const unsigned *counts, si
 /* A successful login: clears failures and lock, sets last_login. */
 int store_record_success(Store *s, const char *account_id, int64_t now);
 
+/* An admin's unlock: clears failures and lock, leaves last_login.
+ * -ENOENT when no such account. */
+int store_clear_failures(Store *s, const char *account_id);
+
 int store_set_status(Store *s, const char *username, const char *status);
 int store_set_admin(Store *s, const char *username, bool admin);
 int store_set_must_change(Store *s, const char *username, bool must_change);

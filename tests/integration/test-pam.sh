@@ -518,6 +518,32 @@ test_unavail_ignore() {
         expect_pam_fail "$MSG_AUTHINFO_UNAVAIL"
 }
 
+# Activation without systemd: the bus has an activation file for sauthd
+# whose Exec= fails, and sauthd is stopped. dbus-daemon answers
+# Spawn.ChildExited: the daemon is unavailable, so unavail=ignore steps
+# aside, and without it the module says PAM_AUTHINFO_UNAVAIL.
+test_activation_failed_is_unavailable() {
+        sa_prepare
+        sa_bus_failing_activation
+        sa_start_bus
+        pt_service ignore \
+                "auth required $PAM_MODULE bus=$BUS_ADDRESS unavail=ignore" \
+                "auth required $PAM_SECURITY_DIR/pam_permit.so" \
+                "account required $PAM_MODULE bus=$BUS_ADDRESS unavail=ignore" \
+                "account required $PAM_SECURITY_DIR/pam_permit.so"
+        pt_service failing \
+                "auth required $PAM_MODULE bus=$BUS_ADDRESS" \
+                "auth required $PAM_SECURITY_DIR/pam_permit.so"
+        pt_pam ignore alice "$(lines "$PW_WRONG")" authenticate
+        expect_pam_ok "$MSG_AUTH_OK"
+        pt_pam ignore alice "" acct_mgmt
+        expect_pam_ok "$MSG_ACCT_OK"
+        pt_pam failing alice "$(lines "$PW_WRONG")" authenticate
+        expect_pam_fail "$MSG_AUTHINFO_UNAVAIL"
+        # The bus did try to start it: the answer was a spawn failure.
+        expect_match "$(cat "$T/bus.log")" "Activating service name='$BUS_NAME'" "bus log"
+}
+
 # A password the module cannot send (not UTF-8) is an error of its own,
 # never "unreachable": with unavail=ignore it would otherwise pass.
 test_unsendable_password_not_ignored() {
@@ -531,22 +557,31 @@ test_unsendable_password_not_ignored() {
 }
 
 # A bus address sd-bus cannot parse is a misconfiguration, not an absent
-# daemon: it fails closed (PAM_SERVICE_ERR) even with unavail=ignore. A
-# missing socket under unavail=ignore still steps aside.
+# daemon: it fails closed (PAM_SERVICE_ERR) even with unavail=ignore, and
+# the module says why in its log, without debug. That holds for the
+# addresses sd-bus itself answers with ECONNREFUSED, "no bus there" (an
+# unknown transport, no transport at all, an empty entry), as for those it
+# calls EINVAL. A missing socket under unavail=ignore still steps aside.
 test_bad_bus_address_not_ignored() {
         sa_prepare
-        pt_service badaddr \
-                "auth required $PAM_MODULE bus=unix:foo=bar unavail=ignore" \
-                "auth required $PAM_SECURITY_DIR/pam_permit.so" \
-                "account required $PAM_MODULE bus=unix:foo=bar unavail=ignore" \
-                "account required $PAM_SECURITY_DIR/pam_permit.so"
+        local addr
+        for addr in "unix:foo=bar" "garbage" "unx:path=$T/bus.sock" "unix:path=$T/bus.sock;" "unix:path=%zz"; do
+                pt_service badaddr \
+                        "auth required $PAM_MODULE bus=$addr unavail=ignore" \
+                        "auth required $PAM_SECURITY_DIR/pam_permit.so" \
+                        "account required $PAM_MODULE bus=$addr unavail=ignore" \
+                        "account required $PAM_SECURITY_DIR/pam_permit.so"
+                export PAM_WRAPPER_DEBUGLEVEL=2
+                pt_pam badaddr alice "$(lines "$PW_WRONG")" authenticate
+                unset PAM_WRAPPER_DEBUGLEVEL
+                expect_pam_fail "Error in service module"
+                expect_match "$PAM_OUT" "not a valid D-Bus address" "log line for bus=$addr"
+                pt_pam badaddr alice "" acct_mgmt
+                expect_pam_fail "Error in service module"
+        done
         pt_service nosock \
                 "auth required $PAM_MODULE bus=unix:path=$T/no-such.sock unavail=ignore" \
                 "auth required $PAM_SECURITY_DIR/pam_permit.so"
-        pt_pam badaddr alice "$(lines "$PW_WRONG")" authenticate
-        expect_pam_fail "Error in service module"
-        pt_pam badaddr alice "" acct_mgmt
-        expect_pam_fail "Error in service module"
         pt_pam nosock alice "$(lines "$PW_WRONG")" authenticate
         expect_pam_ok "$MSG_AUTH_OK"
 }

@@ -706,8 +706,8 @@ test_reset_token_bound_to_its_account() {
 
 # ---------------------------------------------------------------- CheckPassword limit
 
-# manager.c: CHECK_BURST 30, then 5 per second, per caller uid. A dialog
-# checking as the user types stays far below; a loop hits it.
+# ratelimit.h: CHECK_BURST 60, then 20 per second, per caller uid. A
+# dialog checking as the user types stays far below; a loop hits it.
 test_check_password_rate_limited() {
         sa_setup
         local allowed limited
@@ -720,6 +720,18 @@ test_check_password_rate_limited() {
         # Logins are not rate limited with it.
         pw_user carol "$PW1" > /dev/null
         pw_login carol "$PW1" > /dev/null
+}
+
+# A password dialog calling CheckPassword on every keystroke of a person
+# typing 10 keys a second, in real time for 8 seconds (80 calls, as one
+# user): none is refused. (With 5 a second after a burst of 30, the 71st
+# call was RateLimited.)
+test_check_password_typing_dialog() {
+        sa_setup
+        local allowed limited
+        read -r allowed limited < <(CALL_INTERVAL=0.1 sa_burst 4242 CheckPassword ss 80 alice "$PW1")
+        expect_eq "$limited" - "a typing dialog was refused after $allowed checks"
+        expect_eq "$allowed" 80 "checks answered"
 }
 
 # ---------------------------------------------------------------- must change

@@ -210,9 +210,47 @@ static void test_errors_foreign_names(void **state) {
                 "org.freedesktop.DBus.Error.Timeout",
                 "org.freedesktop.DBus.Error.TimedOut",
                 "org.freedesktop.DBus.Error.Disconnected",
+                "org.freedesktop.DBus.Error.NoServer",
+                "org.freedesktop.DBus.Error.LimitsExceeded",
+                "org.freedesktop.DBus.Error.FileNotFound",
+                /* dbus-daemon's activation without systemd: the family. */
+                "org.freedesktop.DBus.Error.Spawn.ChildExited",
+                "org.freedesktop.DBus.Error.Spawn.ChildSignaled",
+                "org.freedesktop.DBus.Error.Spawn.ExecFailed",
+                "org.freedesktop.DBus.Error.Spawn.ForkFailed",
+                "org.freedesktop.DBus.Error.Spawn.Failed",
+                "org.freedesktop.DBus.Error.Spawn.FailedToSetup",
+                "org.freedesktop.DBus.Error.Spawn.ConfigInvalid",
+                "org.freedesktop.DBus.Error.Spawn.ServiceNotValid",
+                "org.freedesktop.DBus.Error.Spawn.ServiceNotFound",
+                "org.freedesktop.DBus.Error.Spawn.PermissionsInvalid",
+                "org.freedesktop.DBus.Error.Spawn.FileInvalid",
+                "org.freedesktop.DBus.Error.Spawn.NoMemory",
+                /* systemd's ActivationFailure, forwarded by dbus-daemon. */
+                "org.freedesktop.systemd1.NoSuchUnit",
+                "org.freedesktop.systemd1.LoadFailed",
+                "org.freedesktop.systemd1.BadUnitSetting",
+                "org.freedesktop.systemd1.UnitMasked",
+                "org.freedesktop.systemd1.OnlyByDependency",
+                "org.freedesktop.systemd1.JobTypeNotApplicable",
+                "org.freedesktop.systemd1.TransactionIsDestructive",
+                "org.freedesktop.systemd1.TransactionJobsConflicting",
+                "org.freedesktop.systemd1.TransactionOrderIsCyclic",
+                "org.freedesktop.systemd1.ShuttingDown",
         };
         static const char *const unknown[] = {
                 "",
+                /* Names nobody sends to a bus client. */
+                "org.freedesktop.DBus.Error.SpawnFailed",
+                "org.freedesktop.DBus.Error.NoNetwork",
+                /* The family's prefix is no name; look-alikes are not in it. */
+                "org.freedesktop.DBus.Error.Spawn.",
+                "org.freedesktop.DBus.Error.Spawn",
+                "org.freedesktop.DBus.Error.SpawnX.ChildExited",
+                "x.org.freedesktop.DBus.Error.Spawn.ChildExited",
+                /* Other systemd errors are no activation failure. */
+                "org.freedesktop.systemd1.NoSuchJob",
+                "org.freedesktop.systemd1.UnitExists",
                 "org.freedesktop.DBus.Error.AccessDenied",
                 "org.freedesktop.DBus.Error.UnknownMethod",
                 SAUTH_ERROR_PREFIX,
@@ -299,6 +337,16 @@ static void test_errors_from_call(void **state) {
                          SAUTH_E_UNREACHABLE);
         assert_int_equal(sauth_status_from_call(-ETIMEDOUT, "org.freedesktop.DBus.Error.NoReply"),
                          SAUTH_E_UNREACHABLE);
+        /* A failed activation, with the errno sd-bus makes of the name
+         * (EIO for the Spawn family, systemd's own for its names). */
+        assert_int_equal(sauth_status_from_call(-EIO, "org.freedesktop.DBus.Error.Spawn.ChildExited"),
+                         SAUTH_E_UNREACHABLE);
+        assert_int_equal(sauth_status_from_call(-ENOENT, "org.freedesktop.systemd1.NoSuchUnit"),
+                         SAUTH_E_UNREACHABLE);
+        assert_int_equal(sauth_status_from_call(-ERFKILL, "org.freedesktop.systemd1.UnitMasked"),
+                         SAUTH_E_UNREACHABLE);
+        assert_int_equal(sauth_status_to_pam(sauth_status_from_call(-EIO, "org.freedesktop.DBus.Error.Spawn.ExecFailed")),
+                         PAM_AUTHINFO_UNAVAIL);
 
         /* Other standard names fail closed, even with a transport errno. */
         assert_int_equal(sauth_status_from_call(-EACCES, "org.freedesktop.DBus.Error.AccessDenied"),

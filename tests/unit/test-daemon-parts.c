@@ -793,6 +793,33 @@ static void test_ratelimit_burst(void **state) {
         assert_false(ratelimit_allow(&rl, 42, t));
 }
 
+/* CheckPassword's limit, with its real parameters and an injected clock: a
+ * password dialog that checks on every keystroke of a person typing 10
+ * keys a second (and bursts of 15) for two minutes is never refused; a
+ * script asking as fast as it can gets no more than the burst and the
+ * sustained rate, 20 a second. */
+static void test_ratelimit_check_password_dialog(void **state) {
+        RateLimit rl;
+        uint64_t t = 1000 * SEC;
+        unsigned allowed = 0;
+
+        ratelimit_init(&rl, CHECK_RATE_PER_SEC, CHECK_BURST);
+        for (unsigned i = 0; i < 1200; i++, t += SEC / 10)
+                assert_true(ratelimit_allow(&rl, 4242, t));
+        /* Then a quicker burst: 15 keys a second for 10 seconds. */
+        for (unsigned i = 0; i < 150; i++, t += SEC / 15)
+                assert_true(ratelimit_allow(&rl, 4242, t));
+
+        /* A script: 1000 calls a second for 10 seconds. */
+        ratelimit_init(&rl, CHECK_RATE_PER_SEC, CHECK_BURST);
+        t = 1000 * SEC;
+        for (unsigned i = 0; i < 10000; i++, t += SEC / 1000)
+                allowed += ratelimit_allow(&rl, 4243, t);
+        assert_true(allowed <= (unsigned) (CHECK_BURST + 10 * 20 + 1));
+        assert_true(CHECK_RATE_PER_SEC <= 20.0);
+        assert_true(allowed >= (unsigned) (10 * CHECK_RATE_PER_SEC));
+}
+
 static void test_ratelimit_steady(void **state) {
         RateLimit rl;
         uint64_t t = 5 * SEC;
@@ -855,6 +882,7 @@ int main(void) {
                 cmocka_unit_test(test_identity_refused),
                 cmocka_unit_test(test_username_valid),
                 cmocka_unit_test(test_template_name_valid),
+                cmocka_unit_test(test_ratelimit_check_password_dialog),
                 cmocka_unit_test(test_ratelimit_burst),
                 cmocka_unit_test(test_ratelimit_steady),
                 cmocka_unit_test(test_ratelimit_many_keys),
