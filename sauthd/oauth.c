@@ -245,6 +245,24 @@ bool oauth_has_provider(OAuth *o, const char *method) {
         return provider_find(o, method) != NULL;
 }
 
+size_t oauth_provider_count(const OAuth *o) {
+        return o->n_providers;
+}
+
+void oauth_provider_info(const OAuth *o, size_t i, OAuthProviderInfo *ret) {
+        const OAuthProvider *p = &o->providers[i];
+        bool discovered = p->disc.token_endpoint != NULL;
+
+        *ret = (OAuthProviderInfo) {
+                .name = p->cfg->name,
+                .issuer = p->cfg->issuer,
+                .confidential = p->secret != NULL,
+                .device = !discovered || p->disc.device_authorization_endpoint,
+                .code = !isempty(p->cfg->redirect_uri) && (!discovered || p->disc.authorization_endpoint),
+                .discovered = discovered,
+        };
+}
+
 unsigned oauth_flows_open(const OAuth *o) {
         return o->n_flows + o->n_states;
 }

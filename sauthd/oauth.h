@@ -80,5 +80,19 @@ int oauth_code_start(OAuth *o, const char *method, const char *username, const C
 int oauth_code_callback(OAuth *o, const char *method, const char *code, const char *state, const Caller *caller,
                         oauth_done_fn done, void *userdata);
 
+/* What `Methods` tells of a provider. The flows are the configured ones
+ * (code needs a redirect_uri) and, once sauthd has fetched the discovery
+ * document (discovered), only those it advertises. */
+typedef struct OAuthProviderInfo {
+        const char *name;
+        const char *issuer;
+        bool confidential;              /* has a client secret */
+        bool device, code;
+        bool discovered;
+} OAuthProviderInfo;
+
+size_t oauth_provider_count(const OAuth *o);
+void oauth_provider_info(const OAuth *o, size_t i, OAuthProviderInfo *ret);
+
 /* Device flows and states open (tests). */
 unsigned oauth_flows_open(const OAuth *o);

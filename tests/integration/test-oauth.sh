@@ -575,6 +575,64 @@ test_sauthctl_login_device() {
         expect_match "$(cat "$T/ctl.out")" "idp" "method printed"
 }
 
+# login --method NAME USER: the device flow in a terminal (login-device
+# stays, as its alias).
+test_sauthctl_login_method() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        "$SAUTHCTL" --address "$BUS_ADDRESS" login --method idp alice > "$T/ctl.out" 2> "$T/ctl.err" &
+        local ctl=$! code="" i
+        for i in $(seq 1 100); do
+                code=$(oidc_last_user_code 2>/dev/null) || code=""
+                [ -n "$code" ] && [ "$code" != null ] && break
+                sleep 0.1
+        done
+        [ -n "$code" ] && [ "$code" != null ] || fail "no user code at the provider"
+        oidc_approve "$code" alice
+        local rc=0
+        wait "$ctl" || rc=$?
+        expect_eq "$rc" 0 "sauthctl exit: $(cat "$T/ctl.err")"
+        expect_match "$(cat "$T/ctl.err")" "enter the code $code" "code shown"
+        expect_match "$(cat "$T/ctl.err")" "█" "QR code shown"
+        expect_match "$(cat "$T/ctl.out")" "username: alice" "login printed"
+        expect_match "$(cat "$T/ctl.out")" "method: idp" "method printed"
+        # Without --method: a password login, which needs the user.
+        expect_match "$(echo "$PW" | "$SAUTHCTL" --address "$BUS_ADDRESS" login alice)" "username: alice" "login USER"
+        rc=0
+        "$SAUTHCTL" --address "$BUS_ADDRESS" login > /dev/null 2>&1 || rc=$?
+        expect_eq "$rc" 2 "login without USER nor --method"
+        rc=0
+        "$SAUTHCTL" --address "$BUS_ADDRESS" login --method nosuch alice > /dev/null 2> "$T/ctl.err" || rc=$?
+        expect_eq "$rc" 1 "unknown provider"
+        expect_match "$(cat "$T/ctl.err")" "UnsupportedMethod" "named error"
+}
+
+# providers: issuer, client type and flows; --json the list.
+test_sauthctl_providers() {
+        oauth_setup
+        local out
+        out=$("$SAUTHCTL" --address "$BUS_ADDRESS" providers)
+        expect_match "$out" "NAME +ISSUER +CLIENT +FLOWS" "header"
+        expect_match "$out" "idp +$OIDC_ISSUER +public +device" "idp: public, device (no redirect_uri)"
+        expect_no_match "$out" "idp .*code" "idp has no code flow"
+        expect_match "$out" "web +$OIDC_ISSUER +confidential +device,code" "web: confidential"
+        out=$("$SAUTHCTL" --address "$BUS_ADDRESS" --json providers)
+        expect_eq "$(jq -r 'length' <<<"$out")" 2 "two providers"
+        expect_eq "$(jq -r '.[0].name + " " + .[0].client_type + " " + (.[0].flows | join(","))' <<<"$out")" \
+                "idp public device" "json idp"
+        expect_eq "$(jq -r '.[1].name + " " + .[1].client_type + " " + (.[1].flows | join(","))' <<<"$out")" \
+                "web confidential device,code" "json web"
+        expect_eq "$(jq -r '.[0].issuer' <<<"$out")" "$OIDC_ISSUER" "json issuer"
+        expect_eq "$(jq -r '.[0].discovered' <<<"$out")" false "not discovered yet"
+        # After a request the flows are the discovery document's.
+        device_start "" > /dev/null
+        out=$("$SAUTHCTL" --address "$BUS_ADDRESS" --json providers)
+        expect_eq "$(jq -r '.[0].discovered' <<<"$out")" true "discovered"
+        expect_eq "$(jq -r '.[0].flows | join(",")' <<<"$out")" device "idp flows after discovery"
+        # The key behind it, in Methods.
+        expect_eq "$(sa_call Methods | jq -r '.data[0].providers.data | length')" 2 "Methods key"
+}
+
 test_sauthctl_login_url_and_callback() {
         oauth_setup
         sa_user alice "$PW" > /dev/null
