@@ -75,6 +75,7 @@ static const KeyDef key_table[] = {
         K("mail",     "from",                KEY_STRING, mail_from),
         K("mail",     "templates",           KEY_STRING, mail_templates),
         K("mail",     "credentials_file",    KEY_STRING, mail_credentials_file),
+        K("mail",     "ca_file",             KEY_STRING, mail_ca_file),
         N("mail",     "timeout",             KEY_UINT,   mail_timeout, 1, 600),
         N("mail",     "resets_per_hour",     KEY_UINT,   resets_per_hour, 0, 100),
         K("mail",     "outbox_key_file",     KEY_STRING, mail_outbox_key_file),
@@ -568,6 +569,7 @@ void config_free(SauthConfig *c) {
         free(c->mail_from);
         free(c->mail_templates);
         free(c->mail_credentials_file);
+        free(c->mail_ca_file);
         free(c->mail_outbox_key_file);
         free(c->privacy_levels);
         free(c->roles_resource);
