@@ -32,7 +32,7 @@
 static const char *const ctl_option_names[_OPT_VERB_MAX] = {
         "--name", "--template", "--picture", "--token", "--uid", "--old",
         "--scope", "--expires", "--session",
-        "--model", "--resource", "--id",
+        "--model", "--resource", "--id", "--method",
 };
 
 static int verb_help(Ctl *c, int argc, char **argv);
@@ -53,9 +53,13 @@ static const Verb verbs[] = {
         { "login-test", verb_login_test, 1, 1, 0,
           "login-test USER",
           "Try a password login; prints uid, roles and expiry, not the token." },
+        { "login", verb_login, 0, 1, OPT_METHOD,
+          "login [--method PROVIDER] [USER]",
+          "Log in: with a provider's device flow (URL, code and QR code, waits for approval; USER may be left out), "
+          "or with a password (--method local, the default; USER needed)." },
         { "login-device", verb_login_device, 1, 2, 0,
           "login-device PROVIDER [USER]",
-          "Log in with a provider's device flow: shows the URL, the code and a QR code, waits for approval." },
+          "The same as login --method PROVIDER [USER]." },
         { "login-url", verb_login_url, 1, 2, 0,
           "login-url PROVIDER [USER]",
           "Start a provider's authorization code flow: prints the URL to open and its state." },
@@ -92,6 +96,9 @@ static const Verb verbs[] = {
         { "methods", verb_methods, 0, 0, 0,
           "methods",
           "List the login methods and policies." },
+        { "providers", verb_providers, 0, 0, 0,
+          "providers",
+          "List the OAuth providers: issuer, client type (public or confidential) and flows (device, code)." },
         { "token verify", verb_token_verify, 0, 1, 0,
           "token verify [TOKEN|-]",
           "Check a session token (read from stdin; an argument shows in ps); print its uid, roles and expiry." },
@@ -248,6 +255,7 @@ enum {
         ARG_MODEL,
         ARG_RESOURCE,
         ARG_ID,
+        ARG_METHOD,
 };
 
 /* One --scope; the daemon checks the name against [apikeys] scopes. Like
@@ -283,6 +291,7 @@ static int parse_argv(Ctl *c, int argc, char **argv, bool *help) {
                 { "model",      required_argument, NULL, ARG_MODEL },
                 { "resource",   required_argument, NULL, ARG_RESOURCE },
                 { "id",         required_argument, NULL, ARG_ID },
+                { "method",     required_argument, NULL, ARG_METHOD },
                 {}
         };
         int opt, r;
@@ -321,6 +330,7 @@ static int parse_argv(Ctl *c, int argc, char **argv, bool *help) {
                 case ARG_MODEL:      c->seen |= OPT_MODEL; c->model = optarg; break;
                 case ARG_RESOURCE:   c->seen |= OPT_RESOURCE; c->resource = optarg; break;
                 case ARG_ID:         c->seen |= OPT_ID; c->id = optarg; break;
+                case ARG_METHOD:     c->seen |= OPT_METHOD; c->method = optarg; break;
                 default:
                         /* Unknown, or missing its argument. */
                         return ctl_usage_error("invalid option '%s'", argv[optind - 1]);

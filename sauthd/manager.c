@@ -303,6 +303,9 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         r = manager_load(m, o);
         if (r < 0)
                 return r;
+        r = mail_check_ca_file(m->config);
+        if (r < 0)
+                return r;
         r = manager_setup_event(m);
         if (r < 0)
                 return r;

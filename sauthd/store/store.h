@@ -110,6 +110,8 @@ typedef struct StoreRegistration {
         int64_t token_expires;
         int64_t now;
         const StoreMail *mail;      /* the confirmation, or NULL */
+        bool confirmed;             /* the contact is confirmed already (an identity
+                                     * a provider verified); then no token, no mail */
 } StoreRegistration;
 
 typedef struct StoreIds {

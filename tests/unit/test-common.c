@@ -528,9 +528,7 @@ static const char full_config[] =
         "scopes = openid email profile\n"
         "redirect_uri = https://auth.example.org/cb\n"
         "[provider gitlab]\n"
-        "issuer = https://gitlab.example.org\n"
-        "[provider google]\n"
-        "client_id = xyz.apps\n";
+        "issuer = https://gitlab.example.org\n";
 
 static void test_config_full(void **state) {
         _cleanup_(config_freep) SauthConfig *c = expect_load_ok(full_config);
@@ -577,11 +575,10 @@ static void test_config_full(void **state) {
         assert_string_equal(c->resources[1].name, "mail");
         assert_string_equal(c->resources[1].value, "https://mail.example.org");
 
-        /* A section named twice adds to the same provider. */
         assert_int_equal(c->n_providers, 2);
         assert_string_equal(c->providers[0].name, "google");
         assert_string_equal(c->providers[0].issuer, "https://accounts.google.com");
-        assert_string_equal(c->providers[0].client_id, "xyz.apps");
+        assert_string_equal(c->providers[0].client_id, "abc.apps");
         assert_string_equal(c->providers[0].client_secret_file, "/etc/sauthd/google.secret");
         assert_string_equal(c->providers[0].scopes, "openid email profile");
         assert_string_equal(c->providers[0].redirect_uri, "https://auth.example.org/cb");
@@ -602,6 +599,33 @@ static void test_config_empty_value_comment(void **state) {
 
         assert_string_equal(c->settings_id, "");
         assert_string_equal(c->issuer, "");
+}
+
+/* A provider named twice stops sauthd, naming the section and its line;
+ * inih alone would merge the two into one provider. */
+static void test_config_duplicate_provider(void **state) {
+        SauthConfig *c = NULL;
+        _cleanup_free_ char *err = NULL;
+
+        assert_int_equal(load_text("[provider google]\n"
+                                   "issuer = https://accounts.google.com\n"
+                                   "[provider gitlab]\n"
+                                   "issuer = https://gitlab.example.org\n"
+                                   "[login]\n"
+                                   "external = closed\n"
+                                   "[provider google]\n"
+                                   "client_id = xyz.apps\n",
+                                   &c, &err), -EINVAL);
+        assert_null(c);
+        assert_non_null(err);
+        assert_non_null(strstr(err, ":7: duplicate section [provider google]"));
+
+        /* Other sections may repeat; a provider once, as before. */
+        c = expect_load_ok("[login]\ninternal = open\n[provider a]\nissuer = https://a\n"
+                           "[login]\nexternal = auto\n[provider b]\nissuer = https://b\n");
+        assert_int_equal(c->n_providers, 2);
+        assert_int_equal(c->login_external, LOGIN_AUTO);
+        config_free(c);
 }
 
 static void test_config_unknown_keys(void **state) {
@@ -961,6 +985,7 @@ int main(void) {
                 cmocka_unit_test(test_config_shipped),
                 cmocka_unit_test(test_config_full),
                 cmocka_unit_test(test_config_empty_value_comment),
+                cmocka_unit_test(test_config_duplicate_provider),
                 cmocka_unit_test(test_config_unknown_keys),
                 cmocka_unit_test(test_config_bad_values),
                 cmocka_unit_test(test_config_bounds),

@@ -731,6 +731,37 @@ static void test_username_valid(void **state) {
         assert_false(username_valid(name));
 }
 
+/* apicrud's rule for the user name of an identity registered from a
+ * provider: the local part cut to 15, "-", 6 random characters. */
+static void test_identity_external_username(void **state) {
+        static const struct { const char *identity, *prefix; } cases[] = {
+                { "alice@example.org", "alice-" },
+                { "averyveryverylongname@example.org", "averyveryverylo-" },
+                { "o'brien@example.org", "o_brien-" },
+                { "1234@example.org", "_1234-" },
+                { "-x@example.org", "_-x-" },
+                { "123456789012345678@example.org", "_12345678901234-" },
+        };
+        char a[IDENTITY_USERNAME_MAX], b[IDENTITY_USERNAME_MAX];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                size_t n = strlen(cases[i].prefix);
+
+                assert_int_equal(identity_external_username(cases[i].identity, a), 0);
+                print_message("%s -> %s\n", cases[i].identity, a);
+                assert_int_equal(strlen(a), n + IDENTITY_SUFFIX_LEN);
+                assert_memory_equal(a, cases[i].prefix, n);
+                assert_int_equal(strspn(a + n, "abcdefghjkmnpqrstuvwxyz23456789"), IDENTITY_SUFFIX_LEN);
+                assert_true(username_valid(a));
+        }
+        /* Random: two names for one identity differ (31^6 choices). */
+        assert_int_equal(identity_external_username("alice@example.org", a), 0);
+        assert_int_equal(identity_external_username("alice@example.org", b), 0);
+        assert_string_not_equal(a, b);
+        assert_int_equal(identity_external_username("no-at-sign", a), -EINVAL);
+        assert_int_equal(identity_external_username("@example.org", a), -EINVAL);
+}
+
 static void test_template_name_valid(void **state) {
         static const char *const good[] = { "confirm_new", "password_reset", "a", "x-1", "0" };
         static const char *const bad[] = {
@@ -881,6 +912,7 @@ int main(void) {
                 cmocka_unit_test(test_identity_normalize),
                 cmocka_unit_test(test_identity_refused),
                 cmocka_unit_test(test_username_valid),
+                cmocka_unit_test(test_identity_external_username),
                 cmocka_unit_test(test_template_name_valid),
                 cmocka_unit_test(test_ratelimit_check_password_dialog),
                 cmocka_unit_test(test_ratelimit_burst),
