@@ -73,6 +73,7 @@ typedef struct Context {
         char locale_name[SAUTH_LOCALE_MAX + 1]; /* its name, for sauthd; "": none */
         int daemon_uid_r;               /* 1: not looked up yet, 0: daemon_uid holds it, <0: errno */
         uid_t daemon_uid;
+        char *owner;                    /* the unique name of sauthd's checked owner; NULL: not yet */
 } Context;
 
 /* Closed without a flush: every call here is synchronous, so nothing is
@@ -80,6 +81,8 @@ typedef struct Context {
  * authentication under sd-bus's own 90 s timeout, not ours. */
 static void context_done(Context *c) {
         c->bus = sd_bus_close_unref(c->bus);
+        free(c->owner);
+        c->owner = NULL;
         i18n_locale_freep(&c->locale);
 }
 
@@ -295,20 +298,17 @@ static int context_daemon_uid(Context *c, uid_t *ret) {
 }
 
 /* sauthd runs as its own user (daemon_user=, "sauthd" by default) or as
- * root, and on the system bus only those may own its name. Check who
- * actually sent a successful reply before believing it, so that a
- * misconfigured bus cannot make a stranger's "yes" count. */
-static int bus_check_sender(Context *c, sd_bus_message *reply) {
+ * root, and on the system bus only those may own its name. 0 when the
+ * connection 'name' (a unique name) is one of them, -EPERM (logged) when
+ * not. */
+static int bus_check_peer(Context *c, const char *name) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        const char *sender = sd_bus_message_get_sender(reply);
         uid_t uid, daemon_uid;
         int r;
 
-        if (!sender)
-                return -EBADMSG;
         /* The bus reports the peer's effective uid from the socket; a value
          * read from /proc instead ("augmented") could be raced, so refuse it. */
-        r = sd_bus_get_name_creds(c->bus, sender, SD_BUS_CREDS_EUID, &creds);
+        r = sd_bus_get_name_creds(c->bus, name, SD_BUS_CREDS_EUID, &creds);
         if (r < 0)
                 return r;
         if (sd_bus_creds_get_augmented_mask(creds) & SD_BUS_CREDS_EUID)
@@ -321,10 +321,64 @@ static int bus_check_sender(Context *c, sd_bus_message *reply) {
         r = context_daemon_uid(c, &daemon_uid);
         if (r >= 0 && uid == daemon_uid)
                 return 0;
-        pam_syslog(c->pamh, LOG_CRIT, "reply from %s, uid %u, neither root nor the daemon user %s%s%s: refused",
-                   sender, (unsigned) uid, c->args.daemon_user ? c->args.daemon_user : "(none)",
+        pam_syslog(c->pamh, LOG_CRIT, "%s, uid %u, neither root nor the daemon user %s%s%s: refused",
+                   name, (unsigned) uid, c->args.daemon_user ? c->args.daemon_user : "(none)",
                    r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
         return -EPERM;
+}
+
+/* Where a call goes. The owner of sauthd's name is checked before anything
+ * is sent, so that a password never reaches a stranger who owns the name on
+ * a misconfigured bus, and calls then go to that owner's unique name, so
+ * that the name cannot change hands between the check and the call. With no
+ * owner yet, the call goes to the well-known name for the bus to activate
+ * sauthd, and bus_check_sender() checks who answered. */
+static int bus_destination(Context *c, const char **ret) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        _cleanup_free_ char *owner = NULL;
+        const char *unique;
+        int r;
+
+        if (c->owner) {
+                *ret = c->owner;
+                return 0;
+        }
+        r = sd_bus_get_name_creds(c->bus, SAUTH_BUS_NAME, SD_BUS_CREDS_UNIQUE_NAME, &creds);
+        if (r == -ENXIO || r == -ESRCH) {
+                *ret = SAUTH_BUS_NAME;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_creds_get_unique_name(creds, &unique);
+        if (r < 0)
+                return r;
+        owner = strdup(unique);
+        if (!owner)
+                return -ENOMEM;
+        r = bus_check_peer(c, owner);
+        if (r < 0)
+                return r;
+        c->owner = TAKE_PTR(owner);
+        *ret = c->owner;
+        return 0;
+}
+
+/* The sender of a reply: the owner checked before the call, or, after an
+ * activation, whoever answered, checked now and kept as the owner. */
+static int bus_check_sender(Context *c, sd_bus_message *reply) {
+        const char *sender = sd_bus_message_get_sender(reply);
+        int r;
+
+        if (!sender)
+                return -EBADMSG;
+        if (c->owner)
+                return streq(sender, c->owner) ? 0 : -EPERM;
+        r = bus_check_peer(c, sender);
+        if (r < 0)
+                return r;
+        c->owner = strdup(sender);
+        return c->owner ? 0 : -ENOMEM;
 }
 
 /* Who answered is not in doubt because the bus is away, but because it is
@@ -333,8 +387,9 @@ static SauthStatus status_from_sender_check(int r) {
         return (r == -EPERM || r == -EBADMSG) ? SAUTH_E_INTERNAL : sauth_status_from_errno(r);
 }
 
+/* The destination is set by bus_send(), once the name's owner is known. */
 static int bus_new_call(Context *c, const char *method, sd_bus_message **ret) {
-        return sd_bus_message_new_method_call(c->bus, ret, SAUTH_BUS_NAME, SAUTH_BUS_PATH,
+        return sd_bus_message_new_method_call(c->bus, ret, NULL, SAUTH_BUS_PATH,
                                               SAUTH_BUS_INTERFACE, method);
 }
 
@@ -343,7 +398,18 @@ static int bus_new_call(Context *c, const char *method, sd_bus_message **ret) {
  * password, never parsed). */
 static SauthStatus bus_send(Context *c, sd_bus_message *m, sd_bus_error *ret_error, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *destination;
         int r;
+
+        r = bus_destination(c, &destination);
+        if (r >= 0)
+                r = sd_bus_message_set_destination(m, destination);
+        if (r < 0) {
+                if (c->args.debug)
+                        pam_syslog(c->pamh, LOG_DEBUG, "%s: cannot check who owns %s: %s",
+                                   sd_bus_message_get_member(m), SAUTH_BUS_NAME, strerror(-r));
+                return status_from_sender_check(r);
+        }
 
         r = sd_bus_call(c->bus, m, c->args.timeout_usec, ret_error, &reply);
         if (r < 0) {

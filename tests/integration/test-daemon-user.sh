@@ -136,10 +136,13 @@ test_stranger_owner_refused() {
         du_pam sa alice "" acct_mgmt
         expect_pam_fail "$MSG_SYSTEM_ERR"
         du_stop_fake
+        # The owner is checked before the call: the password never reached it.
+        [ ! -s "$T/fake-4242/ready.calls" ] || fail "the stranger was called: $(cat "$T/fake-4242/ready.calls")"
 
         du_start_fake_as "$DAEMON_UID"
         du_pam sa alice "$PW_WRONG" authenticate acct_mgmt
         expect_pam_ok "$MSG_ACCT_OK"
+        expect_match "$(cat "$T/fake-$DAEMON_UID/ready.calls")" "AccountLogin" "calls the daemon user's service got"
 }
 
 # daemon_user=NAME trusts another user instead of "sauthd"; an empty
