@@ -40,6 +40,9 @@ typedef enum Prompt {
         PROMPT_NEVER,
 } Prompt;
 
+/* pam_unix's words, which users and their scripts know. */
+#define MSG_MUST_CHANGE "You are required to change your password immediately (administrator enforced)."
+
 /* pam_unix's delay after a failed authentication, in µs. */
 #define SAUTH_PAM_FAIL_DELAY_USEC 2000000
 
@@ -769,8 +772,13 @@ int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
                 s = account_status(&c, &reply, &st);
         if (s == SAUTH_OK)
                 s = account_verdict(&st);
-        if (s == SAUTH_E_MUST_CHANGE)
+        if (s == SAUTH_E_MUST_CHANGE) {
                 pam_syslog(pamh, LOG_NOTICE, "password of user \"%s\" must be changed", c.user);
+                /* Say why before the application asks for passwords, as
+                 * pam_unix does (su, login and sshd show it first). */
+                if (!(flags & PAM_SILENT))
+                        (void) pam_error(pamh, "%s", MSG_MUST_CHANGE);
+        }
         return context_result(&c, s, "account");
 }
 

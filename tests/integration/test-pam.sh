@@ -247,6 +247,11 @@ test_acct_must_change_before_first_password() {
         sa_pam_service sa
         pt_pam sa bob "" acct_mgmt
         expect_pam_fail "$MSG_NEW_AUTHTOK_REQD"
+        # Said before the application asks, in pam_unix's words.
+        expect_match "$PAM_OUT" "You are required to change your password immediately \(administrator enforced\)" "notice"
+        pt_pam sa bob "" 'acct_mgmt(PAM_SILENT)'
+        expect_pam_fail "$MSG_NEW_AUTHTOK_REQD"
+        expect_no_match "$PAM_OUT" "required to change" "notice with PAM_SILENT"
 }
 
 test_acct_disabled() {
