@@ -69,6 +69,12 @@ expect_pty_rc() {
         [ "$PTY_RC" -eq "$1" ] || fail "exit $PTY_RC, expected $1: $PTY_OUT $(cat "$T/pty-client.log")"
 }
 
+# The sessions of USER that sauthd lists, one "method service" a line.
+sessions_of() {
+        sa_call ListSessions s "$(sa_call AccountStatus s "$1" | jget uid)" |
+                jq -r '.data[0].sessions.data[] | "\(.method.data) \(.service.data)"'
+}
+
 no_secret_logged() {
         expect_no_match "$(cat "$T/transcripts" "$T/sauthd.log" "$T/pty-client.log")" "$PW1|$PW2|$PW_WRONG" "a password in a log"
 }
@@ -84,6 +90,7 @@ test_su_right_password() {
         expect_match "$PTY_OUT" "^$ALICE\\s*\$" "id -u as alice"
         expect_match "$(cat "$T/sauthd.log")" "SAUTH_EVENT=login .*SAUTH_RESULT=ok.*SAUTH_SERVICE=su" "audit of the login"
         expect_match "$(cat "$T/sauthd.log")" "SAUTH_EVENT=logout .*SAUTH_RESULT=ok" "session closed by su"
+        expect_eq "$(sessions_of alice)" "" "sessions after su ended"
         no_secret_logged
 }
 
@@ -100,7 +107,9 @@ test_su_wrong_password() {
 }
 
 # An expired password at su: the module says why, su runs the password
-# phase (old, new, retype), then the command.
+# phase (old, new, retype), then the command. The change ends every
+# session of the account, the one su authenticated too: the module logs in
+# again with the new password, so su's session opens and is closed.
 test_su_must_change() {
         su_setup
         sa_user alice "$PW1" > /dev/null
@@ -114,6 +123,9 @@ test_su_must_change() {
         expect_pty_rc 0
         expect_match "$PTY_OUT" "^$ALICE\\s*\$" "id -u as alice"
         expect_eq "$(sa_call AccountStatus s alice | jget password_must_change)" false "must change after the change"
+        expect_eq "$(grep -c 'SAUTH_EVENT=login .*SAUTH_RESULT=ok.*SAUTH_SERVICE=su' "$T/sauthd.log")" 2 "logins (before and after the change)"
+        expect_match "$(cat "$T/sauthd.log")" "SAUTH_EVENT=logout .*SAUTH_RESULT=ok" "session closed by su"
+        expect_eq "$(sessions_of alice)" "" "sessions after su ended"
         sa_login alice "$PW2" > /dev/null
         no_secret_logged
 }
