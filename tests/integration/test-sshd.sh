@@ -38,6 +38,12 @@ sshd_stop() {
 sshd_cleanup() {
         local rc=$?
         sshd_stop
+        # The module runs inside sshd: its sanitizer reports land in sshd's log.
+        if [ -n "$T" ] && [ -f "$T/sshd.log" ] &&
+           grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$T/sshd.log"; then
+                echo "FAIL: sanitizer report in the sshd log" >&2
+                rc=1
+        fi
         if [ "$rc" -ne 0 ] && [ -n "$T" ] && [ -f "$T/sshd.log" ]; then
                 echo "--- sshd log (last 20 lines) ---" >&2
                 tail -n 20 "$T/sshd.log" >&2 || true
