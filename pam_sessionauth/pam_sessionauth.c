@@ -43,6 +43,9 @@ typedef enum Prompt {
         PROMPT_NEVER,
 } Prompt;
 
+/* pam_unix's words, which users and their scripts know; T() translates. */
+#define MSG_MUST_CHANGE N_("You are required to change your password immediately (administrator enforced).")
+
 /* pam_unix's delay after a failed authentication, in µs. */
 #define SAUTH_PAM_FAIL_DELAY_USEC 2000000
 
@@ -926,8 +929,13 @@ int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
                 s = account_status(&c, &reply, &st);
         if (s == SAUTH_OK)
                 s = account_verdict(&st);
-        if (s == SAUTH_E_MUST_CHANGE)
+        if (s == SAUTH_E_MUST_CHANGE) {
                 pam_syslog(pamh, LOG_NOTICE, "password of user \"%s\" must be changed", c.user);
+                /* Say why before the application asks for passwords, as
+                 * pam_unix does (su, login and sshd show it first). */
+                if (!(flags & PAM_SILENT))
+                        (void) pam_error(pamh, "%s", T(&c, MSG_MUST_CHANGE));
+        }
         return context_result(&c, s, "account");
 }
 
@@ -1133,6 +1141,28 @@ static int chauthtok_try(Context *c, const char *uid, const char *old, bool *ret
         return context_result(c, s, "chauthtok");
 }
 
+/* A password change ends every session of the account, so also the one
+ * this handle authenticated (su and login change an expired password
+ * between authenticate and open_session, on one handle). Log in again
+ * with the new password so that the session phase has a valid token.
+ * Failing that, the dead token is forgotten: open_session then has no
+ * session of ours. */
+static void chauthtok_renew_session(Context *c) {
+        _cleanup_erase_ char *token = NULL;
+        const void *new = NULL;
+
+        if (!session_token_get(c->pamh))
+                return;
+        if (pam_get_item(c->pamh, PAM_AUTHTOK, &new) != PAM_SUCCESS || isempty(new) ||
+            account_login(c, new, &token) != SAUTH_OK) {
+                pam_syslog(c->pamh, LOG_NOTICE, "chauthtok: the session of this handle ended with the change");
+                session_token_forget(c->pamh);
+                return;
+        }
+        /* Handed over to libpam, which wipes the old one it replaces. */
+        (void) session_token_keep(c->pamh, TAKE_PTR(token));
+}
+
 static int chauthtok_update(Context *c) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         AccountStatus st = {};
@@ -1160,8 +1190,10 @@ static int chauthtok_update(Context *c) {
                 /* Forget the refused password so the next try asks anew. */
                 (void) pam_set_item(c->pamh, PAM_AUTHTOK, NULL);
         }
-        if (r == PAM_SUCCESS)
+        if (r == PAM_SUCCESS) {
                 pam_syslog(c->pamh, LOG_NOTICE, "password changed for \"%s\"", c->user);
+                chauthtok_renew_session(c);
+        }
         return r;
 }
 

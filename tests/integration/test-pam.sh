@@ -247,6 +247,11 @@ test_acct_must_change_before_first_password() {
         sa_pam_service sa
         pt_pam sa bob "" acct_mgmt
         expect_pam_fail "$MSG_NEW_AUTHTOK_REQD"
+        # Said before the application asks, in pam_unix's words.
+        expect_match "$PAM_OUT" "You are required to change your password immediately \(administrator enforced\)" "notice"
+        pt_pam sa bob "" 'acct_mgmt(PAM_SILENT)'
+        expect_pam_fail "$MSG_NEW_AUTHTOK_REQD"
+        expect_no_match "$PAM_OUT" "required to change" "notice with PAM_SILENT"
 }
 
 test_acct_disabled() {
@@ -347,6 +352,25 @@ test_must_change_flow() {
         pt_pam sa alice "$(lines "$PW2")" authenticate acct_mgmt
         expect_pam_ok "$MSG_ACCT_OK"
         pt_auth_fails alice "$PW1"
+}
+
+# su and login change an expired password between authenticate and
+# open_session, on one handle. The change ends every session of the
+# account, the handle's too: the module logs in again with the new
+# password, so the session opens (and closes) with a valid token.
+test_must_change_session_opens() {
+        sa_setup
+        local uid
+        uid=$(sa_user alice "$PW1")
+        sa_call ExpirePassword s alice >/dev/null
+        sa_pam_service sa
+        # pamtester stops at acct_mgmt's PAM_NEW_AUTHTOK_REQD: go on as su does.
+        pt_pam sa alice "$(lines "$PW1" "$PW1" "$PW2" "$PW2")" authenticate \
+                'chauthtok(PAM_CHANGE_EXPIRED_AUTHTOK)' open_session close_session
+        expect_match "$PAM_OUT" "$MSG_CHAUTHTOK_OK" "chauthtok"
+        expect_match "$PAM_OUT" "$MSG_OPEN_OK" "open_session after the change"
+        expect_pam_ok "$MSG_CLOSE_OK"
+        expect_eq "$(pt_sessions "$uid")" "" "sessions after close"
 }
 
 # PAM_CHANGE_EXPIRED_AUTHTOK: even root is asked for the old password.
