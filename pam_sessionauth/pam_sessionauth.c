@@ -766,10 +766,14 @@ static int device_wait(Context *c, DeviceStart *d, SauthStatus *ret_status, char
                         sleep_usec(next - now_usec());
                 else if (!last && !prompt)
                         sleep_usec((uint64_t) interval * USEC_PER_SEC);
-                last = now_usec();
                 *ret_status = device_poll(c, d->handle, &interval, ret_token);
                 if (*ret_status != SAUTH_OK || *ret_token)
                         return 0;
+                /* Counted from the reply: sauthd counts from its request
+                 * to the provider, which lies between our call and its
+                 * reply. From the call, the next poll could come a few ms
+                 * early and be answered "pending" without asking. */
+                last = now_usec();
         }
         *ret_status = SAUTH_E_EXPIRED_TOKEN;
         return 0;
