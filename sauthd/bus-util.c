@@ -13,10 +13,17 @@ void caller_cache_flush(CallerCache *cache) {
         cache->generation++;
 }
 
+/* A busy client sends call after call on one connection: its slot is
+ * tried first, before the walk over all 256 (a strcmp each, on every
+ * call: 2 % of the loop's time under ApiAccess at 16 in flight). */
 static CallerCacheEntry *caller_cache_find(CallerCache *cache, const char *sender) {
+        if (streq(cache->slots[cache->last].sender, sender))
+                return &cache->slots[cache->last];
         for (size_t i = 0; i < CALLER_CACHE_SLOTS; i++)
-                if (streq(cache->slots[i].sender, sender))
+                if (streq(cache->slots[i].sender, sender)) {
+                        cache->last = (unsigned) i;
                         return &cache->slots[i];
+                }
         return NULL;
 }
 
