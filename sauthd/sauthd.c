@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -67,18 +66,6 @@ static int parse_args(int argc, char *argv[], ManagerOptions *o) {
         return 1;
 }
 
-/* glibc raises its mmap threshold (up to 32 MiB) each time a mapped block
- * is freed: after the config reader's 1 MiB buffer, the failure tables
- * (3 x 160 KiB, calloc'ed, touched only as entries fill) came from the brk
- * heap, zeroed page by page, and stayed resident: 0.5 MiB of an idle
- * daemon. A fixed threshold keeps every block over 128 KiB in its own
- * mapping (untouched pages are not resident; free returns it at once) and
- * keeps the heap's top trimmed. */
-static void sauthd_malloc_setup(void) {
-        (void) mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-        (void) mallopt(M_TRIM_THRESHOLD, 128 * 1024);
-}
-
 int main(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         ManagerOptions o;
@@ -94,7 +81,6 @@ int main(int argc, char *argv[]) {
         (void) setrlimit(RLIMIT_CORE, &(struct rlimit) { 0, 0 });
         umask(0077);
         log_setup(o.verbose);
-        sauthd_malloc_setup();
 
         r = manager_new(&o, &m);
         if (r < 0) {
