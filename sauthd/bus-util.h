@@ -39,6 +39,7 @@ typedef struct CallerCacheEntry {
 typedef struct CallerCache {
         CallerCacheEntry slots[CALLER_CACHE_SLOTS];
         unsigned next;          /* round robin: the oldest entry goes */
+        unsigned last;          /* the slot found last: looked at first */
         unsigned generation;    /* bumped by caller_cache_flush() */
         uint64_t nss_lookups;   /* for tests and the benchmark */
 } CallerCache;

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "fsutil.h"
@@ -405,15 +406,31 @@ static int config_validate(const SauthConfig *c, const char *path) {
 #define CONFIG_LINE_MAX 199
 #define CONFIG_FILE_MAX (1024 * 1024)
 
+/* The buffer is the file's size (plus one byte, to see that it did not
+ * grow meanwhile), not CONFIG_FILE_MAX: glibc raises its mmap threshold
+ * when a mapped block is freed, and after a freed 1 MiB buffer the
+ * failure tables (3 x 160 KiB) came from the brk heap, resident from the
+ * start instead of page by page as entries fill. */
 static int config_read_all(FILE *f, const char *path, char **ret) {
-        _cleanup_free_ char *text = malloc(CONFIG_FILE_MAX + 1);
-        size_t n;
+        _cleanup_free_ char *text = NULL;
+        struct stat sb;
+        size_t n, cap;
         unsigned line = 1;
         const char *start;
 
+        if (fstat(fileno(f), &sb) < 0)
+                return -errno;
+        /* Not a regular file (a pipe): its size is unknown. */
+        cap = !S_ISREG(sb.st_mode) || sb.st_size > CONFIG_FILE_MAX ? CONFIG_FILE_MAX + 1
+                                                                   : (size_t) sb.st_size + 1;
+        text = malloc(cap + 1);
         if (!text)
                 return -ENOMEM;
-        n = fread(text, 1, CONFIG_FILE_MAX + 1, f);
+        n = fread(text, 1, cap, f);
+        if (n == cap && cap <= CONFIG_FILE_MAX) {
+                fprintf(stderr, "%s: changed while it was read\n", path);
+                return -EINVAL;
+        }
         if (ferror(f) || n > CONFIG_FILE_MAX) {
                 fprintf(stderr, "%s: unreadable or larger than %d bytes\n", path, CONFIG_FILE_MAX);
                 return -EINVAL;

@@ -1,13 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <jansson.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/ecdsa.h>
-#include <openssl/evp.h>
-#include <openssl/param_build.h>
 #include <sodium.h>
 
+#include "crypto-loader.h"
 #include "idtoken.h"
 
 #define IDTOKEN_PART_MAX (64 * 1024)
@@ -61,28 +57,28 @@ static int verify_rs256(json_t *key, const unsigned char *data, size_t len, cons
         /* Keys under 2048 bits are refused (RFC 7518 3.3). */
         if (nl < 256 || nl > 1024 || siglen != nl)
                 return -EKEYREJECTED;
-        n = BN_bin2bn(nb, (int) nl, NULL);
-        e = BN_bin2bn(eb, (int) el, NULL);
-        bld = OSSL_PARAM_BLD_new();
-        if (!n || !e || !bld || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
-            !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) || !(params = OSSL_PARAM_BLD_to_param(bld)))
+        n = sym_BN_bin2bn(nb, (int) nl, NULL);
+        e = sym_BN_bin2bn(eb, (int) el, NULL);
+        bld = sym_OSSL_PARAM_BLD_new();
+        if (!n || !e || !bld || !sym_OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
+            !sym_OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) || !(params = sym_OSSL_PARAM_BLD_to_param(bld)))
                 goto out;
-        pctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
-        if (!pctx || EVP_PKEY_fromdata_init(pctx) <= 0 ||
-            EVP_PKEY_fromdata(pctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+        pctx = sym_EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+        if (!pctx || sym_EVP_PKEY_fromdata_init(pctx) <= 0 ||
+            sym_EVP_PKEY_fromdata(pctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
                 goto out;
-        md = EVP_MD_CTX_new();
-        if (md && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pkey) == 1 &&
-            EVP_DigestVerify(md, sig, siglen, data, len) == 1)
+        md = sym_EVP_MD_CTX_new();
+        if (md && sym_EVP_DigestVerifyInit(md, NULL, sym_EVP_sha256(), NULL, pkey) == 1 &&
+            sym_EVP_DigestVerify(md, sig, siglen, data, len) == 1)
                 r = 0;
 out:
-        EVP_MD_CTX_free(md);
-        EVP_PKEY_free(pkey);
-        EVP_PKEY_CTX_free(pctx);
-        OSSL_PARAM_free(params);
-        OSSL_PARAM_BLD_free(bld);
-        BN_free(n);
-        BN_free(e);
+        sym_EVP_MD_CTX_free(md);
+        sym_EVP_PKEY_free(pkey);
+        sym_EVP_PKEY_CTX_free(pctx);
+        sym_OSSL_PARAM_free(params);
+        sym_OSSL_PARAM_BLD_free(bld);
+        sym_BN_free(n);
+        sym_BN_free(e);
         return r;
 }
 
@@ -105,36 +101,36 @@ static int verify_es256(json_t *key, const unsigned char *data, size_t len, cons
         pub[0] = 0x04;
         memcpy(pub + 1, xb, 32);
         memcpy(pub + 33, yb, 32);
-        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *) "prime256v1", 0);
-        params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof pub);
-        params[2] = OSSL_PARAM_construct_end();
+        params[0] = sym_OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *) "prime256v1", 0);
+        params[1] = sym_OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof pub);
+        params[2] = sym_OSSL_PARAM_construct_end();
         /* JOSE sends r || s; libcrypto wants DER. */
-        es = ECDSA_SIG_new();
-        br = BN_bin2bn(sig, 32, NULL);
-        bs = BN_bin2bn(sig + 32, 32, NULL);
-        if (!es || !br || !bs || !ECDSA_SIG_set0(es, br, bs)) {
-                BN_free(br);
-                BN_free(bs);
+        es = sym_ECDSA_SIG_new();
+        br = sym_BN_bin2bn(sig, 32, NULL);
+        bs = sym_BN_bin2bn(sig + 32, 32, NULL);
+        if (!es || !br || !bs || !sym_ECDSA_SIG_set0(es, br, bs)) {
+                sym_BN_free(br);
+                sym_BN_free(bs);
                 goto out;
         }
-        derlen = i2d_ECDSA_SIG(es, &der);
-        pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-        if (derlen <= 0 || !pctx || EVP_PKEY_fromdata_init(pctx) <= 0 ||
-            EVP_PKEY_fromdata(pctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+        derlen = sym_i2d_ECDSA_SIG(es, &der);
+        pctx = sym_EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+        if (derlen <= 0 || !pctx || sym_EVP_PKEY_fromdata_init(pctx) <= 0 ||
+            sym_EVP_PKEY_fromdata(pctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
                 goto out;
-        md = EVP_MD_CTX_new();
-        if (md && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pkey) == 1 &&
-            EVP_DigestVerify(md, der, (size_t) derlen, data, len) == 1)
+        md = sym_EVP_MD_CTX_new();
+        if (md && sym_EVP_DigestVerifyInit(md, NULL, sym_EVP_sha256(), NULL, pkey) == 1 &&
+            sym_EVP_DigestVerify(md, der, (size_t) derlen, data, len) == 1)
                 r = 0;
 out:
         if (der) {
-                OPENSSL_free(der);
+                sym_CRYPTO_free(der, OPENSSL_FILE, OPENSSL_LINE);
                 der = NULL;
         }
-        ECDSA_SIG_free(es);
-        EVP_MD_CTX_free(md);
-        EVP_PKEY_free(pkey);
-        EVP_PKEY_CTX_free(pctx);
+        sym_ECDSA_SIG_free(es);
+        sym_EVP_MD_CTX_free(md);
+        sym_EVP_PKEY_free(pkey);
+        sym_EVP_PKEY_CTX_free(pctx);
         return r;
 }
 
@@ -263,6 +259,12 @@ int idtoken_verify(const char *token, const char *jwks_text, size_t jwks_len, co
         key = jwks ? jwks_find(jwks, alg, kid) : NULL;
         if (!key)
                 return -ENOKEY;
+        /* libcrypto is loaded by the first RS256 or ES256 token. */
+        if (alg != ALG_EDDSA) {
+                r = crypto_loader_load();
+                if (r < 0)
+                        return r;
+        }
         /* The signed text is header.payload as sent. */
         if (alg == ALG_RS256)
                 r = verify_rs256(key, (const unsigned char *) token, (size_t) (dot2 - token), sig, sl);

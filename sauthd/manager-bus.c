@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "account-bus.h"
 #include "apikey-bus.h"
@@ -66,11 +67,28 @@ int manager_bus_methods(const BusMethod ***ret, size_t *ret_n) {
         return 0;
 }
 
+static const char *bus_method_member(const BusMethod *b) {
+        return b->row.x.method.member;
+}
+
+static int bus_method_cmp(const void *a, const void *b) {
+        return strcmp(bus_method_member(*(const BusMethod *const *) a),
+                      bus_method_member(*(const BusMethod *const *) b));
+}
+
+static int bus_member_cmp(const void *key, const void *b) {
+        return strcmp(key, bus_method_member(*(const BusMethod *const *) b));
+}
+
+/* Every call looks its row up: a binary search over the rows sorted by
+ * name (6 comparisons for 40 rows, where the walk took 20 on average). */
 static const BusMethod *manager_bus_find(Manager *m, const char *member) {
-        for (size_t i = 0; member && i < m->n_methods; i++)
-                if (streq(m->methods[i]->row.x.method.member, member))
-                        return m->methods[i];
-        return NULL;
+        const BusMethod *const *b;
+
+        if (!member)
+                return NULL;
+        b = bsearch(member, m->methods_by_name, m->n_methods, sizeof *m->methods_by_name, bus_member_cmp);
+        return b ? *b : NULL;
 }
 
 /* The first argument, read and put back: the account a "self" row is about. */
@@ -158,6 +176,11 @@ static int manager_bus_vtable(Manager *m) {
         for (size_t i = 0; i < m->n_methods; i++)
                 m->vtable[i + 1] = m->methods[i]->row;
         m->vtable[m->n_methods + 1] = bus_vtable_end[0];
+        m->methods_by_name = calloc(m->n_methods, sizeof *m->methods_by_name);
+        if (!m->methods_by_name)
+                return -ENOMEM;
+        memcpy(m->methods_by_name, m->methods, m->n_methods * sizeof *m->methods);
+        qsort(m->methods_by_name, m->n_methods, sizeof *m->methods_by_name, bus_method_cmp);
         return 0;
 }
 

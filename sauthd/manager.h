@@ -58,6 +58,7 @@ typedef struct Manager {
         RequestTracker requests;/* calls held for a later reply, and mail */
         const BusMethod **methods; /* every row of the object, in vtable order */
         size_t n_methods;
+        const BusMethod **methods_by_name; /* the same rows, sorted by member (bsearch) */
         sd_bus_vtable *vtable;
         bool stopping;
 } Manager;

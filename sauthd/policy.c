@@ -20,13 +20,13 @@
 #include <wctype.h>
 
 #include <pwquality.h>
-#include <zxcvbn.h>
 
 #include "i18n.h"
 #include "policy.h"
 #include "sauth-names.h"
 #include "log.h"
 #include "util.h"
+#include "zxcvbn-loader.h"
 
 /* Debian's cracklib-runtime puts the dictionary here; pwquality uses it when
  * pwquality.conf sets no dictpath. */
@@ -484,6 +484,7 @@ static int policy_check_zxcvbn(Policy *p, const char *password, const PolicyPart
         _cleanup_free_ const char **dict = NULL;
         ZxcMatch_t *info = NULL;
         double bits, guesses_log10;
+        int r;
 
         dict = calloc(pp->n + 1, sizeof(char *));
         if (!dict)
@@ -491,11 +492,15 @@ static int policy_check_zxcvbn(Policy *p, const char *password, const PolicyPart
         for (size_t i = 0; i < pp->n; i++)
                 dict[i] = pp->v[i].word;
 
-        bits = ZxcvbnMatch(password, dict, &info);
+        r = zxcvbn_loader_acquire();
+        if (r < 0)
+                return r;
+        bits = sym_ZxcvbnMatch(password, dict, &info);
         guesses_log10 = bits > 0 ? bits * log10(2.0) : 0;
         if (p->min_guesses_log10 > 0 && guesses_log10 < p->min_guesses_log10)
                 policy_zxcvbn_feedback(info, pr);
-        ZxcvbnFreeInfo(info);
+        sym_ZxcvbnFreeInfo(info);
+        zxcvbn_loader_release();
 
         *ret_guesses_log10 = guesses_log10;
         return 0;

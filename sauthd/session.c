@@ -171,34 +171,47 @@ int session_issue(Sessions *s, Store *store, const SessionGrant *g, uint64_t now
         return 0;
 }
 
-int session_verify(Sessions *s, const char *token, uint64_t now, JwtClaims *ret) {
+int session_verify_peek(Sessions *s, const char *token, uint64_t now, JwtClaims *scratch,
+                        const JwtClaims **ret) {
         char digest[2 * crypto_generichash_BYTES + 1];
-        const JwtClaims *known;
-        JwtClaims c = {};
+        const JwtClaims *c;
         int r;
 
         if (!token || strnlen(token, JWT_MAX + 1) > JWT_MAX)
                 return -EBADMSG;
         token_digest(token, digest);
-        known = s->verified ? idmap_get(s->verified, digest) : NULL;
-        if (known) {
-                if (known->exp <= now)
+        c = s->verified ? idmap_get(s->verified, digest) : NULL;
+        if (c) {
+                /* Remembered: it may have run out since. */
+                if (c->exp <= now)
                         return -ETIME;
-                r = claims_copy(known, &c);
-                if (r < 0)
-                        return r;
         } else {
-                r = jwt_verify(token, s->ring, s->issuer, now, &c);
+                r = jwt_verify(token, s->ring, s->issuer, now, scratch);
                 if (r < 0)
                         return r;
-                sessions_remember_verified(s, digest, &c);
+                sessions_remember_verified(s, digest, scratch);
+                c = scratch;
         }
-        if (idmap_get(s->revoked, c.jti)) {
-                jwt_claims_done(&c);
+        if (idmap_get(s->revoked, c->jti))
                 return -ECANCELED;
-        }
         *ret = c;
         return 0;
+}
+
+int session_verify(Sessions *s, const char *token, uint64_t now, JwtClaims *ret) {
+        _cleanup_(jwt_claims_done) JwtClaims scratch = {};
+        const JwtClaims *c;
+        int r;
+
+        r = session_verify_peek(s, token, now, &scratch, &c);
+        if (r < 0)
+                return r;
+        if (c == &scratch) {
+                *ret = scratch;         /* handed over */
+                scratch = (JwtClaims) {};
+                return 0;
+        }
+        return claims_copy(c, ret);
 }
 
 int session_revoke(Sessions *s, Store *store, const char *jti, uint64_t expires, uint64_t now) {

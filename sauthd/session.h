@@ -59,6 +59,13 @@ int session_issue(Sessions *s, Store *store, const SessionGrant *g, uint64_t now
  * negative errno: not a token of ours. */
 int session_verify(Sessions *s, const char *token, uint64_t now, JwtClaims *ret);
 
+/* The same, without a copy: *ret points at the remembered claims, or at
+ * scratch when they could not be remembered (jwt_claims_done() scratch in
+ * any case). Valid until the next call into s: VerifyToken answers from
+ * it at once, on the loop, which no other call can enter meanwhile. */
+int session_verify_peek(Sessions *s, const char *token, uint64_t now, JwtClaims *scratch,
+                        const JwtClaims **ret);
+
 /* Revokes one session; 0 also if it was revoked already. */
 int session_revoke(Sessions *s, Store *store, const char *jti, uint64_t expires, uint64_t now);
 /* Revokes every session of the person uid. Returns how many. */

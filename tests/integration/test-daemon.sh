@@ -234,4 +234,23 @@ test_curl_loaded_only_for_smtp() {
         ! grep -q libcurl "/proc/$SAUTHD_PID/maps" || fail "libcurl mapped after a command-sender mail"
 }
 
+# An idle daemon maps no library it does not need (docs/benchmark.md,
+# Memory): libcrypto only for an RS256/ES256 ID token, libzxcvbn only while
+# a password is judged. sa_user checks and sets a password (zxcvbn runs
+# twice), a login signs an EdDSA token (libsodium, not libcrypto).
+test_libraries_loaded_when_needed() {
+        sa_setup
+        local lib
+        for lib in libcrypto libzxcvbn; do
+                ! ldd "$SAUTHD" | grep -q "$lib" || fail "sauthd links $lib"
+        done
+        sa_call CheckPassword ss alice "correct horse battery staple" | jget ok | grep -qx true ||
+                fail "CheckPassword refused a good password"
+        sa_user alice "correct horse battery staple" > /dev/null
+        sa_login alice "correct horse battery staple" | jget jwt_token | grep -q . || fail "no token"
+        for lib in libcrypto libzxcvbn; do
+                ! grep -q "$lib" "/proc/$SAUTHD_PID/maps" || fail "$lib mapped in an idle sauthd"
+        done
+}
+
 sa_main "$@"

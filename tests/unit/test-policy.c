@@ -18,6 +18,7 @@
 #include "config.h"
 #include "policy.h"
 #include "util.h"
+#include "zxcvbn-loader.h"
 
 #define CRACKLIB_DICT "/var/cache/cracklib/cracklib_dict.pwd"
 #define THREAD_ROUNDS 100
@@ -344,6 +345,42 @@ static void test_zxcvbn_floor_off(void **state) {
         assert_true(v.score <= 2);
 }
 
+/* Whether a mapping of the file NAME is in this process. */
+static bool mapped(const char *name) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/maps", "re");
+        char line[512];
+        bool found = false;
+
+        assert_non_null(f);
+        while (fgets(line, sizeof line, f))
+                if (strstr(line, name))
+                        found = true;
+        return found;
+}
+
+/* libzxcvbn (1.4 MiB of dictionaries) is mapped only while a check runs:
+ * not before the first, not after the last, and a check still works after
+ * it was unloaded. */
+static void test_zxcvbn_loaded_only_while_checking(void **state) {
+        _cleanup_(policy_freep) Policy *p = new_policy();
+
+        assert_false(zxcvbn_loader_loaded());
+        assert_false(mapped("libzxcvbn.so"));
+        for (int i = 0; i < 2; i++) {
+                _cleanup_(policy_verdict_done) PolicyVerdict v = {};
+
+                check(p, "P@ssw0rd2024", NULL, &v);
+                assert_false(v.ok);
+                assert_true(has_problem(&v, POLICY_TOO_GUESSABLE));
+                assert_false(zxcvbn_loader_loaded());
+                assert_false(mapped("libzxcvbn.so"));
+        }
+        assert_int_equal(zxcvbn_loader_acquire(), 0);
+        assert_true(mapped("libzxcvbn.so"));
+        zxcvbn_loader_release();
+        assert_false(mapped("libzxcvbn.so"));
+}
+
 static void test_pwquality_conf(void **state) {
         _cleanup_(config_freep) SauthConfig *c = NULL;
         _cleanup_(policy_freep) Policy *p = NULL, *q = NULL;
@@ -456,6 +493,7 @@ static void test_threads(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_zxcvbn_loaded_only_while_checking),
                 cmocka_unit_test(test_table),
                 cmocka_unit_test(test_username),
                 cmocka_unit_test(test_name_and_identity),
