@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -33,7 +34,8 @@ typedef struct KeyQueue {
 struct Pool {
         char *name;
         pthread_mutex_t lock;
-        pthread_cond_t wake;
+        pthread_cond_t wake;            /* for every worker */
+        pthread_cond_t wake_first;      /* for the workers kept for "first" jobs */
         JobList first;          /* guarded by lock: taken before any other */
         KeyQueue *round;        /* guarded by lock: one queue per key, served in turn */
         KeyQueue *round_tail;
@@ -42,6 +44,8 @@ struct Pool {
 
         pthread_t *threads;
         unsigned n_threads;
+        unsigned n_first_threads;       /* of n_threads, the last ones: "first" jobs only */
+        int worker_nice;                /* of the other workers; 0: the process's */
 
         /* Loop thread only. */
         unsigned pending;
@@ -120,20 +124,24 @@ static void pool_push_key(Pool *p, uint64_t key, PoolJob *j, KeyQueue **spare) {
         job_list_push(&q->jobs, j);
 }
 
-static void *pool_worker(void *arg) {
-        Pool *p = arg;
+/* first_only: a worker kept for "first" jobs, idle while only others wait. */
+static void pool_work(Pool *p, bool first_only) {
         uint64_t one = 1;
 
         for (;;) {
                 PoolJob *j;
 
                 pthread_mutex_lock(&p->lock);
-                while (!p->stop && !pool_has_waiting(p))
-                        pthread_cond_wait(&p->wake, &p->lock);
-                j = pool_pop(p);
+                if (first_only)
+                        while (!p->stop && !p->first.head)
+                                pthread_cond_wait(&p->wake_first, &p->lock);
+                else
+                        while (!p->stop && !pool_has_waiting(p))
+                                pthread_cond_wait(&p->wake, &p->lock);
+                j = first_only ? job_list_pop(&p->first) : pool_pop(p);
                 pthread_mutex_unlock(&p->lock);
                 if (!j)
-                        return NULL;    /* stopping and nothing left */
+                        return;         /* stopping and nothing left */
 
                 j->work(j->userdata);
 
@@ -144,6 +152,22 @@ static void *pool_worker(void *arg) {
                 /* Wakes the loop; a full counter still leaves it readable. */
                 (void) !write(p->efd, &one, sizeof one);
         }
+}
+
+static void *pool_worker(void *arg) {
+        Pool *p = arg;
+
+        /* A thread's own nice value (Linux keeps one per thread). Raising
+         * it needs no privilege; failing leaves the process's. */
+        if (p->worker_nice > 0)
+                (void) setpriority(PRIO_PROCESS, (id_t) gettid(), p->worker_nice);
+        pool_work(p, false);
+        return NULL;
+}
+
+static void *pool_first_worker(void *arg) {
+        pool_work(arg, true);
+        return NULL;
 }
 
 /* Runs done() of every finished job, on the loop thread. */
@@ -183,7 +207,8 @@ static unsigned cpu_count(void) {
         return n > 0 ? (unsigned) n : 1;
 }
 
-static int pool_start_threads(Pool *p, unsigned n) {
+/* n workers, the last n_first of them for "first" jobs only. */
+static int pool_start_threads(Pool *p, unsigned n, unsigned n_first) {
         sigset_t all, old;
         int r = 0;
 
@@ -195,15 +220,25 @@ static int pool_start_threads(Pool *p, unsigned n) {
         sigfillset(&all);
         pthread_sigmask(SIG_BLOCK, &all, &old);
         for (; p->n_threads < n; p->n_threads++) {
-                r = -pthread_create(&p->threads[p->n_threads], NULL, pool_worker, p);
+                bool first_only = p->n_threads >= n - n_first;
+
+                r = -pthread_create(&p->threads[p->n_threads], NULL,
+                                    first_only ? pool_first_worker : pool_worker, p);
                 if (r < 0)
                         break;
+                p->n_first_threads += first_only;
         }
         pthread_sigmask(SIG_SETMASK, &old, NULL);
-        return p->n_threads > 0 ? 0 : r;
+        /* At least one worker takes every kind of job. */
+        return p->n_threads > p->n_first_threads ? 0 : (r < 0 ? r : -EAGAIN);
 }
 
 int pool_new(sd_event *event, const char *name, unsigned n_workers, unsigned max_queue, Pool **ret) {
+        return pool_new_full(event, name, n_workers, 0, 0, max_queue, ret);
+}
+
+int pool_new_full(sd_event *event, const char *name, unsigned n_workers, unsigned n_first_workers,
+                  int worker_nice, unsigned max_queue, Pool **ret) {
         _cleanup_(pool_freep) Pool *p = NULL;
         int r;
 
@@ -213,6 +248,8 @@ int pool_new(sd_event *event, const char *name, unsigned n_workers, unsigned max
         p->efd = -1;
         pthread_mutex_init(&p->lock, NULL);
         pthread_cond_init(&p->wake, NULL);
+        pthread_cond_init(&p->wake_first, NULL);
+        p->worker_nice = worker_nice;
         p->max_queue = max_queue ? max_queue : 1;
         p->name = strdup(name);
         if (!p->name)
@@ -226,7 +263,8 @@ int pool_new(sd_event *event, const char *name, unsigned n_workers, unsigned max
                 return r;
         (void) sd_event_source_set_description(p->efd_source, p->name);
 
-        r = pool_start_threads(p, n_workers ? n_workers : cpu_count());
+        n_workers = n_workers ? n_workers : cpu_count();
+        r = pool_start_threads(p, n_workers + n_first_workers, n_first_workers);
         if (r < 0)
                 return r;
 
@@ -261,9 +299,10 @@ int pool_submit_for(Pool *p, bool first, uint64_t key, pool_work_fn work, pool_d
                 free(j);
                 return -ESHUTDOWN;
         }
-        if (first)
+        if (first) {
                 job_list_push(&p->first, j);
-        else
+                pthread_cond_signal(&p->wake_first);
+        } else
                 pool_push_key(p, key, j, &spare);
         pthread_cond_signal(&p->wake);
         pthread_mutex_unlock(&p->lock);
@@ -295,6 +334,7 @@ void pool_free(Pool *p) {
         pthread_mutex_lock(&p->lock);
         p->stop = true;
         pthread_cond_broadcast(&p->wake);
+        pthread_cond_broadcast(&p->wake_first);
         pthread_mutex_unlock(&p->lock);
 
         /* Workers drain the queue before they leave, so every job's done()
@@ -308,6 +348,7 @@ void pool_free(Pool *p) {
         closep(&p->efd);
         pthread_mutex_destroy(&p->lock);
         pthread_cond_destroy(&p->wake);
+        pthread_cond_destroy(&p->wake_first);
         free(p->threads);
         free(p->name);
         free(p);

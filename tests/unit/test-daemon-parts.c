@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -108,6 +109,7 @@ typedef struct Job {
         bool work_off_loop;     /* work() ran on another thread than the loop */
         bool done_on_loop;      /* done() ran on the loop thread */
         bool done_after_work;
+        int nice;               /* the worker thread's nice value */
         unsigned done_calls;
         unsigned *done_count;   /* shared counter, loop thread only */
 } Job;
@@ -116,6 +118,7 @@ static void job_work(void *userdata) {
         Job *j = userdata;
 
         j->work_off_loop = !pthread_equal(pthread_self(), loop_thread);
+        j->nice = getpriority(PRIO_PROCESS, (id_t) gettid());
         if (j->gate)
                 j->passed = gate_pass(j->gate);
         j->worked = true;
@@ -246,6 +249,45 @@ static void test_pool_free_drains(void **state) {
                 check_job(&jobs[i]);
                 assert_true(jobs[i].passed);
         }
+        gate_destroy(&g);
+}
+
+/* A worker kept for "first" jobs takes one while every other worker is
+ * busy, and leaves the others' jobs waiting; the others run at the nice
+ * value asked for. Without the kept worker, the first job would wait for
+ * the gate and the loop would give up. */
+static void test_pool_first_worker_kept(void **state) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        Pool *p = NULL;
+        Job busy = {}, other = {}, first = {};
+        unsigned done = 0;
+        int base = getpriority(PRIO_PROCESS, (id_t) gettid());
+        Gate g;
+
+        gate_init(&g, 0);
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(pool_new_full(e, "test", 1, 1, 3, 4, &p), 0);
+        assert_int_equal(pool_workers(p), 2);
+
+        busy = (Job) { .gate = &g, .done_count = &done };
+        assert_int_equal(pool_submit_for(p, false, 1, job_work, job_done, &busy), 0);
+        assert_true(gate_wait_arrived(&g, 1));
+        other = (Job) { .done_count = &done };
+        assert_int_equal(pool_submit_for(p, false, 2, job_work, job_done, &other), 0);
+        first = (Job) { .done_count = &done };
+        assert_int_equal(pool_submit_for(p, true, 0, job_work, job_done, &first), 0);
+
+        loop_until(e, &done, 1);
+        check_job(&first);
+        assert_false(other.worked);
+        assert_int_equal(first.nice, base);
+
+        gate_open(&g);
+        loop_until(e, &done, 3);
+        pool_free(p);
+        check_job(&busy);
+        check_job(&other);
+        assert_int_equal(busy.nice, base + 3 > 19 ? 19 : base + 3);
         gate_destroy(&g);
 }
 
@@ -898,6 +940,7 @@ int main(void) {
                 cmocka_unit_test(test_pool_max_queue),
                 cmocka_unit_test(test_pool_free_drains),
                 cmocka_unit_test(test_pool_idle),
+                cmocka_unit_test(test_pool_first_worker_kept),
                 cmocka_unit_test(test_pool_concurrent),
                 cmocka_unit_test(test_pool_submit_from_done),
                 cmocka_unit_test(test_pool_submit_during_free),
