@@ -196,6 +196,34 @@ static int manager_setup_event(Manager *m) {
 
 /* The session token keys and the API keys, with what the store remembers
  * of them: revoked sessions, keys in use. */
+/* [store] driver picks the engine: the SQLite file at path, or the
+ * PostgreSQL database named by the conninfo in conninfo_file. */
+static int manager_open_store(Manager *m) {
+        const SauthConfig *c = m->config;
+        StoreOptions o = {
+                .driver = c->store_driver,
+                .path = c->store_path,
+                .conninfo_file = c->store_conninfo_file,
+                .timeout_ms = c->store_timeout * 1000,
+        };
+        int r;
+
+        if (!store_driver_by_name(c->store_driver)) {
+                log_error("[store] driver: expected sqlite or postgresql");
+                return -EINVAL;
+        }
+        if (streq(c->store_driver, "postgresql") && !c->store_conninfo_file) {
+                log_error("[store] driver = postgresql needs conninfo_file");
+                return -EINVAL;
+        }
+        r = store_open_with(&o, &m->store);
+        if (r < 0)
+                log_error("cannot open the %s store %s: %s", c->store_driver,
+                          streq(c->store_driver, "sqlite") ? c->store_path : c->store_conninfo_file,
+                          strerror(-r));
+        return r;
+}
+
 static int manager_load_tokens(Manager *m) {
         const SauthConfig *c = m->config;
         char msg[512] = "";
@@ -256,11 +284,9 @@ static int manager_load(Manager *m, const ManagerOptions *o) {
         r = lockout_init(m);
         if (r < 0)
                 return r;
-        r = store_open(m->config->store_path, &m->store);
-        if (r < 0) {
-                log_error("cannot open the store %s: %s", m->config->store_path, strerror(-r));
+        r = manager_open_store(m);
+        if (r < 0)
                 return r;
-        }
         r = manager_load_tokens(m);
         if (r < 0)
                 return r;

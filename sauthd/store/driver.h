@@ -27,10 +27,16 @@ typedef struct StoreStmt StoreStmt;     /* one prepared statement, driver-define
 
 typedef struct StoreDriver {
         const char *name;
+        /* The database is across a network (PostgreSQL): its calls may
+         * wait on it, so they do not belong on the event loop. */
+        bool remote;
 
         /* Opens the database at path (for SQLite a file, made 0600 and
          * refused if group or other may write it). */
         int (*open)(const char *path, StoreConn **ret);
+        /* Optional: open() with every wait on the database bounded by
+         * timeout_ms (0: the driver's default). */
+        int (*open_timeout)(const char *target, unsigned timeout_ms, StoreConn **ret);
         /* Takes NULL. Finalizes every cached statement. */
         void (*close)(StoreConn *c);
 
@@ -81,6 +87,13 @@ typedef struct StoreDriver {
         int (*schema_init)(StoreConn *c);
         int (*schema_version_get)(StoreConn *c, int *ret);
         int (*schema_version_set)(StoreConn *c, int version, int64_t applied);
+
+        /* Optional, for a database several daemons share: held from before
+         * schema_init() until the migrations are done, so that of daemons
+         * starting together one migrates and the others find it done. */
+        int (*migrate_lock)(StoreConn *c);
+        int (*migrate_unlock)(StoreConn *c);
 } StoreDriver;
 
 extern const StoreDriver store_driver_sqlite;
+extern const StoreDriver store_driver_postgresql;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "secret-file.h"
 #include "sauth-names.h"
 #include "store-internal.h"
 #include "tokens.h"
@@ -304,7 +306,7 @@ static int store_migrate_step(Store *s, int version) {
         return store_errno(s->driver->schema_version_set(s->conn, version, (int64_t) time(NULL)));
 }
 
-static int store_migrate(Store *s, const char *path, int target) {
+static int store_migrate_locked(Store *s, const char *path, int target) {
         int current, r;
 
         r = s->driver->schema_init(s->conn);
@@ -314,8 +316,9 @@ static int store_migrate(Store *s, const char *path, int target) {
         if (r < 0)
                 return store_errno(r);
         if (current > STORE_SCHEMA_VERSION) {
-                log_error("store: %s: schema version %d is newer than this sauthd knows (%d)",
-                        path, current, STORE_SCHEMA_VERSION);
+                log_error("store: %s: the database has schema version %d, newer than this sauthd knows (%d): "
+                          "refused; run the sauthd that migrated it, or a newer one",
+                          path, current, STORE_SCHEMA_VERSION);
                 return -EIO;
         }
         for (int v = current + 1; v <= target; v++) {
@@ -331,7 +334,25 @@ static int store_migrate(Store *s, const char *path, int target) {
         return 0;
 }
 
-static int store_open_impl(const StoreDriver *driver, const char *path, int target, Store **ret) {
+static int store_migrate(Store *s, const char *path, int target) {
+        int r, q;
+
+        if (!s->driver->migrate_lock)
+                return store_migrate_locked(s, path, target);
+        r = s->driver->migrate_lock(s->conn);
+        if (r < 0) {
+                log_error("store: %s: cannot take the migration lock", path);
+                return store_errno(r);
+        }
+        r = store_migrate_locked(s, path, target);
+        q = s->driver->migrate_unlock(s->conn);
+        return r < 0 ? r : store_errno(q);
+}
+
+/* path is what the driver opens; label names it in the log (a conninfo
+ * may hold a password: its file's name is logged instead). */
+static int store_open_impl(const StoreDriver *driver, const char *path, const char *label, unsigned timeout_ms,
+                           int target, Store **ret) {
         _cleanup_(store_closep) Store *s = NULL;
         int r;
 
@@ -339,10 +360,10 @@ static int store_open_impl(const StoreDriver *driver, const char *path, int targ
         if (!s)
                 return -ENOMEM;
         s->driver = driver;
-        r = driver->open(path, &s->conn);
+        r = driver->open_timeout ? driver->open_timeout(path, timeout_ms, &s->conn) : driver->open(path, &s->conn);
         if (r < 0)
                 return store_errno(r);
-        r = store_migrate(s, path, target);
+        r = store_migrate(s, label, target);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(s);
@@ -359,9 +380,55 @@ int store_open_at_version(const char *path, int target, Store **ret) {
         /* Whatever the driver creates while we set up (SQLite's -wal and
          * -shm) is ours only. */
         old_umask = umask(0077);
-        r = store_open_impl(&store_driver_sqlite, path, target, ret);
+        r = store_open_impl(&store_driver_sqlite, path, path, 0, target, ret);
         umask(old_umask);
         return r;
+}
+
+const StoreDriver *store_driver_by_name(const char *name) {
+        if (!name || streq(name, "sqlite"))
+                return &store_driver_sqlite;
+        if (streq(name, "postgresql"))
+                return &store_driver_postgresql;
+        return NULL;
+}
+
+int store_open_with(const StoreOptions *o, Store **ret) {
+        _cleanup_secret_ char *conninfo = NULL;
+        const StoreDriver *driver;
+        char msg[PATH_MAX + 160];
+        size_t len;
+        int r;
+
+        if (!o || !ret)
+                return -EINVAL;
+        driver = store_driver_by_name(o->driver);
+        if (!driver)
+                return -EINVAL;
+        if (driver == &store_driver_sqlite)
+                return store_open(o->path, ret);
+
+        /* The conninfo may hold a password: the file gets the checks of
+         * every secret file of the daemon, its text lives in guarded
+         * memory and is never logged; a trailing newline is not part of
+         * it. */
+        if (!o->conninfo_file)
+                return -EINVAL;
+        r = secret_file_read(o->conninfo_file, 4096, &conninfo, &len, msg, sizeof msg);
+        if (r < 0) {
+                if (r == -ENOENT)
+                        log_error("store: %s: no such file", o->conninfo_file);
+                else
+                        log_error("store: %s", msg);
+                return r;
+        }
+        while (len > 0 && (conninfo[len - 1] == '\n' || conninfo[len - 1] == '\r'))
+                conninfo[--len] = 0;
+        return store_open_impl(driver, conninfo, o->conninfo_file, o->timeout_ms, STORE_SCHEMA_VERSION, ret);
+}
+
+bool store_is_remote(Store *s) {
+        return s && s->driver->remote;
 }
 
 int store_open(const char *path, Store **ret) {

@@ -55,6 +55,24 @@ int store_open(const char *path, Store **ret);
 /* Same, but stops migrating at version target (for upgrade tests). */
 int store_open_at_version(const char *path, int target, Store **ret);
 
+typedef struct StoreOptions {
+        const char *driver;             /* "sqlite" (NULL) or "postgresql" */
+        const char *path;               /* sqlite: the database file */
+        const char *conninfo_file;      /* postgresql: a file holding the conninfo */
+        unsigned timeout_ms;            /* postgresql: every wait on the server */
+} StoreOptions;
+
+/* Opens the store o describes and migrates it. A PostgreSQL store's
+ * migrations run under an advisory lock. -EIO (logged) for a database
+ * whose schema is newer than this sauthd. */
+int store_open_with(const StoreOptions *o, Store **ret);
+
+/* The driver of that name, NULL if there is none. */
+const struct StoreDriver *store_driver_by_name(const char *name);
+
+/* Whether the store's database is across the network (its calls may wait). */
+bool store_is_remote(Store *s);
+
 void store_close(Store *s);
 static inline void store_closep(Store **s) {
         store_close(*s);

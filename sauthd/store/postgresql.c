@@ -1,0 +1,662 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "driver.h"
+#include "log.h"
+#include "util.h"
+
+/*
+ * The PostgreSQL driver: the only file of the daemon that includes
+ * libpq-fe.h. What it does that SQLite did by itself:
+ *
+ * - '?' placeholders become $1, $2, ... once, when a statement is first
+ *   prepared on a connection; statements are prepared server-side under a
+ *   name and cached per connection, keyed by the address of their SQL (as
+ *   in sqlite.c). A reconnect forgets them; they are prepared again.
+ * - Values travel as text with their type (int8 or text), so the server
+ *   types every parameter from the first use and never has to guess.
+ * - Every wait on the server is bounded by the connection's timeout: the
+ *   queries go out with libpq's asynchronous calls and the driver polls the
+ *   socket with a deadline. A server that does not answer in time costs
+ *   the connection (it is reopened on the next use) and -ETIMEDOUT.
+ * - begin() takes a transaction-scoped advisory lock, the same for every
+ *   host: write transactions of the whole fleet run one at a time, as they
+ *   do on one SQLite file, so every read-then-write of the store keeps the
+ *   meaning it has there (see docs/decisions.md).
+ * - SQLSTATEs map to errno as the driver interface asks; a message is
+ *   logged only for classes that cannot quote a bound value (not 22 data
+ *   exceptions, not 23 constraint violations: their text holds the key).
+ */
+
+#define PG_STMT_CACHE 128
+#define PG_MAX_PARAMS 32
+#define PG_DEFAULT_TIMEOUT_MS 5000
+/* Any 64-bit number the fleet agrees on: the write lock and the migration
+ * lock of the sessionauth schema. */
+#define PG_LOCK_WRITE "5999009442393325569"
+#define PG_LOCK_MIGRATE "5999009442392965121"
+
+#define PG_OID_BOOL 16
+#define PG_OID_INT8 20
+#define PG_OID_TEXT 25
+
+struct StoreStmt {
+        StoreConn *conn;
+        const char *sql;                /* the key: the caller's literal */
+        char *text;                     /* with $n placeholders */
+        char name[16];
+        unsigned n_params;
+        unsigned generation;            /* of the connection it was prepared on; 0 never */
+        const char *values[PG_MAX_PARAMS];
+        char ints[PG_MAX_PARAMS][24];
+        unsigned types[PG_MAX_PARAMS];  /* Oid */
+        PGresult *res;
+        int row;
+};
+
+struct StoreConn {
+        PGconn *pg;
+        unsigned generation;            /* bumped by every (re)connect */
+        int timeout_ms;
+        int changes;
+        bool broken;                    /* reopen before the next use */
+        bool in_tx;                     /* between begin() and commit() / rollback() */
+        StoreStmt *stmts[PG_STMT_CACHE];
+};
+
+static int64_t now_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Notices ("relation already exists, skipping") are not errors. */
+static void pg_notice(void *arg, const char *message) {
+        (void) arg;
+        (void) message;
+}
+
+/* ---- errors ---- */
+
+static int pg_errno_of_state(const char *state) {
+        if (!state)
+                return -EIO;
+        if (streq(state, "23505"))
+                return -EEXIST;
+        if (streq(state, "23503"))
+                return -ENOENT;
+        if (streq(state, "23502") || streq(state, "23514"))
+                return -EINVAL;
+        if (streq(state, "53200"))
+                return -ENOMEM;
+        /* lock_timeout, statement_timeout, serialization and deadlock:
+         * the database was too busy to answer in time. */
+        if (streq(state, "55P03") || streq(state, "57014") || streq(state, "40001") || streq(state, "40P01"))
+                return -ETIMEDOUT;
+        return -EIO;
+}
+
+static int pg_fail_result(StoreConn *c, const PGresult *res, const char *what) {
+        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        int r = pg_errno_of_state(state);
+
+        if (PQstatus(c->pg) != CONNECTION_OK) {
+                c->broken = true;
+                log_error("store: %s: connection to PostgreSQL lost", what);
+                return -EIO;
+        }
+        if (r == -EEXIST || r == -ENOENT || r == -ENOMEM)
+                return r;
+        if (state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0)) {
+                const char *table = PQresultErrorField(res, PG_DIAG_TABLE_NAME);
+                const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+
+                log_error("store: %s: SQLSTATE %s (table %s, constraint %s)", what, state,
+                          table ?: "-", constraint ?: "-");
+        } else
+                log_error("store: %s: SQLSTATE %s: %s", what, state ?: "-",
+                          res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) ?: "-" : PQerrorMessage(c->pg));
+        return r;
+}
+
+/* ---- the connection ---- */
+
+static void pg_forget_statements(StoreConn *c) {
+        for (size_t i = 0; i < PG_STMT_CACHE && c->stmts[i]; i++) {
+                PQclear(c->stmts[i]->res);
+                c->stmts[i]->res = NULL;
+                c->stmts[i]->generation = 0;
+        }
+}
+
+/* Reopens a connection that failed, with the parameters of the first
+ * open (libpq keeps them). Only between transactions: a transaction that
+ * lost its connection is gone and its caller has had -EIO. */
+static int pg_reconnect(StoreConn *c) {
+        pg_forget_statements(c);
+        PQreset(c->pg);
+        if (PQstatus(c->pg) != CONNECTION_OK) {
+                log_error("store: cannot reconnect to PostgreSQL: %s", PQerrorMessage(c->pg));
+                return -EIO;
+        }
+        PQsetNoticeProcessor(c->pg, pg_notice, NULL);
+        c->broken = false;
+        c->generation++;
+        log_notice("store: reconnected to PostgreSQL");
+        return 0;
+}
+
+static int pg_ready(StoreConn *c) {
+        if (!c->broken && PQstatus(c->pg) == CONNECTION_OK)
+                return 0;
+        return pg_reconnect(c);
+}
+
+/* Waits for the result of what was sent, at most the timeout. The last
+ * result is the one returned (a multi-statement exec gives several); an
+ * error result wins over the others. NULL with *ret_r set on failure. */
+static PGresult *pg_wait(StoreConn *c, const char *what, int *ret_r) {
+        int64_t deadline = now_ms() + c->timeout_ms;
+        PGresult *keep = NULL, *res;
+
+        for (;;) {
+                while (!PQisBusy(c->pg)) {
+                        res = PQgetResult(c->pg);
+                        if (!res) {
+                                if (!keep)
+                                        *ret_r = pg_fail_result(c, NULL, what);
+                                return keep;
+                        }
+                        if (keep && PQresultStatus(keep) == PGRES_FATAL_ERROR)
+                                PQclear(res);
+                        else {
+                                PQclear(keep);
+                                keep = res;
+                        }
+                }
+                int64_t left = deadline - now_ms();
+                struct pollfd p = { .fd = PQsocket(c->pg), .events = POLLIN };
+                int k;
+
+                if (left <= 0) {
+                        /* The server may still be working on it: the
+                         * connection cannot be trusted with the next
+                         * query. */
+                        PQclear(keep);
+                        log_error("store: %s: PostgreSQL did not answer within %d ms", what, c->timeout_ms);
+                        c->broken = true;
+                        *ret_r = -ETIMEDOUT;
+                        return NULL;
+                }
+                k = poll(&p, 1, (int) left);
+                if (k < 0 && errno != EINTR) {
+                        PQclear(keep);
+                        *ret_r = -errno;
+                        return NULL;
+                }
+                if (k > 0 && !PQconsumeInput(c->pg)) {
+                        PQclear(keep);
+                        *ret_r = pg_fail_result(c, NULL, what);
+                        return NULL;
+                }
+        }
+}
+
+/* Takes what pg_wait() gave: 0 (command), 1 (rows, *ret keeps them), or a
+ * negative errno. */
+static int pg_take(StoreConn *c, PGresult *res, const char *what, PGresult **ret) {
+        switch (PQresultStatus(res)) {
+        case PGRES_COMMAND_OK:
+                c->changes = atoi(PQcmdTuples(res));
+                PQclear(res);
+                return 0;
+        case PGRES_TUPLES_OK:
+                c->changes = atoi(PQcmdTuples(res));
+                if (ret) {
+                        *ret = res;
+                        return 1;
+                }
+                PQclear(res);
+                return 0;
+        default: {
+                int r = pg_fail_result(c, res, what);
+
+                PQclear(res);
+                return r;
+        }
+        }
+}
+
+static int pg_simple(StoreConn *c, const char *sql, const char *what, PGresult **ret) {
+        PGresult *res;
+        int r = 0;
+
+        if (!PQsendQuery(c->pg, sql))
+                return pg_fail_result(c, NULL, what);
+        res = pg_wait(c, what, &r);
+        if (!res)
+                return r;
+        return pg_take(c, res, what, ret);
+}
+
+static int pg_exec(StoreConn *c, const char *sql) {
+        int r = pg_ready(c);
+
+        return r < 0 ? r : pg_simple(c, sql, "exec", NULL);
+}
+
+/* ---- statements ---- */
+
+/* '?' outside quotes becomes $n. The store's SQL quotes only with '. */
+static int pg_rewrite(const char *sql, char **ret, unsigned *ret_n) {
+        size_t len = strlen(sql), o = 0;
+        unsigned n = 0;
+        bool quoted = false;
+        char *out;
+
+        out = malloc(len * 3 + 1);      /* "?" -> "$NN" at most */
+        if (!out)
+                return -ENOMEM;
+        for (const char *p = sql; *p; p++) {
+                if (*p == '\'')
+                        quoted = !quoted;
+                if (*p == '?' && !quoted) {
+                        if (++n > PG_MAX_PARAMS) {
+                                free(out);
+                                return -E2BIG;
+                        }
+                        o += (size_t) sprintf(out + o, "$%u", n);
+                } else
+                        out[o++] = *p;
+        }
+        out[o] = 0;
+        *ret = out;
+        *ret_n = n;
+        return 0;
+}
+
+static void pg_stmt_free(StoreStmt *st) {
+        if (!st)
+                return;
+        PQclear(st->res);
+        free(st->text);
+        free(st);
+}
+
+static int pg_prepare(StoreConn *c, const char *sql, StoreStmt **ret) {
+        StoreStmt *st;
+        size_t i;
+        int r;
+
+        for (i = 0; i < PG_STMT_CACHE && c->stmts[i]; i++)
+                if (c->stmts[i]->sql == sql) {
+                        *ret = c->stmts[i];
+                        return 0;
+                }
+        if (i == PG_STMT_CACHE) {
+                log_error("store: statement cache full");
+                return -E2BIG;
+        }
+        st = calloc(1, sizeof *st);
+        if (!st)
+                return -ENOMEM;
+        r = pg_rewrite(sql, &st->text, &st->n_params);
+        if (r < 0) {
+                free(st);
+                return r;
+        }
+        st->conn = c;
+        st->sql = sql;
+        st->row = -1;
+        snprintf(st->name, sizeof st->name, "s%zu", i);
+        c->stmts[i] = st;
+        *ret = st;
+        return 0;
+}
+
+static int pg_bind_check(StoreStmt *st, unsigned idx) {
+        return idx >= 1 && idx <= st->n_params ? 0 : -EINVAL;
+}
+
+static int pg_bind_text(StoreStmt *st, unsigned idx, const char *value) {
+        if (pg_bind_check(st, idx) < 0)
+                return -EINVAL;
+        st->values[idx - 1] = value;
+        if (!st->types[idx - 1])
+                st->types[idx - 1] = PG_OID_TEXT;
+        return 0;
+}
+
+static int pg_bind_int64(StoreStmt *st, unsigned idx, int64_t value) {
+        if (pg_bind_check(st, idx) < 0)
+                return -EINVAL;
+        snprintf(st->ints[idx - 1], sizeof st->ints[idx - 1], "%" PRId64, value);
+        st->values[idx - 1] = st->ints[idx - 1];
+        if (!st->types[idx - 1])
+                st->types[idx - 1] = PG_OID_INT8;
+        return 0;
+}
+
+static int pg_bind_null(StoreStmt *st, unsigned idx) {
+        if (pg_bind_check(st, idx) < 0)
+                return -EINVAL;
+        st->values[idx - 1] = NULL;
+        return 0;
+}
+
+/* Prepares the statement on this connection if it is not yet: the types
+ * are those of the first binding (a NULL leaves the server to infer). */
+static int pg_stmt_ready(StoreStmt *st) {
+        StoreConn *c = st->conn;
+        PGresult *res;
+        int r = 0;
+
+        if (st->generation == c->generation)
+                return 0;
+        if (!PQsendPrepare(c->pg, st->name, st->text, (int) st->n_params, st->types))
+                return pg_fail_result(c, NULL, "prepare");
+        res = pg_wait(c, "prepare", &r);
+        if (!res)
+                return r;
+        r = pg_take(c, res, "prepare", NULL);
+        if (r < 0)
+                return r;
+        st->generation = c->generation;
+        return 0;
+}
+
+static int pg_execute(StoreStmt *st) {
+        StoreConn *c = st->conn;
+        PGresult *res;
+        int r;
+
+        r = pg_stmt_ready(st);
+        if (r < 0)
+                return r;
+        if (!PQsendQueryPrepared(c->pg, st->name, (int) st->n_params, st->values, NULL, NULL, 0))
+                return pg_fail_result(c, NULL, "step");
+        res = pg_wait(c, "step", &r);
+        if (!res)
+                return r;
+        r = pg_take(c, res, "step", &st->res);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                st->res = NULL;
+        st->row = -1;
+        return 1;
+}
+
+/* Whether a statement may be sent again after its connection failed:
+ * a read outside a transaction changes nothing. */
+static bool pg_idempotent(StoreStmt *st) {
+        return strncmp(st->sql, "SELECT", 6) == 0 && !st->conn->in_tx;
+}
+
+static int pg_step(StoreStmt *st) {
+        StoreConn *c = st->conn;
+        int r;
+
+        if (st->row == -1 && !st->res) {
+                /* First step of this use: send it. A connection that broke
+                 * outside a transaction is reopened first. */
+                if (c->broken && c->in_tx)
+                        return -EIO;
+                r = pg_ready(c);
+                if (r < 0)
+                        return r;
+                r = pg_execute(st);
+                if (r < 0 && c->broken && pg_idempotent(st) && pg_reconnect(c) >= 0)
+                        r = pg_execute(st);
+                if (r < 0)
+                        return r;
+                if (!st->res) {
+                        st->row = 0;    /* done, no rows */
+                        return 0;
+                }
+        }
+        if (!st->res)
+                return 0;
+        st->row++;
+        return st->row < PQntuples(st->res) ? 1 : 0;
+}
+
+static bool pg_column_is_null(StoreStmt *st, unsigned col) {
+        return !st->res || col >= (unsigned) PQnfields(st->res) || st->row < 0 ||
+               st->row >= PQntuples(st->res) || PQgetisnull(st->res, st->row, (int) col);
+}
+
+static int pg_column_text(StoreStmt *st, unsigned col, const char **ret) {
+        if (pg_column_is_null(st, col)) {
+                *ret = NULL;
+                return 0;
+        }
+        *ret = PQgetvalue(st->res, st->row, (int) col);
+        return 0;
+}
+
+static int64_t pg_column_int64(StoreStmt *st, unsigned col) {
+        const char *v;
+
+        if (pg_column_is_null(st, col))
+                return 0;
+        v = PQgetvalue(st->res, st->row, (int) col);
+        /* A comparison is a boolean in PostgreSQL, 0 or 1 in SQLite. */
+        if (PQftype(st->res, (int) col) == PG_OID_BOOL)
+                return v[0] == 't';
+        return strtoll(v, NULL, 10);
+}
+
+static int pg_changes(StoreConn *c) {
+        return c->changes;
+}
+
+static void pg_reset(StoreStmt *st) {
+        if (!st)
+                return;
+        PQclear(st->res);
+        st->res = NULL;
+        st->row = -1;
+        /* Bindings may point at a caller's secret: forget them. */
+        for (unsigned i = 0; i < st->n_params; i++)
+                st->values[i] = NULL;
+        explicit_bzero(st->ints, sizeof st->ints);
+}
+
+/* ---- transactions ---- */
+
+static int pg_begin(StoreConn *c) {
+        int r;
+
+        r = pg_ready(c);
+        if (r < 0)
+                return r;
+        r = pg_simple(c, "BEGIN", "begin", NULL);
+        /* BEGIN changes nothing: once more on a fresh connection. */
+        if (r < 0 && c->broken && pg_reconnect(c) >= 0)
+                r = pg_simple(c, "BEGIN", "begin", NULL);
+        if (r < 0)
+                return r;
+        r = pg_simple(c, "SELECT pg_advisory_xact_lock(" PG_LOCK_WRITE ")", "begin", NULL);
+        if (r < 0)
+                (void) pg_simple(c, "ROLLBACK", "rollback", NULL);
+        return r;
+}
+
+static int pg_rollback(StoreConn *c);
+
+static int pg_commit(StoreConn *c) {
+        PGresult *res;
+        int r = 0;
+
+        if (c->broken) {
+                c->in_tx = false;
+                return -EIO;
+        }
+        if (!PQsendQuery(c->pg, "COMMIT"))
+                return pg_fail_result(c, NULL, "commit");
+        res = pg_wait(c, "commit", &r);
+        if (!res)
+                return r;
+        /* COMMIT of a transaction that had failed answers ROLLBACK. */
+        if (PQresultStatus(res) == PGRES_COMMAND_OK && !streq(PQcmdStatus(res), "COMMIT")) {
+                PQclear(res);
+                log_error("store: commit: the transaction was rolled back");
+                c->in_tx = false;
+                return -EIO;
+        }
+        r = pg_take(c, res, "commit", NULL);
+        if (r >= 0)
+                c->in_tx = false;
+        return r;
+}
+
+static int pg_rollback(StoreConn *c) {
+        c->in_tx = false;
+        if (c->broken || PQtransactionStatus(c->pg) == PQTRANS_IDLE)
+                return 0;
+        return pg_simple(c, "ROLLBACK", "rollback", NULL);
+}
+
+/* ---- the schema version and the migration lock ---- */
+
+static int pg_schema_init(StoreConn *c) {
+        return pg_exec(c, "CREATE TABLE IF NOT EXISTS schema_version ("
+                          " version INTEGER PRIMARY KEY,"
+                          " applied BIGINT NOT NULL)");
+}
+
+static int pg_schema_version_get(StoreConn *c, int *ret) {
+        PGresult *res = NULL;
+        int64_t v;
+        int r;
+
+        r = pg_ready(c);
+        if (r < 0)
+                return r;
+        r = pg_simple(c, "SELECT COALESCE(MAX(version), 0) FROM schema_version", "schema", &res);
+        if (r < 0)
+                return r;
+        if (r == 0 || PQntuples(res) != 1) {
+                PQclear(res);
+                return -EIO;
+        }
+        v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+        if (v < 0 || v > INT_MAX)
+                return -EIO;
+        *ret = (int) v;
+        return 0;
+}
+
+static int pg_schema_version_set(StoreConn *c, int version, int64_t applied) {
+        char sql[128];
+
+        snprintf(sql, sizeof sql, "INSERT INTO schema_version (version, applied) VALUES (%d, %" PRId64 ")",
+                 version, applied);
+        return pg_simple(c, sql, "schema", NULL);
+}
+
+/* Session-scoped: held from before schema_init() to after the last step,
+ * so that of two hosts starting at once one migrates and the other finds
+ * the work done. Waits at most the timeout. */
+static int pg_migrate_lock(StoreConn *c) {
+        int r = pg_ready(c);
+
+        return r < 0 ? r : pg_simple(c, "SELECT pg_advisory_lock(" PG_LOCK_MIGRATE ")", "migrate", NULL);
+}
+
+static int pg_migrate_unlock(StoreConn *c) {
+        return pg_simple(c, "SELECT pg_advisory_unlock(" PG_LOCK_MIGRATE ")", "migrate", NULL);
+}
+
+/* ---- opening ---- */
+
+static void pg_close(StoreConn *c) {
+        if (!c)
+                return;
+        for (size_t i = 0; i < PG_STMT_CACHE; i++)
+                pg_stmt_free(c->stmts[i]);
+        PQfinish(c->pg);        /* takes NULL */
+        free(c);
+}
+
+static inline void pg_closep(StoreConn **c) {
+        pg_close(*c);
+}
+
+/* conninfo is a libpq connection string or URI and may hold a password:
+ * it is never logged. The timeout bounds the connect too, unless the
+ * conninfo sets connect_timeout itself. */
+static int pg_open_timeout(const char *conninfo, unsigned timeout_ms, StoreConn **ret) {
+        _cleanup_(pg_closep) StoreConn *c = NULL;
+        char connect_timeout[16], options[96];
+        /* Later keys override earlier ones: what the conninfo says wins. */
+        const char *keys[] = { "connect_timeout", "options", "application_name", "dbname", NULL };
+        const char *values[] = { connect_timeout, options, "sauthd", conninfo, NULL };
+
+        if (!conninfo || !ret)
+                return -EINVAL;
+        c = calloc(1, sizeof *c);
+        if (!c)
+                return -ENOMEM;
+        c->timeout_ms = timeout_ms ? (int) MIN(timeout_ms, (unsigned) INT_MAX) : PG_DEFAULT_TIMEOUT_MS;
+        snprintf(connect_timeout, sizeof connect_timeout, "%d", MAX(2, (c->timeout_ms + 999) / 1000));
+        /* The server gives up on its side a little before we do. */
+        snprintf(options, sizeof options, "-c statement_timeout=%d -c lock_timeout=%d",
+                 c->timeout_ms, c->timeout_ms);
+        c->pg = PQconnectdbParams(keys, values, 1);
+        if (!c->pg)
+                return -ENOMEM;
+        if (PQstatus(c->pg) != CONNECTION_OK) {
+                /* libpq's message names the host and the reason, not the
+                 * password. */
+                log_error("store: cannot connect to PostgreSQL: %s", PQerrorMessage(c->pg));
+                return -EIO;
+        }
+        PQsetNoticeProcessor(c->pg, pg_notice, NULL);
+        c->generation = 1;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+static int pg_open(const char *conninfo, StoreConn **ret) {
+        return pg_open_timeout(conninfo, 0, ret);
+}
+
+const StoreDriver store_driver_postgresql = {
+        .name = "postgresql",
+        .remote = true,
+        .open = pg_open,
+        .open_timeout = pg_open_timeout,
+        .close = pg_close,
+        .exec = pg_exec,
+        .prepare = pg_prepare,
+        .bind_text = pg_bind_text,
+        .bind_int64 = pg_bind_int64,
+        .bind_null = pg_bind_null,
+        .step = pg_step,
+        .column_is_null = pg_column_is_null,
+        .column_text = pg_column_text,
+        .column_int64 = pg_column_int64,
+        .changes = pg_changes,
+        .reset = pg_reset,
+        .begin = pg_begin,
+        .commit = pg_commit,
+        .rollback = pg_rollback,
+        .schema_init = pg_schema_init,
+        .schema_version_get = pg_schema_version_get,
+        .schema_version_set = pg_schema_version_set,
+        .migrate_lock = pg_migrate_lock,
+        .migrate_unlock = pg_migrate_unlock,
+};
