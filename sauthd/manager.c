@@ -367,8 +367,9 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
                 return r;
         }
 
-        log_info("sauthd %s ready: %u hash workers, Argon2id t=%llu m=%llu KiB, store %s",
-                SAUTH_VERSION, pool_workers(m->hash_pool), m->cost.ops, m->cost.mem_kib, m->config->store_path);
+        log_info("sauthd %s ready: %u hash workers, Argon2id t=%llu m=%llu KiB, store %s %s",
+                SAUTH_VERSION, pool_workers(m->hash_pool), m->cost.ops, m->cost.mem_kib, m->config->store_driver,
+                streq(m->config->store_driver, "sqlite") ? m->config->store_path : m->config->store_conninfo_file);
         *ret = TAKE_PTR(m);
         return 0;
 }

@@ -385,6 +385,12 @@ int store_open_at_version(const char *path, int target, Store **ret) {
         return r;
 }
 
+int store_open_conninfo_at_version(const char *conninfo, int target, Store **ret) {
+        if (!conninfo || !ret || target < 0 || target > STORE_SCHEMA_VERSION)
+                return -EINVAL;
+        return store_open_impl(&store_driver_postgresql, conninfo, "postgresql", 0, target, ret);
+}
+
 const StoreDriver *store_driver_by_name(const char *name) {
         if (!name || streq(name, "sqlite"))
                 return &store_driver_sqlite;

@@ -67,6 +67,9 @@ typedef struct StoreOptions {
  * whose schema is newer than this sauthd. */
 int store_open_with(const StoreOptions *o, Store **ret);
 
+/* A PostgreSQL store from a conninfo string (tests), migrated to target. */
+int store_open_conninfo_at_version(const char *conninfo, int target, Store **ret);
+
 /* The driver of that name, NULL if there is none. */
 const struct StoreDriver *store_driver_by_name(const char *name);
 
