@@ -15,7 +15,7 @@
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 PG_DIR=""
 PG_SOCKET_DIR=""
-PG_DB=sauth
+PG_DB=postgres      # the cluster's own: no CREATE DATABASE per case
 PG_AS=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 
 # The per-build template cluster, made under a lock by whichever case
