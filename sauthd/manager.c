@@ -14,6 +14,7 @@
 #include "mail.h"
 #include "oauth.h"
 #include "password.h"
+#include "fleet.h"
 #include "manager.h"
 #include "outbox.h"
 #include "roles.h"
@@ -346,6 +347,9 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         r = manager_outbox_new(m);
         if (r < 0)
                 return r;
+        r = fleet_start(m);
+        if (r < 0)
+                return r;
         r = oauth_new(m, &m->oauth);
         if (r < 0)
                 return r;
@@ -386,6 +390,7 @@ void manager_free(Manager *m) {
          * while the bus and the store are still there. A message still in
          * flight records its result in the outbox, which goes after. */
         outbox_stop(m->outbox);
+        fleet_stop(m);
         pool_free(m->hash_pool);
         if (m->store)
                 manager_flush_pending(m);

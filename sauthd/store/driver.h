@@ -24,6 +24,7 @@
 
 typedef struct StoreConn StoreConn;     /* one connection, driver-defined */
 typedef struct StoreStmt StoreStmt;     /* one prepared statement, driver-defined */
+typedef struct StoreWatch StoreWatch;   /* a connection that listens for changes */
 
 typedef struct StoreDriver {
         const char *name;
@@ -93,6 +94,20 @@ typedef struct StoreDriver {
          * starting together one migrates and the others find it done. */
         int (*migrate_lock)(StoreConn *c);
         int (*migrate_unlock)(StoreConn *c);
+
+        /* Optional, for a database several daemons share: the change
+         * feed. notify() tells every listener (this host's too) the
+         * payload, at the commit of the transaction it is in, at once
+         * outside one. watch_open() opens a second connection to the same
+         * database that listens; its fd becomes readable when payloads
+         * came; watch_read() hands each to fn without waiting, and fails
+         * (-EIO) once the connection is lost: the caller reopens it and,
+         * as payloads sent meanwhile are lost, reloads what it caches. */
+        int (*notify)(StoreConn *c, const char *payload);
+        int (*watch_open)(StoreConn *c, StoreWatch **ret);
+        int (*watch_fd)(StoreWatch *w);
+        int (*watch_read)(StoreWatch *w, void (*fn)(const char *payload, void *userdata), void *userdata);
+        void (*watch_close)(StoreWatch *w);
 } StoreDriver;
 
 extern const StoreDriver store_driver_sqlite;

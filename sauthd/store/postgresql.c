@@ -156,9 +156,28 @@ static int pg_reconnect(StoreConn *c) {
         return 0;
 }
 
+/* Before a statement outside a transaction: a connection the server
+ * closed while we were idle (a restart, a failover, an administrator's
+ * pg_terminate_backend) has said so on its socket. Reading that now lets
+ * us reconnect before sending, instead of failing the statement. */
+static bool pg_closed_while_idle(StoreConn *c) {
+        struct pollfd p = { .fd = PQsocket(c->pg), .events = POLLIN };
+
+        if (c->in_tx || p.fd < 0)
+                return p.fd < 0;
+        /* The server's last words, then the end of the stream: each may
+         * take a read of its own. */
+        for (unsigned i = 0; i < 4 && poll(&p, 1, 0) > 0; i++)
+                if (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK)
+                        return true;
+        return false;
+}
+
 static int pg_ready(StoreConn *c) {
-        if (!c->broken && PQstatus(c->pg) == CONNECTION_OK)
+        if (!c->broken && PQstatus(c->pg) == CONNECTION_OK && !pg_closed_while_idle(c))
                 return 0;
+        if (c->in_tx)
+                return -EIO;    /* the transaction is gone with its connection */
         return pg_reconnect(c);
 }
 
@@ -580,6 +599,98 @@ static int pg_migrate_unlock(StoreConn *c) {
         return pg_simple(c, "SELECT pg_advisory_unlock(" PG_LOCK_MIGRATE ")", "migrate", NULL);
 }
 
+/* ---- the change feed ---- */
+
+#define PG_CHANNEL "sauthd"
+
+struct StoreWatch {
+        StoreConn conn;         /* for pg_simple()'s deadline; no statements */
+};
+
+static int pg_notify(StoreConn *c, const char *payload) {
+        static const char sql[] = "SELECT pg_notify('" PG_CHANNEL "', ?)";
+        StoreStmt *st = NULL;
+        int r;
+
+        r = pg_prepare(c, sql, &st);
+        if (r < 0)
+                return r;
+        r = pg_bind_text(st, 1, payload);
+        if (r >= 0)
+                r = pg_step(st);
+        pg_reset(st);
+        return r < 0 ? r : 0;
+}
+
+/* The listening connection gets the parameters of c's (libpq hands them
+ * back, password included), so the conninfo need not be kept. */
+static int pg_watch_open(StoreConn *c, StoreWatch **ret) {
+        const char *keys[64], *values[64];
+        PQconninfoOption *opts;
+        StoreWatch *w;
+        size_t n = 0;
+        int r;
+
+        opts = PQconninfo(c->pg);
+        if (!opts)
+                return -ENOMEM;
+        for (PQconninfoOption *o = opts; o->keyword && n < ELEMENTSOF(keys) - 1; o++)
+                if (o->val && *o->val) {
+                        keys[n] = o->keyword;
+                        values[n++] = o->val;
+                }
+        keys[n] = values[n] = NULL;
+        w = calloc(1, sizeof *w);
+        if (!w) {
+                PQconninfoFree(opts);
+                return -ENOMEM;
+        }
+        w->conn.timeout_ms = c->timeout_ms;
+        w->conn.pg = PQconnectdbParams(keys, values, 0);
+        PQconninfoFree(opts);
+        if (!w->conn.pg || PQstatus(w->conn.pg) != CONNECTION_OK) {
+                log_error("store: change feed: cannot connect to PostgreSQL: %s",
+                          w->conn.pg ? PQerrorMessage(w->conn.pg) : "out of memory");
+                PQfinish(w->conn.pg);
+                free(w);
+                return -EIO;
+        }
+        PQsetNoticeProcessor(w->conn.pg, pg_notice, NULL);
+        r = pg_simple(&w->conn, "LISTEN " PG_CHANNEL, "listen", NULL);
+        if (r < 0 || PQsetnonblocking(w->conn.pg, 1) < 0) {
+                PQfinish(w->conn.pg);
+                free(w);
+                return r < 0 ? r : -EIO;
+        }
+        *ret = w;
+        return 0;
+}
+
+static int pg_watch_fd(StoreWatch *w) {
+        return PQsocket(w->conn.pg);
+}
+
+static int pg_watch_read(StoreWatch *w, void (*fn)(const char *payload, void *userdata), void *userdata) {
+        PGnotify *n;
+
+        if (!PQconsumeInput(w->conn.pg) || PQstatus(w->conn.pg) != CONNECTION_OK) {
+                log_error("store: change feed: connection to PostgreSQL lost");
+                return -EIO;
+        }
+        while ((n = PQnotifies(w->conn.pg))) {
+                fn(n->extra, userdata);
+                PQfreemem(n);
+        }
+        return 0;
+}
+
+static void pg_watch_close(StoreWatch *w) {
+        if (!w)
+                return;
+        PQfinish(w->conn.pg);
+        free(w);
+}
+
 /* ---- opening ---- */
 
 static void pg_close(StoreConn *c) {
@@ -659,4 +770,9 @@ const StoreDriver store_driver_postgresql = {
         .schema_version_set = pg_schema_version_set,
         .migrate_lock = pg_migrate_lock,
         .migrate_unlock = pg_migrate_unlock,
+        .notify = pg_notify,
+        .watch_open = pg_watch_open,
+        .watch_fd = pg_watch_fd,
+        .watch_read = pg_watch_read,
+        .watch_close = pg_watch_close,
 };

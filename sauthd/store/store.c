@@ -136,6 +136,18 @@ static const char *const store_migrations[] = {
         " next_attempt BIGINT NOT NULL,"
         " last_error TEXT NOT NULL DEFAULT '');"
         "CREATE INDEX outbox_next ON outbox(next_attempt, created);",
+
+        /* 6: the public session-token keys of every host sharing the
+         * store (a fleet on PostgreSQL; on SQLite only this host's), so
+         * that a token one host signed verifies on the others. kid is the
+         * RFC 7638 thumbprint of public_key (base64url); not_after 0 for
+         * a host's current key. */
+        "CREATE TABLE signing_keys ("
+        " kid TEXT PRIMARY KEY,"
+        " issuer TEXT NOT NULL,"
+        " public_key TEXT NOT NULL,"
+        " created BIGINT NOT NULL,"
+        " not_after BIGINT NOT NULL DEFAULT 0);",
 };
 
 _Static_assert(ELEMENTSOF(store_migrations) == STORE_SCHEMA_VERSION,
@@ -288,6 +300,79 @@ int store_end(Store *s, int r) {
                 return store_errno(q);
         }
         return r;
+}
+
+/* ---- the change feed ---- */
+
+int store_changed(Store *s, const char *kind, const char *id) {
+        char payload[STORE_CHANGE_MAX];
+
+        if (!s->driver->notify)
+                return 0;       /* one host: nobody else caches */
+        if (snprintf(payload, sizeof payload, "%s:%s", kind, id ? id : "") >= (int) sizeof payload)
+                return -E2BIG;
+        return store_errno(s->driver->notify(s->conn, payload));
+}
+
+struct StoreFeed {
+        const StoreDriver *driver;
+        StoreWatch *watch;
+};
+
+int store_feed_open(Store *s, StoreFeed **ret) {
+        StoreFeed *f;
+        int r;
+
+        if (!s || !ret)
+                return -EINVAL;
+        if (!s->driver->watch_open)
+                return -EOPNOTSUPP;
+        f = calloc(1, sizeof *f);
+        if (!f)
+                return -ENOMEM;
+        f->driver = s->driver;
+        r = s->driver->watch_open(s->conn, &f->watch);
+        if (r < 0) {
+                free(f);
+                return store_errno(r);
+        }
+        *ret = f;
+        return 0;
+}
+
+int store_feed_fd(StoreFeed *f) {
+        return f->driver->watch_fd(f->watch);
+}
+
+typedef struct FeedCall {
+        store_change_fn fn;
+        void *userdata;
+} FeedCall;
+
+static void store_feed_one(const char *payload, void *userdata) {
+        FeedCall *call = userdata;
+        char kind[32];
+        const char *colon = strchr(payload, ':');
+
+        /* Anything else on the channel is not ours: passed over. */
+        if (!colon || (size_t) (colon - payload) >= sizeof kind)
+                return;
+        memcpy(kind, payload, (size_t) (colon - payload));
+        kind[colon - payload] = 0;
+        call->fn(kind, colon + 1, call->userdata);
+}
+
+int store_feed_dispatch(StoreFeed *f, store_change_fn fn, void *userdata) {
+        FeedCall call = { fn, userdata };
+
+        return store_errno(f->driver->watch_read(f->watch, store_feed_one, &call));
+}
+
+void store_feed_close(StoreFeed *f) {
+        if (!f)
+                return;
+        f->driver->watch_close(f->watch);
+        free(f);
 }
 
 /* ---- opening and migrating ---- */

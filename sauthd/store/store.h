@@ -21,7 +21,7 @@
  * included (logged without values).
  */
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 typedef struct Store Store;
 
@@ -308,6 +308,44 @@ int store_membership_remove(Store *s, const char *uid, const char *member_model,
  * not NULL — ordered by member_model, resource, resource_id. One query. */
 int store_memberships_foreach(Store *s, const char *uid, const char *member_model, const char *resource,
                               const char *resource_id, store_membership_fn fn, void *userdata);
+
+/* ---- signing keys of the hosts sharing the store (signing-keys.c) ---- */
+
+typedef struct StoreSigningKey {
+        const char *kid;
+        const char *issuer;
+        const char *public_key;         /* base64url, 32 bytes */
+        int64_t created;
+        int64_t not_after;              /* 0: a host's current key */
+} StoreSigningKey;
+
+typedef int (*store_signing_key_fn)(const StoreSigningKey *k, void *userdata);
+
+/* Adds the key, or sets the not_after of the one with its kid. */
+int store_signing_key_put(Store *s, const StoreSigningKey *k);
+/* The keys that verify at now (not_after 0 or later than now). */
+int store_signing_keys_foreach(Store *s, int64_t now, store_signing_key_fn fn, void *userdata);
+
+/* ---- the change feed (a store several hosts share) ---- */
+
+/* What another host changed, as kind and id: "sessions" uid (sessions of
+ * the person revoked), "apikeys" uid (keys of the person added or
+ * revoked), "account" username (status or admin flag), "keys" "" (a host
+ * published a signing key). Strings borrowed for the call. */
+typedef void (*store_change_fn)(const char *kind, const char *id, void *userdata);
+
+typedef struct StoreFeed StoreFeed;
+
+/* A connection that listens for changes. -EOPNOTSUPP on a store only one
+ * host uses (SQLite). */
+int store_feed_open(Store *s, StoreFeed **ret);
+/* Readable when changes came. */
+int store_feed_fd(StoreFeed *f);
+/* Hands every change that came to fn, without waiting. -EIO once the
+ * connection is lost: close, reopen, and reload whatever is cached, as
+ * changes made meanwhile were not seen. */
+int store_feed_dispatch(StoreFeed *f, store_change_fn fn, void *userdata);
+void store_feed_close(StoreFeed *f);
 
 /* ---- housekeeping ---- */
 

@@ -129,6 +129,64 @@ test_apikey_across_hosts() {
         expect_eq "$(on_b sa_error ApiAccess "'$key'" "['full']")" InvalidCredentials "revoked on A, on B"
 }
 
+# VERIFY_WITHIN TOKEN SECONDS — on B: polls VerifyToken (bounded) until it
+# refuses the token; prints the milliseconds it took, fails after SECONDS.
+refused_on_b_within() {
+        local tok=$1 limit_ms=$(($2 * 1000)) start now
+        start=$(date +%s%3N)
+        while :; do
+                on_b sa_error VerifyToken "'$tok'" 2>/dev/null | grep -q InvalidToken && break
+                now=$(date +%s%3N)
+                [ $((now - start)) -le "$limit_ms" ] || fail "B still accepts the token after $((now - start)) ms"
+                sleep 0.05
+        done
+        echo $(($(date +%s%3N) - start))
+}
+
+# Each host signs with its own key; the public keys are in the store, so a
+# token from A verifies on B (and the other way), and AuthParams on either
+# lists both hosts' keys.
+test_token_from_a_verifies_on_b() {
+        fleet_setup
+        local uid ta tb kids
+        uid=$(sa_user alice "$PW")
+        ta=$(sa_login alice "$PW" | jget jwt_token)
+        tb=$(on_b sa_login alice "$PW" | jget jwt_token)
+        expect_eq "$(on_b sa_call VerifyToken s "$ta" | jget uid)" "$uid" "A's token on B"
+        expect_eq "$(sa_call VerifyToken s "$tb" | jget uid)" "$uid" "B's token on A"
+        expect_ne "$(sa_call AuthParams s "$ta" | jget public_key)" "$(on_b sa_call AuthParams s "$tb" | jget public_key)" \
+                "each host its own key"
+        for host in sa_call "on_b sa_call"; do
+                kids=$($host AuthParams s "$ta" | jget jwks | jq -r '.keys | length')
+                expect_eq "$kids" 2 "keys listed by $host"
+        done
+        expect_eq "$(sa_sql "SELECT COUNT(*) FROM signing_keys")" 2 "keys in the store"
+}
+
+# Logout on A: B refuses the token within a second (the change feed), and
+# again after B's feed connection was cut and came back (a full reload).
+test_logout_on_a_refused_on_b() {
+        fleet_setup
+        local ta tb ms uid
+        uid=$(sa_user alice "$PW")
+        ta=$(sa_login alice "$PW" | jget jwt_token)
+        tb=$(sa_login alice "$PW" | jget jwt_token)
+        on_b sa_call VerifyToken s "$ta" > /dev/null
+        on_b sa_call VerifyToken s "$tb" > /dev/null
+        sa_call Logout s "$ta" > /dev/null
+        ms=$(refused_on_b_within "$ta" 1)
+        note "refused on B after $ms ms"
+        expect_eq "$(on_b sa_call VerifyToken s "$tb" | jget uid)" "$uid" "the other session lives"
+        # Cut every connection of the hosts (as a failover does), revoke
+        # meanwhile: B learns it from the reload once its feed is back.
+        sa_sql "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+                WHERE application_name = 'sauthd' AND pid <> pg_backend_pid()" > /dev/null
+        sa_call Logout s "$tb" > /dev/null
+        ms=$(refused_on_b_within "$tb" 5)
+        note "refused on B after a reconnect in $ms ms"
+        grep -q "change feed back" "$T/b/sauthd.log" || fail "B did not log its feed's return"
+}
+
 # kill -9 of A during a flood of writes: everything A acknowledged is in
 # the store, and B answers throughout.
 test_sigkill_of_a_loses_nothing_acknowledged() {
