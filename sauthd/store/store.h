@@ -118,6 +118,10 @@ int store_mail_foreach(Store *s, int64_t due, unsigned limit, store_mail_fn fn, 
 int store_mail_delete(Store *s, const char *id);
 /* Not sent: attempts + 1, the next attempt and the reason (no secrets). */
 int store_mail_retry(Store *s, const char *id, int64_t next_attempt, const char *last_error);
+/* Takes a due message for sending until 'until' (capped at its expiry),
+ * if its next_attempt is still seen_next_attempt: hosts sharing the store
+ * send each message once. -EALREADY if another host took it (or it went). */
+int store_mail_claim(Store *s, const char *id, int64_t seen_next_attempt, int64_t until);
 /* The earliest next_attempt later than after; -ENOENT if none. */
 int store_mail_next(Store *s, int64_t after, int64_t *ret);
 

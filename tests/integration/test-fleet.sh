@@ -187,6 +187,22 @@ test_logout_on_a_refused_on_b() {
         grep -q "change feed back" "$T/b/sauthd.log" || fail "B did not log its feed's return"
 }
 
+# Both hosts pump the one outbox: each message goes out once.
+test_mail_sent_once_across_hosts() {
+        fleet_setup
+        local i
+        for i in $(seq 1 10); do
+                sa_register "a$i" > /dev/null
+                on_b sa_register "b$i" > /dev/null
+        done
+        sa_mail_drain 30
+        on_b sa_mail_drain 30
+        sleep 1
+        expect_eq "$(sa_mail_count)" 20 "messages sent"
+        expect_eq "$(grep -l '^To: ' "$T"/mail/*.eml | xargs grep -h '^To: ' | sort | uniq -d | wc -l)" 0 \
+                "recipients mailed twice"
+}
+
 # kill -9 of A during a flood of writes: everything A acknowledged is in
 # the store, and B answers throughout.
 test_sigkill_of_a_loses_nothing_acknowledged() {
