@@ -71,7 +71,7 @@ test_password_change_on_b_old_fails_on_a() {
 
 # 50 uses of one reset token at once, 25 on each host: exactly one wins.
 test_reset_token_single_use_across_hosts() {
-        fleet_setup "lockout.deny=0"
+        fleet_setup "lockout.deny=0" "daemon.workers=16"
         local uid tok i pids=() addr ok
         uid=$(sa_user alice "$PW")
         sa_call ForgotPassword sss "" alice "" > /dev/null
