@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,8 @@
  * - Every wait on the server is bounded by the connection's timeout: the
  *   queries go out with libpq's asynchronous calls and the driver polls the
  *   socket with a deadline. A server that does not answer in time costs
- *   the connection (it is reopened on the next use) and -ETIMEDOUT.
+ *   the connection and -EHOSTDOWN; until a thread has connected again,
+ *   every call fails at once with -EHOSTDOWN (see pg_reconnect()).
  * - begin() takes a transaction-scoped advisory lock, the same for every
  *   host: write transactions of the whole fleet run one at a time, as they
  *   do on one SQLite file, so every read-then-write of the store keeps the
@@ -70,6 +72,13 @@ struct StoreConn {
         int changes;
         bool broken;                    /* reopen before the next use */
         bool in_tx;                     /* between begin() and commit() / rollback() */
+        bool down;                      /* unreachable: calls fail at once until the thread reconnects */
+        pthread_mutex_t lock;           /* fresh, closing: shared with the reconnecting thread */
+        pthread_cond_t wake;
+        pthread_t thread;
+        bool thread_running;
+        bool closing;
+        PGconn *fresh;
         StoreStmt *stmts[PG_STMT_CACHE];
 };
 
@@ -113,7 +122,7 @@ static int pg_fail_result(StoreConn *c, const PGresult *res, const char *what) {
         if (PQstatus(c->pg) != CONNECTION_OK) {
                 c->broken = true;
                 log_error("store: %s: connection to PostgreSQL lost", what);
-                return -EIO;
+                return -EHOSTDOWN;
         }
         if (r == -EEXIST || r == -ENOENT || r == -ENOMEM)
                 return r;
@@ -139,21 +148,159 @@ static void pg_forget_statements(StoreConn *c) {
         }
 }
 
-/* Reopens a connection that failed, with the parameters of the first
- * open (libpq keeps them). Only between transactions: a transaction that
- * lost its connection is gone and its caller has had -EIO. */
-static int pg_reconnect(StoreConn *c) {
-        pg_forget_statements(c);
-        PQreset(c->pg);
-        if (PQstatus(c->pg) != CONNECTION_OK) {
-                log_error("store: cannot reconnect to PostgreSQL: %s", PQerrorMessage(c->pg));
-                return -EIO;
+/* A connection made off the loop, for a server that did not answer in
+ * time or refused us: the loop never waits for it. The thread owns a copy
+ * of the connection parameters (wiped when it ends) and hands a working
+ * connection over through c->fresh. */
+typedef struct PgParams {
+        StoreConn *c;
+        char **keys, **values;
+        size_t n;
+} PgParams;
+
+static void pg_params_free(PgParams *p) {
+        if (!p)
+                return;
+        for (size_t i = 0; i < p->n; i++) {
+                free(p->keys[i]);
+                if (p->values[i]) {
+                        /* It may be the password. */
+                        explicit_bzero(p->values[i], strlen(p->values[i]));
+                        free(p->values[i]);
+                }
         }
+        free(p->keys);
+        free(p->values);
+        free(p);
+}
+
+static PgParams *pg_params_of(StoreConn *c) {
+        PQconninfoOption *opts = PQconninfo(c->pg);
+        PgParams *p;
+        size_t n = 0;
+
+        if (!opts)
+                return NULL;
+        for (PQconninfoOption *o = opts; o->keyword; o++)
+                n++;
+        p = calloc(1, sizeof *p);
+        if (p) {
+                p->c = c;
+                p->keys = calloc(n + 1, sizeof *p->keys);
+                p->values = calloc(n + 1, sizeof *p->values);
+        }
+        if (!p || !p->keys || !p->values) {
+                PQconninfoFree(opts);
+                pg_params_free(p);
+                return NULL;
+        }
+        for (PQconninfoOption *o = opts; o->keyword; o++) {
+                if (!o->val || !*o->val)
+                        continue;
+                p->keys[p->n] = strdup(o->keyword);
+                p->values[p->n] = strdup(o->val);
+                if (!p->keys[p->n] || !p->values[p->n]) {
+                        p->n++;
+                        PQconninfoFree(opts);
+                        pg_params_free(p);
+                        return NULL;
+                }
+                p->n++;
+        }
+        PQconninfoFree(opts);
+        return p;
+}
+
+static void *pg_reconnect_thread(void *arg) {
+        PgParams *p = arg;
+        StoreConn *c = p->c;
+
+        for (unsigned attempt = 0;; attempt++) {
+                PGconn *pg = PQconnectdbParams((const char *const *) p->keys, (const char *const *) p->values, 0);
+                bool stop;
+
+                if (pg && PQstatus(pg) == CONNECTION_OK) {
+                        pthread_mutex_lock(&c->lock);
+                        c->fresh = pg;
+                        pthread_mutex_unlock(&c->lock);
+                        break;
+                }
+                if (attempt == 0)
+                        log_error("store: PostgreSQL unreachable, retrying every second: %s",
+                                  pg ? PQerrorMessage(pg) : "out of memory");
+                PQfinish(pg);
+                pthread_mutex_lock(&c->lock);
+                if (!c->closing) {
+                        struct timespec until;
+
+                        clock_gettime(CLOCK_REALTIME, &until);
+                        until.tv_sec += 1;
+                        (void) pthread_cond_timedwait(&c->wake, &c->lock, &until);
+                }
+                stop = c->closing;
+                pthread_mutex_unlock(&c->lock);
+                if (stop)
+                        break;
+        }
+        pg_params_free(p);
+        return NULL;
+}
+
+/* Takes the connection the thread made, if it is done. */
+static bool pg_adopt(StoreConn *c) {
+        PGconn *fresh;
+
+        pthread_mutex_lock(&c->lock);
+        fresh = TAKE_PTR(c->fresh);
+        pthread_mutex_unlock(&c->lock);
+        if (!fresh)
+                return false;
+        (void) pthread_join(c->thread, NULL);
+        c->thread_running = false;
+        PQfinish(c->pg);
+        c->pg = fresh;
+        return true;
+}
+
+static void pg_connected(StoreConn *c) {
         PQsetNoticeProcessor(c->pg, pg_notice, NULL);
-        c->broken = false;
+        c->broken = c->down = false;
         c->generation++;
         log_notice("store: reconnected to PostgreSQL");
-        return 0;
+}
+
+/* Reopens a connection that failed. Only between transactions: a
+ * transaction that lost its connection is gone and its caller has had
+ * -EHOSTDOWN. A server that closed the connection (a restart, a
+ * failover) is asked once at once, bounded by the timeout; a server that
+ * did not answer in time, or would not take us, is left to the thread,
+ * and until it has a connection every call fails at once with
+ * -EHOSTDOWN: the loop does not wait on a server that is not there. */
+static int pg_reconnect(StoreConn *c) {
+        pg_forget_statements(c);
+        if (pg_adopt(c)) {
+                pg_connected(c);
+                return 0;
+        }
+        if (c->thread_running)
+                return -EHOSTDOWN;
+        if (!c->down) {
+                PQreset(c->pg);
+                if (PQstatus(c->pg) == CONNECTION_OK) {
+                        pg_connected(c);
+                        return 0;
+                }
+                c->down = true;
+        }
+        PgParams *p = pg_params_of(c);
+        if (!p)
+                return -ENOMEM;
+        if (pthread_create(&c->thread, NULL, pg_reconnect_thread, p) != 0) {
+                pg_params_free(p);
+                return -EHOSTDOWN;
+        }
+        c->thread_running = true;
+        return -EHOSTDOWN;
 }
 
 /* Before a statement outside a transaction: a connection the server
@@ -177,7 +324,8 @@ static int pg_ready(StoreConn *c) {
         if (!c->broken && PQstatus(c->pg) == CONNECTION_OK && !pg_closed_while_idle(c))
                 return 0;
         if (c->in_tx)
-                return -EIO;    /* the transaction is gone with its connection */
+                return -EHOSTDOWN;      /* the transaction is gone with its connection */
+        c->broken = true;
         return pg_reconnect(c);
 }
 
@@ -214,7 +362,8 @@ static PGresult *pg_wait(StoreConn *c, const char *what, int *ret_r) {
                         PQclear(keep);
                         log_error("store: %s: PostgreSQL did not answer within %d ms", what, c->timeout_ms);
                         c->broken = true;
-                        *ret_r = -ETIMEDOUT;
+                        c->down = true;
+                        *ret_r = -EHOSTDOWN;
                         return NULL;
                 }
                 k = poll(&p, 1, (int) left);
@@ -430,12 +579,12 @@ static int pg_step(StoreStmt *st) {
                 /* First step of this use: send it. A connection that broke
                  * outside a transaction is reopened first. */
                 if (c->broken && c->in_tx)
-                        return -EIO;
+                        return -EHOSTDOWN;
                 r = pg_ready(c);
                 if (r < 0)
                         return r;
                 r = pg_execute(st);
-                if (r < 0 && c->broken && pg_idempotent(st) && pg_reconnect(c) >= 0)
+                if (r < 0 && c->broken && !c->down && pg_idempotent(st) && pg_reconnect(c) >= 0)
                         r = pg_execute(st);
                 if (r < 0)
                         return r;
@@ -494,6 +643,8 @@ static void pg_reset(StoreStmt *st) {
 
 /* ---- transactions ---- */
 
+static int pg_rollback(StoreConn *c);
+
 static int pg_begin(StoreConn *c) {
         int r;
 
@@ -502,13 +653,14 @@ static int pg_begin(StoreConn *c) {
                 return r;
         r = pg_simple(c, "BEGIN", "begin", NULL);
         /* BEGIN changes nothing: once more on a fresh connection. */
-        if (r < 0 && c->broken && pg_reconnect(c) >= 0)
+        if (r < 0 && c->broken && !c->down && pg_reconnect(c) >= 0)
                 r = pg_simple(c, "BEGIN", "begin", NULL);
         if (r < 0)
                 return r;
+        c->in_tx = true;
         r = pg_simple(c, "SELECT pg_advisory_xact_lock(" PG_LOCK_WRITE ")", "begin", NULL);
         if (r < 0)
-                (void) pg_simple(c, "ROLLBACK", "rollback", NULL);
+                (void) pg_rollback(c);
         return r;
 }
 
@@ -520,7 +672,7 @@ static int pg_commit(StoreConn *c) {
 
         if (c->broken) {
                 c->in_tx = false;
-                return -EIO;
+                return -EHOSTDOWN;
         }
         if (!PQsendQuery(c->pg, "COMMIT"))
                 return pg_fail_result(c, NULL, "commit");
@@ -631,6 +783,10 @@ static int pg_watch_open(StoreConn *c, StoreWatch **ret) {
         size_t n = 0;
         int r;
 
+        /* Not while the server is unreachable: that would wait here. */
+        r = pg_ready(c);
+        if (r < 0)
+                return r;
         opts = PQconninfo(c->pg);
         if (!opts)
                 return -ENOMEM;
@@ -696,6 +852,16 @@ static void pg_watch_close(StoreWatch *w) {
 static void pg_close(StoreConn *c) {
         if (!c)
                 return;
+        if (c->thread_running) {
+                pthread_mutex_lock(&c->lock);
+                c->closing = true;
+                pthread_cond_signal(&c->wake);
+                pthread_mutex_unlock(&c->lock);
+                (void) pthread_join(c->thread, NULL);
+        }
+        PQfinish(c->fresh);
+        pthread_mutex_destroy(&c->lock);
+        pthread_cond_destroy(&c->wake);
         for (size_t i = 0; i < PG_STMT_CACHE; i++)
                 pg_stmt_free(c->stmts[i]);
         PQfinish(c->pg);        /* takes NULL */
@@ -721,6 +887,8 @@ static int pg_open_timeout(const char *conninfo, unsigned timeout_ms, StoreConn 
         c = calloc(1, sizeof *c);
         if (!c)
                 return -ENOMEM;
+        pthread_mutex_init(&c->lock, NULL);
+        pthread_cond_init(&c->wake, NULL);
         c->timeout_ms = timeout_ms ? (int) MIN(timeout_ms, (unsigned) INT_MAX) : PG_DEFAULT_TIMEOUT_MS;
         snprintf(connect_timeout, sizeof connect_timeout, "%d", MAX(2, (c->timeout_ms + 999) / 1000));
         /* The server gives up on its side a little before we do. */

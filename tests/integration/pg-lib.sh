@@ -53,8 +53,25 @@ pg_start() {
         PG_SOCKET_DIR=$PG_DIR
 }
 
+# pg_freeze / pg_thaw — SIGSTOP / SIGCONT the server and its backends: a
+# database that takes connections and queries and never answers.
+pg_pids() {
+        local main
+        main=$(head -n 1 "$PG_DIR/data/postmaster.pid" 2>/dev/null) || return 0
+        echo "$main" $(pgrep -P "$main")
+}
+
+pg_freeze() {
+        kill -STOP $(pg_pids)
+}
+
+pg_thaw() {
+        kill -CONT $(pg_pids) 2>/dev/null || true
+}
+
 pg_stop() {
         [ -n "$PG_DIR" ] || return 0
+        pg_thaw
         "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
         PG_DIR=""
 }

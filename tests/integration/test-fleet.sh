@@ -203,6 +203,47 @@ test_mail_sent_once_across_hosts() {
                 "recipients mailed twice"
 }
 
+# millis CMD... — runs CMD; prints how long it took in ms (its output and
+# status are dropped).
+millis() {
+        local start
+        start=$(date +%s%3N)
+        ("$@") > /dev/null 2>&1 || true
+        echo $(($(date +%s%3N) - start))
+}
+
+# One host whose database stops answering ([store] timeout = 2): a call
+# that needs the store fails within the timeout as StoreUnavailable (PAM:
+# AUTHINFO_UNAVAIL), later ones at once; what needs no database still
+# answers; once the database is back, so is the service.
+test_store_unreachable_bounded() {
+        sa_setup "store.timeout=2"
+        local tok ms out rc=0 i
+        sa_user alice "$PW" > /dev/null
+        tok=$(sa_login alice "$PW" | jget jwt_token)
+        sa_pam_service sa
+        pg_freeze
+        ms=$(millis sa_error AccountLogin alice "$PW" local '@a{sv} {}')
+        expect_eq "$(sa_error AccountLogin alice "$PW" local '@a{sv} {}')" StoreUnavailable "login, store frozen"
+        [ "$ms" -lt 4500 ] || fail "the first login waited $ms ms for a frozen store"
+        ms=$(millis sa_error AccountLogin alice "$PW" local '@a{sv} {}')
+        [ "$ms" -lt 1000 ] || fail "a later login waited $ms ms"
+        ms=$(millis sa_call Methods)
+        [ "$ms" -lt 1000 ] || fail "Methods took $ms ms"
+        ms=$(millis sa_call VerifyToken s "$tok")
+        [ "$ms" -lt 1000 ] || fail "VerifyToken took $ms ms"
+        expect_eq "$(sa_call VerifyToken s "$tok" | jget method)" local "VerifyToken from memory"
+        out=$(echo "$PW" | sa_pam sa alice authenticate) || rc=$?
+        [ "$rc" -ne 0 ] || fail "PAM succeeded with the store frozen"
+        expect_match "$out" "Authentication service cannot retrieve authentication info" "PAM, store frozen"
+        pg_thaw
+        for i in $(seq 1 100); do
+                (sa_login alice "$PW") > /dev/null 2>&1 && break
+                sleep 0.1
+        done
+        expect_eq "$(sa_login alice "$PW" | jget username)" alice "login once the store is back"
+}
+
 # kill -9 of A during a flood of writes: everything A acknowledged is in
 # the store, and B answers throughout.
 test_sigkill_of_a_loses_nothing_acknowledged() {

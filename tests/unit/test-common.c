@@ -105,12 +105,14 @@ static char *hostname_now(void) {
 
 /* ---- the error table ---- */
 
-/* The error names of DESIGN.md, each must be in the table. */
+/* The error names of DESIGN.md, and StoreUnavailable added with the
+ * PostgreSQL store (docs/dbus-api.md); each must be in the table. */
 static const char *const design_error_names[] = {
         "InvalidCredentials", "AccountLocked", "AccountDisabled", "PasswordMismatch",
         "WeakPassword", "InvalidToken", "AlreadyRegistered", "InvalidArgument",
         "AccessDenied", "NotFound", "UnsupportedMethod", "ProviderError",
         "AuthorizationDenied", "ExpiredToken", "RateLimited", "LimitExceeded", "Internal",
+        "StoreUnavailable",
 };
 
 static void test_errors_roundtrip(void **state) {
@@ -170,6 +172,7 @@ static void test_errors_pam(void **state) {
                 { SAUTH_E_ACCOUNT_DISABLED,    PAM_ACCT_EXPIRED },
                 { SAUTH_E_NOT_FOUND,           PAM_USER_UNKNOWN },
                 { SAUTH_E_UNREACHABLE,         PAM_AUTHINFO_UNAVAIL },
+                { SAUTH_E_STORE_UNAVAILABLE,   PAM_AUTHINFO_UNAVAIL },
                 { SAUTH_E_WEAK_PASSWORD,       PAM_AUTHTOK_ERR },
                 { SAUTH_E_INVALID_TOKEN,       PAM_AUTHTOK_ERR },
                 { SAUTH_E_MUST_CHANGE,         PAM_NEW_AUTHTOK_REQD },
