@@ -352,6 +352,10 @@ static void check_defaults(const SauthConfig *c) {
         assert_string_equal(c->admin_group, "sauth-admin");
         assert_int_equal(c->workers, 0);
         assert_string_equal(c->store_path, "/var/lib/sauthd/sauth.db");
+        assert_string_equal(c->store_driver, "sqlite");
+        assert_null(c->store_conninfo_file);
+        assert_int_equal(c->store_timeout, 5);
+        assert_int_equal(c->store_pool_size, 4);
         assert_int_equal(c->hash_ops, 2);
         assert_int_equal(c->hash_mem_kib, 65536);
         assert_string_equal(c->pwquality_conf, "/etc/security/pwquality.conf");
@@ -440,6 +444,10 @@ static const char full_config[] =
         "max_queue = 7\n"
         "[store]\n"
         "path = /srv/sauth/db.sqlite\n"
+        "driver = postgresql\n"
+        "conninfo_file = /etc/sauthd/pg.conninfo\n"
+        "timeout = 9\n"
+        "pool_size = 2\n"
         "[password]\n"
         "hash_ops = 3\n"
         "hash_mem_kib = 1024\n"
@@ -498,6 +506,10 @@ static void test_config_full(void **state) {
         assert_int_equal(c->workers, 3);
         assert_int_equal(c->max_queue, 7);
         assert_string_equal(c->store_path, "/srv/sauth/db.sqlite");
+        assert_string_equal(c->store_driver, "postgresql");
+        assert_string_equal(c->store_conninfo_file, "/etc/sauthd/pg.conninfo");
+        assert_int_equal(c->store_timeout, 9);
+        assert_int_equal(c->store_pool_size, 2);
         assert_int_equal(c->hash_ops, 3);
         assert_int_equal(c->hash_mem_kib, 1024);
         assert_string_equal(c->pwquality_conf, "/etc/pwq.conf");
