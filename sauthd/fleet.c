@@ -131,6 +131,9 @@ int fleet_start(Manager *m) {
         Fleet *f;
         int r;
 
+        /* One host alone has nobody to tell: no write at start. */
+        if (!store_is_remote(m->store))
+                return 0;
         r = sessions_publish_keys(m->sessions, m->store);
         if (r < 0) {
                 log_error("cannot publish the session token keys in the store: %s", strerror(-r));
@@ -141,8 +144,6 @@ int fleet_start(Manager *m) {
                 log_error("cannot read the other hosts' session token keys: %s", strerror(-r));
                 return r;
         }
-        if (!store_is_remote(m->store))
-                return 0;
         f = calloc(1, sizeof *f);
         if (!f)
                 return -ENOMEM;

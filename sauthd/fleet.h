@@ -14,7 +14,7 @@
 typedef struct Manager Manager;
 typedef struct Fleet Fleet;
 
-/* Publishes this host's public keys, reads the other hosts' and, on a
- * shared store, starts listening. */
+/* On a shared store: publishes this host's public keys, reads the other
+ * hosts' and starts listening. Nothing on SQLite. */
 int fleet_start(Manager *m);
 void fleet_stop(Manager *m);

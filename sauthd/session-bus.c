@@ -262,7 +262,7 @@ static int method_rotate_key(sd_bus_message *msg, Manager *m, const Caller *call
         /* The other hosts sharing the store learn the new key from it; the
          * ring file holds it already, and the next start publishes it if
          * this fails. */
-        if (sessions_publish_keys(m->sessions, m->store) < 0)
+        if (store_is_remote(m->store) && sessions_publish_keys(m->sessions, m->store) < 0)
                 log_warning("key rotation: the new public key is not in the store yet");
         session_audit(AUDIT_KEY_ROTATE, AUDIT_OK, caller, NULL);
         r = bus_dict_new(msg, &reply);

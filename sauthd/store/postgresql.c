@@ -878,6 +878,7 @@ static inline void pg_closep(StoreConn **c) {
 static int pg_open_timeout(const char *conninfo, unsigned timeout_ms, StoreConn **ret) {
         _cleanup_(pg_closep) StoreConn *c = NULL;
         char connect_timeout[16], options[96];
+        int server_ms;
         /* Later keys override earlier ones: what the conninfo says wins. */
         const char *keys[] = { "connect_timeout", "options", "application_name", "dbname", NULL };
         const char *values[] = { connect_timeout, options, "sauthd", conninfo, NULL };
@@ -891,9 +892,12 @@ static int pg_open_timeout(const char *conninfo, unsigned timeout_ms, StoreConn 
         pthread_cond_init(&c->wake, NULL);
         c->timeout_ms = timeout_ms ? (int) MIN(timeout_ms, (unsigned) INT_MAX) : PG_DEFAULT_TIMEOUT_MS;
         snprintf(connect_timeout, sizeof connect_timeout, "%d", MAX(2, (c->timeout_ms + 999) / 1000));
-        /* The server gives up on its side a little before we do. */
-        snprintf(options, sizeof options, "-c statement_timeout=%d -c lock_timeout=%d",
-                 c->timeout_ms, c->timeout_ms);
+        /* The server gives up on its side a little before we do, so that
+         * a statement that is only slow (a lock another host holds) ends
+         * with the server's error and the connection stays usable; our
+         * deadline is for a server that does not answer at all. */
+        server_ms = MAX(c->timeout_ms - 500, c->timeout_ms / 2);
+        snprintf(options, sizeof options, "-c statement_timeout=%d -c lock_timeout=%d", server_ms, server_ms);
         c->pg = PQconnectdbParams(keys, values, 1);
         if (!c->pg)
                 return -ENOMEM;
