@@ -44,20 +44,68 @@ static const struct status_row status_table[_SAUTH_STATUS_MAX] = {
         [SAUTH_E_UNKNOWN]              = { "Unknown",     NULL, PAM_SERVICE_ERR },
 };
 
-/* Standard D-Bus errors that mean "nobody answered". */
+/* The error names that mean "sauthd did not answer": the daemon is not
+ * running and could not be started, or the call got no reply. Only names
+ * a client can actually receive belong here, each with who sends it:
+ *
+ * - dbus-daemon (bus/dispatch.c, bus/activation.c, bus/connection.c) and
+ *   dbus-broker: no owner and no activation file (ServiceUnknown), no
+ *   owner with auto-start off, or dbus-broker's failed activation
+ *   (NameHasNoOwner), activation timed out (TimedOut), the peer left or
+ *   did not reply in time (NoReply), too many pending activations or
+ *   replies (LimitsExceeded), and every failure to spawn the service
+ *   without systemd (the Spawn.* family, matched by prefix below:
+ *   ChildExited for an Exec= that fails, ExecFailed, ServiceNotFound…);
+ * - systemd, through dbus-daemon, when it cannot start the unit of an
+ *   activation request (ActivationFailure in src/core/dbus.c: the unit's
+ *   load state, bus_unit_validate_load_state(), and manager_add_job());
+ * - sd-bus itself, for a local failure of the call: ETIMEDOUT is Timeout,
+ *   ECONNRESET and ECONNABORTED are Disconnected, ENOENT is FileNotFound
+ *   (the errnos errno_is_transport() counts as transport failures too);
+ * - NoServer, which sd-bus reads as EHOSTDOWN, a transport errno: a
+ *   proxy speaking libdbus's client names may send it.
+ *
+ * Left out on purpose: NoNetwork (libdbus's client side only, never on the
+ * wire) and "SpawnFailed" (no such name; dbus-daemon sends Spawn.Failed).
+ * A unit that failed to load with an errno of its own arrives as
+ * "System.Error.E…" and is judged by that errno like any other. */
 static const char *const unreachable_errors[] = {
         "org.freedesktop.DBus.Error.ServiceUnknown",
         "org.freedesktop.DBus.Error.NameHasNoOwner",
         "org.freedesktop.DBus.Error.NoReply",
-        "org.freedesktop.DBus.Error.Timeout",
         "org.freedesktop.DBus.Error.TimedOut",
-        "org.freedesktop.DBus.Error.Disconnected",
-        "org.freedesktop.DBus.Error.NoServer",
-        "org.freedesktop.DBus.Error.NoNetwork",
-        "org.freedesktop.DBus.Error.FileNotFound",
-        "org.freedesktop.DBus.Error.SpawnFailed",
         "org.freedesktop.DBus.Error.LimitsExceeded",
+        "org.freedesktop.DBus.Error.Timeout",
+        "org.freedesktop.DBus.Error.Disconnected",
+        "org.freedesktop.DBus.Error.FileNotFound",
+        "org.freedesktop.DBus.Error.NoServer",
+        "org.freedesktop.systemd1.NoSuchUnit",
+        "org.freedesktop.systemd1.LoadFailed",
+        "org.freedesktop.systemd1.BadUnitSetting",
+        "org.freedesktop.systemd1.UnitMasked",
+        "org.freedesktop.systemd1.OnlyByDependency",
+        "org.freedesktop.systemd1.JobTypeNotApplicable",
+        "org.freedesktop.systemd1.TransactionIsDestructive",
+        "org.freedesktop.systemd1.TransactionJobsConflicting",
+        "org.freedesktop.systemd1.TransactionOrderIsCyclic",
+        "org.freedesktop.systemd1.ShuttingDown",
 };
+
+/* dbus-daemon's failures to start an activatable service without systemd
+ * (dbus-protocol.h's DBUS_ERROR_SPAWN_*). */
+#define DBUS_SPAWN_ERROR_PREFIX "org.freedesktop.DBus.Error.Spawn."
+
+static bool error_name_is_unreachable(const char *name) {
+        size_t n = strlen(DBUS_SPAWN_ERROR_PREFIX);
+
+        /* The prefix alone is no error name. */
+        if (strncmp(name, DBUS_SPAWN_ERROR_PREFIX, n) == 0 && name[n] != '\0')
+                return true;
+        for (size_t i = 0; i < ELEMENTSOF(unreachable_errors); i++)
+                if (strcmp(unreachable_errors[i], name) == 0)
+                        return true;
+        return false;
+}
 
 const char *sauth_status_error_name(SauthStatus s) {
         if ((unsigned) s >= _SAUTH_STATUS_MAX)
@@ -89,10 +137,8 @@ SauthStatus sauth_status_from_error_name(const char *name) {
                 if (status_table[i].error && strcmp(status_table[i].error, name) == 0)
                         return (SauthStatus) i;
 
-        for (size_t i = 0; i < ELEMENTSOF(unreachable_errors); i++)
-                if (strcmp(unreachable_errors[i], name) == 0)
-                        return SAUTH_E_UNREACHABLE;
-
+        if (error_name_is_unreachable(name))
+                return SAUTH_E_UNREACHABLE;
         return SAUTH_E_UNKNOWN;
 }
 

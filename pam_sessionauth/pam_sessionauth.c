@@ -6,6 +6,7 @@
  */
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <syslog.h>
 #include <time.h>
@@ -16,7 +17,9 @@
 
 #include "client-bus.h"
 #include "dict.h"
+#include "i18n.h"
 #include "parse-util.h"
+#include "sauth-config.h"
 #include "sauth-errors.h"
 #include "sauth-names.h"
 #include "util.h"
@@ -40,6 +43,9 @@ typedef enum Prompt {
         PROMPT_NEVER,
 } Prompt;
 
+/* pam_unix's words, which users and their scripts know; T() translates. */
+#define MSG_MUST_CHANGE N_("You are required to change your password immediately (administrator enforced).")
+
 /* pam_unix's delay after a failed authentication, in µs. */
 #define SAUTH_PAM_FAIL_DELAY_USEC 2000000
 
@@ -55,6 +61,7 @@ typedef struct Args {
         bool unavail_ignore;
         const char *device;             /* device flow with this provider at an empty password */
         Prompt prompt;                  /* device flow: the text as a prompt (sshd) or as info */
+        const char *daemon_user;        /* replies from root or this user only; NULL: root only */
 } Args;
 
 /* What one entry point works with; context_done() releases all of it. */
@@ -65,6 +72,11 @@ typedef struct Context {
         sd_bus *bus;
         const char *user;
         bool session;                   /* the session phase: one failure code */
+        locale_t locale;                /* the user's, for our messages; (locale_t) 0: none */
+        char locale_name[SAUTH_LOCALE_MAX + 1]; /* its name, for sauthd; "": none */
+        int daemon_uid_r;               /* 1: not looked up yet, 0: daemon_uid holds it, <0: errno */
+        uid_t daemon_uid;
+        char *owner;                    /* the unique name of sauthd's checked owner; NULL: not yet */
 } Context;
 
 /* Closed without a flush: every call here is synchronous, so nothing is
@@ -72,6 +84,40 @@ typedef struct Context {
  * authentication under sd-bus's own 90 s timeout, not ours. */
 static void context_done(Context *c) {
         c->bus = sd_bus_close_unref(c->bus);
+        free(c->owner);
+        c->owner = NULL;
+        i18n_locale_freep(&c->locale);
+}
+
+/* ------------------------------------------------------------ messages */
+
+/* The user's locale: LC_ALL, LC_MESSAGES or LANG of the PAM environment
+ * (pam_env, the application), else of the process. LANGUAGE is glibc's
+ * own: gettext reads it from the process environment when the locale is
+ * not C. A name we do not accept, or one the system does not have, leaves
+ * the messages untranslated. */
+static void context_locale(Context *c) {
+        static const char *const vars[] = { "LC_ALL", "LC_MESSAGES", "LANG" };
+        const char *name = NULL;
+
+        for (size_t i = 0; i < ELEMENTSOF(vars) && isempty(name); i++)
+                name = pam_getenv(c->pamh, vars[i]);
+        for (size_t i = 0; i < ELEMENTSOF(vars) && isempty(name); i++)
+                name = getenv(vars[i]);
+        if (isempty(name) || i18n_locale_new(name, &c->locale) < 0)
+                return;
+        /* Valid, so it fits. */
+        snprintf(c->locale_name, sizeof c->locale_name, "%s", name);
+}
+
+/* msgid in the user's locale. The locale is the thread's only for the
+ * lookup, so the host program's own (setlocale, uselocale) is untouched;
+ * the text itself lives in the catalog and stays valid. */
+__attribute__((format_arg(2)))
+static const char *T(const Context *c, const char *msgid) {
+        _cleanup_(i18n_scope_end) locale_t old = i18n_scope_begin(c->locale);
+
+        return _(msgid);
 }
 
 /* ------------------------------------------------------------ arguments */
@@ -149,6 +195,8 @@ static bool args_parse_value(pam_handle_t *pamh, Args *a, const char *arg) {
                         pam_syslog(pamh, LOG_WARNING, "bad prompt=%s, using auto", v);
         } else if ((v = arg_value(arg, "device")))
                 a->device = isempty(v) ? NULL : v;
+        else if ((v = arg_value(arg, "daemon_user")))
+                a->daemon_user = isempty(v) ? NULL : v;
         else if (arg_value(arg, "authtok_type"))
                 ;       /* libpam's pam_get_authtok() reads it. */
         else
@@ -161,6 +209,7 @@ static void args_parse(pam_handle_t *pamh, int argc, const char **argv, Args *re
                 .timeout_usec = DEFAULT_TIMEOUT_SEC * USEC_PER_SEC,
                 .retry = DEFAULT_RETRY,
                 .prompt = PROMPT_AUTO,
+                .daemon_user = SAUTH_DAEMON_USER,
         };
 
         for (int i = 0; i < argc; i++) {
@@ -214,6 +263,13 @@ static SauthStatus context_connect(Context *c) {
         /* The address is never taken from the environment: a password
          * check must not be redirected by DBUS_SYSTEM_BUS_ADDRESS. */
         r = sauth_client_connect(c->args.bus_address, c->args.timeout_usec, &c->bus);
+        /* A typo in bus= (sauth_client_connect() and sd-bus say EINVAL) is
+         * the admin's to fix, whatever debug says; and it fails closed,
+         * never "unreachable", which unavail=ignore would let pass. */
+        if (r == -EINVAL && c->args.bus_address) {
+                pam_syslog(c->pamh, LOG_ERR, "bus=%s is not a valid D-Bus address", c->args.bus_address);
+                return SAUTH_E_INVALID_ARGUMENT;
+        }
         if (r < 0 && c->args.debug)
                 pam_syslog(c->pamh, LOG_DEBUG, "cannot connect to %s: %s",
                            c->args.bus_address ? c->args.bus_address : SAUTH_SYSTEM_BUS_ADDRESS,
@@ -221,20 +277,44 @@ static SauthStatus context_connect(Context *c) {
         return sauth_status_from_errno(r);
 }
 
-/* sauthd runs as root, and on the system bus only root may own its name.
- * Check who actually sent a successful reply before believing it, so that
- * a misconfigured bus cannot make a stranger's "yes" count. */
-static int bus_check_sender(Context *c, sd_bus_message *reply) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        const char *sender = sd_bus_message_get_sender(reply);
-        uid_t uid;
+/* The uid of daemon_user=, looked up once per entry point, and only when
+ * a reply came from a uid other than root. -ENOENT: no such user, or
+ * daemon_user= empty: then only root is trusted. */
+static int context_daemon_uid(Context *c, uid_t *ret) {
+        struct passwd pw, *found = NULL;
+        char buf[4096];
         int r;
 
-        if (!sender)
-                return -EBADMSG;
+        if (c->daemon_uid_r > 0) {
+                c->daemon_uid_r = -ENOENT;
+                if (c->args.daemon_user) {
+                        r = getpwnam_r(c->args.daemon_user, &pw, buf, sizeof buf, &found);
+                        if (r != 0)
+                                c->daemon_uid_r = -r;
+                        else if (found) {
+                                c->daemon_uid = found->pw_uid;
+                                c->daemon_uid_r = 0;
+                        }
+                }
+        }
+        if (c->daemon_uid_r < 0)
+                return c->daemon_uid_r;
+        *ret = c->daemon_uid;
+        return 0;
+}
+
+/* sauthd runs as its own user (daemon_user=, "sauthd" by default) or as
+ * root, and on the system bus only those may own its name. 0 when the
+ * connection 'name' (a unique name) is one of them, -EPERM (logged) when
+ * not. */
+static int bus_check_peer(Context *c, const char *name) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        uid_t uid, daemon_uid;
+        int r;
+
         /* The bus reports the peer's effective uid from the socket; a value
          * read from /proc instead ("augmented") could be raced, so refuse it. */
-        r = sd_bus_get_name_creds(c->bus, sender, SD_BUS_CREDS_EUID, &creds);
+        r = sd_bus_get_name_creds(c->bus, name, SD_BUS_CREDS_EUID, &creds);
         if (r < 0)
                 return r;
         if (sd_bus_creds_get_augmented_mask(creds) & SD_BUS_CREDS_EUID)
@@ -242,11 +322,69 @@ static int bus_check_sender(Context *c, sd_bus_message *reply) {
         r = sd_bus_creds_get_euid(creds, &uid);
         if (r < 0)
                 return r;
-        if (uid != 0) {
-                pam_syslog(c->pamh, LOG_CRIT, "reply from %s, uid %u, not root: refused", sender, (unsigned) uid);
-                return -EPERM;
+        if (uid == 0)
+                return 0;
+        r = context_daemon_uid(c, &daemon_uid);
+        if (r >= 0 && uid == daemon_uid)
+                return 0;
+        pam_syslog(c->pamh, LOG_CRIT, "%s, uid %u, neither root nor the daemon user %s%s%s: refused",
+                   name, (unsigned) uid, c->args.daemon_user ? c->args.daemon_user : "(none)",
+                   r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
+        return -EPERM;
+}
+
+/* Where a call goes. The owner of sauthd's name is checked before anything
+ * is sent, so that a password never reaches a stranger who owns the name on
+ * a misconfigured bus, and calls then go to that owner's unique name, so
+ * that the name cannot change hands between the check and the call. With no
+ * owner yet, the call goes to the well-known name for the bus to activate
+ * sauthd, and bus_check_sender() checks who answered. */
+static int bus_destination(Context *c, const char **ret) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        _cleanup_free_ char *owner = NULL;
+        const char *unique;
+        int r;
+
+        if (c->owner) {
+                *ret = c->owner;
+                return 0;
         }
+        r = sd_bus_get_name_creds(c->bus, SAUTH_BUS_NAME, SD_BUS_CREDS_UNIQUE_NAME, &creds);
+        if (r == -ENXIO || r == -ESRCH) {
+                *ret = SAUTH_BUS_NAME;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_creds_get_unique_name(creds, &unique);
+        if (r < 0)
+                return r;
+        owner = strdup(unique);
+        if (!owner)
+                return -ENOMEM;
+        r = bus_check_peer(c, owner);
+        if (r < 0)
+                return r;
+        c->owner = TAKE_PTR(owner);
+        *ret = c->owner;
         return 0;
+}
+
+/* The sender of a reply: the owner checked before the call, or, after an
+ * activation, whoever answered, checked now and kept as the owner. */
+static int bus_check_sender(Context *c, sd_bus_message *reply) {
+        const char *sender = sd_bus_message_get_sender(reply);
+        int r;
+
+        if (!sender)
+                return -EBADMSG;
+        if (c->owner)
+                return streq(sender, c->owner) ? 0 : -EPERM;
+        r = bus_check_peer(c, sender);
+        if (r < 0)
+                return r;
+        c->owner = strdup(sender);
+        return c->owner ? 0 : -ENOMEM;
 }
 
 /* Who answered is not in doubt because the bus is away, but because it is
@@ -255,8 +393,9 @@ static SauthStatus status_from_sender_check(int r) {
         return (r == -EPERM || r == -EBADMSG) ? SAUTH_E_INTERNAL : sauth_status_from_errno(r);
 }
 
+/* The destination is set by bus_send(), once the name's owner is known. */
 static int bus_new_call(Context *c, const char *method, sd_bus_message **ret) {
-        return sd_bus_message_new_method_call(c->bus, ret, SAUTH_BUS_NAME, SAUTH_BUS_PATH,
+        return sd_bus_message_new_method_call(c->bus, ret, NULL, SAUTH_BUS_PATH,
                                               SAUTH_BUS_INTERFACE, method);
 }
 
@@ -265,7 +404,18 @@ static int bus_new_call(Context *c, const char *method, sd_bus_message **ret) {
  * password, never parsed). */
 static SauthStatus bus_send(Context *c, sd_bus_message *m, sd_bus_error *ret_error, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *destination;
         int r;
+
+        r = bus_destination(c, &destination);
+        if (r >= 0)
+                r = sd_bus_message_set_destination(m, destination);
+        if (r < 0) {
+                if (c->args.debug)
+                        pam_syslog(c->pamh, LOG_DEBUG, "%s: cannot check who owns %s: %s",
+                                   sd_bus_message_get_member(m), SAUTH_BUS_NAME, strerror(-r));
+                return status_from_sender_check(r);
+        }
 
         r = sd_bus_call(c->bus, m, c->args.timeout_usec, ret_error, &reply);
         if (r < 0) {
@@ -559,13 +709,19 @@ static bool device_use_prompt(Context *c) {
         return (service && streq(service, "sshd")) || !isempty(rhost);
 }
 
-static char *device_text(const DeviceStart *d) {
+static char *device_text(const Context *c, const DeviceStart *d) {
         char *t = NULL;
 
-        if (asprintf(&t, "To log in, open %s\nand enter the code %s%s%s",
-                     d->uri, d->user_code,
-                     d->qr ? "\nor scan this code with your phone:\n" : "", d->qr ? d->qr : "") < 0)
+        if (asprintf(&t, T(c, "To log in, open %s\nand enter the code %s"), d->uri, d->user_code) < 0)
                 return NULL;
+        if (d->qr) {
+                char *q = NULL;
+
+                if (asprintf(&q, "%s\n%s\n%s", t, T(c, "or scan this code with your phone:"), d->qr) < 0)
+                        q = NULL;
+                free(t);
+                t = q;
+        }
         return t;
 }
 
@@ -575,8 +731,10 @@ static int device_ask(Context *c, const char *text) {
         _cleanup_erase_ char *answer = NULL;
         int r;
 
-        r = pam_prompt(c->pamh, PAM_PROMPT_ECHO_ON, &answer, "%s%sPress Enter once you have approved, or type r for a new code: ",
-                       text ? text : "", text ? "\n" : "");
+        /* TRANSLATORS: the answer "r" stays "r". */
+        const char *ask = T(c, "Press Enter once you have approved, or type r for a new code: ");
+
+        r = pam_prompt(c->pamh, PAM_PROMPT_ECHO_ON, &answer, "%s%s%s", text ? text : "", text ? "\n" : "", ask);
         if (r != PAM_SUCCESS)
                 return -r;
         return answer && (streq(answer, "r") || streq(answer, "R"));
@@ -586,7 +744,7 @@ static int device_ask(Context *c, const char *text) {
  * asked for. */
 static int device_wait(Context *c, DeviceStart *d, SauthStatus *ret_status, char **ret_token) {
         bool prompt = device_use_prompt(c);
-        _cleanup_free_ char *text = device_text(d);
+        _cleanup_free_ char *text = device_text(c, d);
         uint64_t deadline = now_usec() + (uint64_t) MIN_U(d->expires_in, DEVICE_WAIT_MAX_SEC) * USEC_PER_SEC;
         uint64_t last = 0;
         uint32_t interval = d->interval;
@@ -601,7 +759,7 @@ static int device_wait(Context *c, DeviceStart *d, SauthStatus *ret_status, char
                 uint64_t next = last + (uint64_t) interval * USEC_PER_SEC;
 
                 if (prompt) {
-                        r = device_ask(c, first ? text : "The login is not approved yet.");
+                        r = device_ask(c, first ? text : T(c, "The login is not approved yet."));
                         if (r != 0)
                                 return r;
                         first = false;
@@ -611,10 +769,14 @@ static int device_wait(Context *c, DeviceStart *d, SauthStatus *ret_status, char
                         sleep_usec(next - now_usec());
                 else if (!last && !prompt)
                         sleep_usec((uint64_t) interval * USEC_PER_SEC);
-                last = now_usec();
                 *ret_status = device_poll(c, d->handle, &interval, ret_token);
                 if (*ret_status != SAUTH_OK || *ret_token)
                         return 0;
+                /* Counted from the reply: sauthd counts from its request
+                 * to the provider, which lies between our call and its
+                 * reply. From the call, the next poll could come a few ms
+                 * early and be answered "pending" without asking. */
+                last = now_usec();
         }
         *ret_status = SAUTH_E_EXPIRED_TOKEN;
         return 0;
@@ -646,9 +808,11 @@ static SauthStatus device_login(Context *c, char **ret_token, int *ret_pam) {
 }
 
 static Context context_new(pam_handle_t *pamh, int flags, int argc, const char **argv) {
-        Context c = { .pamh = pamh, .flags = flags };
+        Context c = { .pamh = pamh, .flags = flags, .daemon_uid_r = 1 };
 
         args_parse(pamh, argc, argv, &c.args);
+        i18n_bind();
+        context_locale(&c);
         return c;
 }
 
@@ -772,8 +936,13 @@ int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
                 s = account_status(&c, &reply, &st);
         if (s == SAUTH_OK)
                 s = account_verdict(&st);
-        if (s == SAUTH_E_MUST_CHANGE)
+        if (s == SAUTH_E_MUST_CHANGE) {
                 pam_syslog(pamh, LOG_NOTICE, "password of user \"%s\" must be changed", c.user);
+                /* Say why before the application asks for passwords, as
+                 * pam_unix does (su, login and sshd show it first). */
+                if (!(flags & PAM_SILENT))
+                        (void) pam_error(pamh, "%s", T(&c, MSG_MUST_CHANGE));
+        }
         return context_result(&c, s, "account");
 }
 
@@ -872,7 +1041,7 @@ static int get_old_password(Context *c, const char **ret) {
                 *ret = "";
                 return PAM_SUCCESS;
         }
-        r = pam_get_authtok(c->pamh, PAM_OLDAUTHTOK, &old, "Current password: ");
+        r = pam_get_authtok(c->pamh, PAM_OLDAUTHTOK, &old, T(c, "Current password: "));
         if (r != PAM_SUCCESS)
                 return r;
         /* An empty old password would read as "none given" to the daemon,
@@ -933,13 +1102,16 @@ static SauthStatus change_password(Context *c, const char *uid, const char *old,
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         int r;
 
-        r = bus_new_call(c, "ChangePassword", &m);
+        /* The daemon's reasons come in the user's locale, when there is one. */
+        r = bus_new_call(c, !isempty(c->locale_name) ? "ChangePasswordWithLocale" : "ChangePassword", &m);
         if (r >= 0)
                 r = sd_bus_message_sensitive(m);
         /* The new password twice: it was verified above, and the daemon
          * wants the pair. */
         if (r >= 0)
                 r = sd_bus_message_append(m, "sssss", uid, new, "", old, new);
+        if (r >= 0 && !isempty(c->locale_name))
+                r = sd_bus_message_append(m, "s", c->locale_name);
         if (r < 0)
                 return status_from_build(r);
         return bus_send(c, m, ret_error, &reply);
@@ -976,6 +1148,28 @@ static int chauthtok_try(Context *c, const char *uid, const char *old, bool *ret
         return context_result(c, s, "chauthtok");
 }
 
+/* A password change ends every session of the account, so also the one
+ * this handle authenticated (su and login change an expired password
+ * between authenticate and open_session, on one handle). Log in again
+ * with the new password so that the session phase has a valid token.
+ * Failing that, the dead token is forgotten: open_session then has no
+ * session of ours. */
+static void chauthtok_renew_session(Context *c) {
+        _cleanup_erase_ char *token = NULL;
+        const void *new = NULL;
+
+        if (!session_token_get(c->pamh))
+                return;
+        if (pam_get_item(c->pamh, PAM_AUTHTOK, &new) != PAM_SUCCESS || isempty(new) ||
+            account_login(c, new, &token) != SAUTH_OK) {
+                pam_syslog(c->pamh, LOG_NOTICE, "chauthtok: the session of this handle ended with the change");
+                session_token_forget(c->pamh);
+                return;
+        }
+        /* Handed over to libpam, which wipes the old one it replaces. */
+        (void) session_token_keep(c->pamh, TAKE_PTR(token));
+}
+
 static int chauthtok_update(Context *c) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         AccountStatus st = {};
@@ -1003,8 +1197,10 @@ static int chauthtok_update(Context *c) {
                 /* Forget the refused password so the next try asks anew. */
                 (void) pam_set_item(c->pamh, PAM_AUTHTOK, NULL);
         }
-        if (r == PAM_SUCCESS)
+        if (r == PAM_SUCCESS) {
                 pam_syslog(c->pamh, LOG_NOTICE, "password changed for \"%s\"", c->user);
+                chauthtok_renew_session(c);
+        }
         return r;
 }
 

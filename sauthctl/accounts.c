@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Verbs about accounts: status, register, account-add, enable, disable,
- * set-admin, expire. */
+ * set-admin, expire, unlock. */
 #include "call.h"
 #include "output.h"
 #include "sauth-names.h"
@@ -21,7 +21,7 @@ int verb_status(Ctl *c, int argc, char **argv) {
         if (r != EXIT_OK)
                 return r;
         return output_reply(c, reply, (const char *const[]) {
-                "exists", "status", "locked_until", "password_must_change", "uid", "admin", NULL });
+                "exists", "status", "locked_until", "failures", "password_must_change", "uid", "admin", NULL });
 }
 
 int verb_register(Ctl *c, int argc, char **argv) {
@@ -80,5 +80,9 @@ int verb_set_admin(Ctl *c, int argc, char **argv) {
 
 int verb_expire(Ctl *c, int argc, char **argv) {
         return ctl_simple_call(c, "ExpirePassword", "s", argv[0]);
+}
+
+int verb_unlock(Ctl *c, int argc, char **argv) {
+        return ctl_simple_call(c, "UnlockAccount", "s", argv[0]);
 }
 

@@ -36,18 +36,35 @@ int ctl_oom(void) {
 
 int ctl_connect(Ctl *c) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        const char *address;
+        bool from_env = false;
         int r;
 
         if (c->bus)
                 return EXIT_OK;
 
         /* Like sd_bus_open_system(), the variable names the system bus
-         * for this tool (unlike for the PAM module). */
-        r = sauth_client_connect(c->address ?: secure_getenv("DBUS_SYSTEM_BUS_ADDRESS"),
-                                 c->timeout_usec, &bus);
+         * for this tool (unlike for the PAM module); empty means unset. */
+        address = c->address;
+        if (!address) {
+                address = secure_getenv("DBUS_SYSTEM_BUS_ADDRESS");
+                from_env = !isempty(address);
+                if (!from_env)
+                        address = NULL;
+        }
+        /* A typo is a configuration error, exit 1, never "unreachable".
+         * sd-bus answers EINVAL for keys its transport does not take. */
+        r = address && !sauth_bus_address_is_valid(address) ? -EINVAL :
+                sauth_client_connect(address, c->timeout_usec, &bus);
+        if (r == -EINVAL && address) {
+                fprintf(stderr, "sauthctl: not a valid D-Bus address: '%s'%s "
+                        "(expected TRANSPORT:KEY=VALUE,..., e.g. unix:path=/run/dbus/system_bus_socket)\n",
+                        address, from_env ? " in DBUS_SYSTEM_BUS_ADDRESS" : "");
+                return EXIT_DENIED;
+        }
         if (r < 0) {
-                if (c->address)
-                        fprintf(stderr, "sauthctl: cannot connect to the bus at %s: %s\n", c->address, strerror(-r));
+                if (address)
+                        fprintf(stderr, "sauthctl: cannot connect to the bus at %s: %s\n", address, strerror(-r));
                 else
                         fprintf(stderr, "sauthctl: cannot connect to the system bus: %s\n", strerror(-r));
                 /* No bus there is exit 3; a malformed address or a bus
@@ -72,8 +89,21 @@ int ctl_new_call(Ctl *c, const char *method, sd_bus_message **ret) {
         return EXIT_OK;
 }
 
-/* Sends the call and waits. Errors are printed with the short name from the
- * common table, which scripts and people can both match on. */
+/* The text of a failed call for a one-line error: the bus's message up to
+ * its first line break (a daemon's message is one sentence, but a foreign
+ * one may hold more), or the errno's text. */
+static void print_error_text(const sd_bus_error *error, int r) {
+        const char *m = sd_bus_error_is_set(error) && !isempty(error->message) ? error->message : NULL;
+
+        if (m)
+                fprintf(stderr, "%.*s\n", (int) strcspn(m, "\r\n"), m);
+        else
+                fprintf(stderr, "%s\n", strerror(-r));
+}
+
+/* Sends the call and waits. Errors are printed on one line with the short
+ * name from the common table, which scripts and people can both match on;
+ * a name outside the table is printed in full. */
 int ctl_call(Ctl *c, sd_bus_message *m, sd_bus_message **ret_reply) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         SauthStatus s;
@@ -84,20 +114,22 @@ int ctl_call(Ctl *c, sd_bus_message *m, sd_bus_message **ret_reply) {
                 return EXIT_OK;
 
         /* The same classification as the PAM module's: a dropped connection
-         * (for one, dbus-daemon closes on a uid it cannot resolve) or nobody
-         * answering is Unreachable, exit 3. */
+         * (for one, dbus-daemon closes on a uid it cannot resolve), nobody
+         * answering, or a failed activation is Unreachable, exit 3. The
+         * D-Bus error says which (Spawn.ChildExited, NoSuchUnit…). */
         s = sauth_status_from_call(r, error.name);
         if (s == SAUTH_E_UNREACHABLE) {
-                fprintf(stderr, "sauthctl: %s: cannot reach sauthd: %s\n",
-                        sauth_status_to_string(s),
-                        sd_bus_error_is_set(&error) && error.message ? error.message : strerror(-r));
+                fprintf(stderr, "sauthctl: %s: cannot reach sauthd: ", sauth_status_to_string(s));
+                if (sd_bus_error_is_set(&error))
+                        fprintf(stderr, "%s: ", error.name);
+                print_error_text(&error, r);
                 return EXIT_UNREACHABLE;
         }
         /* An error name outside our table (a bus policy denial, an unknown
          * method of an older daemon) is shown in full: "Unknown" helps no one. */
-        fprintf(stderr, "sauthctl: %s: %s\n",
-                s == SAUTH_E_UNKNOWN && error.name ? error.name : sauth_status_to_string(s),
-                error.message ?: strerror(-r));
+        fprintf(stderr, "sauthctl: %s: ",
+                s == SAUTH_E_UNKNOWN && error.name ? error.name : sauth_status_to_string(s));
+        print_error_text(&error, r);
         return EXIT_DENIED;
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Verbs about OAuth logins: login-device, login-url, oauth-callback. */
+/* Verbs about OAuth logins: login (and login-device), login-url,
+ * oauth-callback, providers. */
 #include <errno.h>
 #include <time.h>
 
@@ -135,4 +136,34 @@ int verb_oauth_callback(Ctl *c, int argc, char **argv) {
         if (r != EXIT_OK)
                 return r;
         return oauth_print_login(c, reply);
+}
+
+/* login --method NAME [USER]: a provider's device flow; --method local (the
+ * default) is a password login, as login-test. */
+int verb_login(Ctl *c, int argc, char **argv) {
+        if (isempty(c->method) || streq(c->method, SAUTH_METHOD_LOCAL)) {
+                if (argc != 1)
+                        return ctl_usage_error("a password login needs USER");
+                return verb_login_test(c, argc, argv);
+        }
+        return verb_login_device(c, argc + 1, (char *[]) { (char *) c->method, argc > 0 ? argv[0] : NULL, NULL });
+}
+
+int verb_providers(Ctl *c, int argc, char **argv) {
+        static const OutputColumn cols[] = {
+                { "NAME",   "name",        false, NULL },
+                { "ISSUER", "issuer",      false, NULL },
+                { "CLIENT", "client_type", false, NULL },
+                { "FLOWS",  "flows",       false, NULL },
+        };
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        int r;
+
+        r = ctl_new_call(c, "Methods", &m);
+        if (r != EXIT_OK)
+                return r;
+        r = ctl_call(c, m, &reply);
+        if (r != EXIT_OK)
+                return r;
+        return output_list(c, reply, "providers", cols, ELEMENTSOF(cols));
 }

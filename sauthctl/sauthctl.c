@@ -32,7 +32,7 @@
 static const char *const ctl_option_names[_OPT_VERB_MAX] = {
         "--name", "--template", "--picture", "--token", "--uid", "--old",
         "--scope", "--expires", "--session",
-        "--model", "--resource", "--id",
+        "--model", "--resource", "--id", "--method",
 };
 
 static int verb_help(Ctl *c, int argc, char **argv);
@@ -40,7 +40,7 @@ static int verb_help(Ctl *c, int argc, char **argv);
 static const Verb verbs[] = {
         { "status", verb_status, 0, 1, 0,
           "status [USER]",
-          "Show whether an account exists, its status, lock and uid (default: your own)." },
+          "Show whether an account exists, its status, lock, failures and uid (default: your own)." },
         { "register", verb_register, 2, 2, OPT_NAME | OPT_TEMPLATE | OPT_PICTURE,
           "register IDENTITY USERNAME [--name NAME] [--template T] [--picture URL]",
           "Create an account (NAME defaults to USERNAME); a confirmation token is mailed to IDENTITY." },
@@ -53,9 +53,13 @@ static const Verb verbs[] = {
         { "login-test", verb_login_test, 1, 1, 0,
           "login-test USER",
           "Try a password login; prints uid, roles and expiry, not the token." },
+        { "login", verb_login, 0, 1, OPT_METHOD,
+          "login [--method PROVIDER] [USER]",
+          "Log in: with a provider's device flow (URL, code and QR code, waits for approval; USER may be left out), "
+          "or with a password (--method local, the default; USER needed)." },
         { "login-device", verb_login_device, 1, 2, 0,
           "login-device PROVIDER [USER]",
-          "Log in with a provider's device flow: shows the URL, the code and a QR code, waits for approval." },
+          "The same as login --method PROVIDER [USER]." },
         { "login-url", verb_login_url, 1, 2, 0,
           "login-url PROVIDER [USER]",
           "Start a provider's authorization code flow: prints the URL to open and its state." },
@@ -70,7 +74,7 @@ static const Verb verbs[] = {
           "Ask for a password reset token by mail." },
         { "enable", verb_enable, 1, 1, 0,
           "enable USER",
-          "Allow logins to an account again." },
+          "Allow logins to a disabled account again (a lockout stays: see unlock)." },
         { "disable", verb_disable, 1, 1, 0,
           "disable USER",
           "Refuse all logins to an account." },
@@ -80,6 +84,9 @@ static const Verb verbs[] = {
         { "expire", verb_expire, 1, 1, 0,
           "expire USER",
           "Force a password change at the next login." },
+        { "unlock", verb_unlock, 1, 1, 0,
+          "unlock USER",
+          "Clear an account's lockout and failure counts, like faillock --reset (admin)." },
         { "roles", verb_roles, 1, 1, OPT_MODEL | OPT_RESOURCE | OPT_ID,
           "roles USER [--model M] [--resource R] [--id ID]",
           "List the roles of USER's memberships (all, or of model M, resource R, id ID)." },
@@ -89,6 +96,9 @@ static const Verb verbs[] = {
         { "methods", verb_methods, 0, 0, 0,
           "methods",
           "List the login methods and policies." },
+        { "providers", verb_providers, 0, 0, 0,
+          "providers",
+          "List the OAuth providers: issuer, client type (public or confidential) and flows (device, code)." },
         { "token verify", verb_token_verify, 0, 1, 0,
           "token verify [TOKEN|-]",
           "Check a session token (read from stdin; an argument shows in ps); print its uid, roles and expiry." },
@@ -245,6 +255,7 @@ enum {
         ARG_MODEL,
         ARG_RESOURCE,
         ARG_ID,
+        ARG_METHOD,
 };
 
 /* One --scope; the daemon checks the name against [apikeys] scopes. Like
@@ -280,6 +291,7 @@ static int parse_argv(Ctl *c, int argc, char **argv, bool *help) {
                 { "model",      required_argument, NULL, ARG_MODEL },
                 { "resource",   required_argument, NULL, ARG_RESOURCE },
                 { "id",         required_argument, NULL, ARG_ID },
+                { "method",     required_argument, NULL, ARG_METHOD },
                 {}
         };
         int opt, r;
@@ -318,6 +330,7 @@ static int parse_argv(Ctl *c, int argc, char **argv, bool *help) {
                 case ARG_MODEL:      c->seen |= OPT_MODEL; c->model = optarg; break;
                 case ARG_RESOURCE:   c->seen |= OPT_RESOURCE; c->resource = optarg; break;
                 case ARG_ID:         c->seen |= OPT_ID; c->id = optarg; break;
+                case ARG_METHOD:     c->seen |= OPT_METHOD; c->method = optarg; break;
                 default:
                         /* Unknown, or missing its argument. */
                         return ctl_usage_error("invalid option '%s'", argv[optind - 1]);

@@ -39,7 +39,8 @@ enum {
         OPT_MODEL    = 1u << 9,
         OPT_RESOURCE = 1u << 10,
         OPT_ID       = 1u << 11,
-        _OPT_VERB_MAX = 12,
+        OPT_METHOD   = 1u << 12,
+        _OPT_VERB_MAX = 13,
 };
 
 /* More --scope options than any sensible [apikeys] scopes list has. */
@@ -62,6 +63,7 @@ typedef struct Ctl {
         const char *model;      /* roles: --model, --resource, --id */
         const char *resource;
         const char *id;
+        const char *method;     /* login: --method */
         sd_bus *bus;
 } Ctl;
 
@@ -85,6 +87,7 @@ int verb_enable(Ctl *c, int argc, char **argv);
 int verb_disable(Ctl *c, int argc, char **argv);
 int verb_set_admin(Ctl *c, int argc, char **argv);
 int verb_expire(Ctl *c, int argc, char **argv);
+int verb_unlock(Ctl *c, int argc, char **argv);
 
 /* passwords.c */
 int verb_passwd(Ctl *c, int argc, char **argv);
@@ -106,6 +109,8 @@ int verb_mail(Ctl *c, int argc, char **argv);
 int verb_login_device(Ctl *c, int argc, char **argv);
 int verb_login_url(Ctl *c, int argc, char **argv);
 int verb_oauth_callback(Ctl *c, int argc, char **argv);
+int verb_login(Ctl *c, int argc, char **argv);
+int verb_providers(Ctl *c, int argc, char **argv);
 
 /* tokens.c */
 int verb_apikey_create(Ctl *c, int argc, char **argv);

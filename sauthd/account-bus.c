@@ -52,6 +52,7 @@ static int method_account_status(sd_bus_message *msg, Manager *m, const Caller *
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(store_account_freep) StoreAccount *a = NULL;
         const char *username;
+        int64_t now = time(NULL);
         int r;
 
         r = sd_bus_message_read(msg, "s", &username);
@@ -70,7 +71,10 @@ static int method_account_status(sd_bus_message *msg, Manager *m, const Caller *
         if (r >= 0)
                 r = bus_append_s(reply, "status", a ? a->status : "");
         if (r >= 0)
-                r = bus_append_t(reply, "locked_until", a ? (uint64_t) lockout_locked_until(m, a, time(NULL)) : 0);
+                r = bus_append_t(reply, "locked_until", a ? (uint64_t) lockout_locked_until(m, a, now) : 0);
+        /* Added key: the failures toward the lock, as faillock shows them. */
+        if (r >= 0)
+                r = bus_append_u(reply, "failures", a ? lockout_failures(m, a, now) : 0);
         if (r >= 0)
                 r = bus_append_b(reply, "password_must_change", a && (a->must_change || !a->password_hash));
         if (r >= 0 && a)
@@ -126,6 +130,23 @@ static int method_expire_password(sd_bus_message *msg, Manager *m, const Caller 
         return account_bus_change(msg, m, caller, username, ACCOUNT_EXPIRE_PASSWORD, NULL, error);
 }
 
+/* Like faillock --reset: the account's lock and failure counts go, from
+ * the store and from memory. Admins only, so NotFound reveals nothing. */
+static int method_unlock_account(sd_bus_message *msg, Manager *m, const Caller *caller, sd_bus_error *error) {
+        const char *username;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &username);
+        if (r < 0)
+                return r;
+        r = account_unlock(m, caller, username);
+        if (r == -EINVAL)
+                return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "Invalid user name.");
+        if (r < 0)
+                return bus_error_errno(error, r, "account");
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
 const BusMethod account_bus_methods[] = {
         BUS_METHOD("Register",
                    BUS_ARGS("s", identity, "s", username, "s", name, "s", template, "s", picture),
@@ -146,5 +167,8 @@ const BusMethod account_bus_methods[] = {
         BUS_METHOD("ExpirePassword",
                    BUS_ARGS("s", username), BUS_NO_RESULT,
                    method_expire_password, BUS_ADMIN, 0),
+        BUS_METHOD("UnlockAccount",
+                   BUS_ARGS("s", username), BUS_NO_RESULT,
+                   method_unlock_account, BUS_ADMIN, 0),
         BUS_METHOD_END,
 };

@@ -7,6 +7,7 @@
 #include "account.h"
 #include "audit.h"
 #include "identity.h"
+#include "lockout.h"
 #include "log.h"
 #include "mail.h"
 #include "sauth-names.h"
@@ -85,7 +86,7 @@ static void account_audit(AuditEvent event, AuditResult result, const Caller *ca
  * token is bound to the person (uid), so with two-step registration it
  * sets the first password of the account AccountAdd makes later. */
 static SauthStatus register_store(Manager *m, const Caller *caller, const RegisterArgs *args,
-                                  const char *identity, StoreIds *ret) {
+                                  const char *identity, const char *reason, StoreIds *ret) {
         _cleanup_(outbox_mail_done) OutboxMail mail = {};
         char token[TOKEN_TEXT_MAX], token_h[TOKEN_HASH_HEX], uid[19];
         int64_t now = time(NULL), expires = now + (int64_t) m->config->confirm_lifetime;
@@ -110,8 +111,7 @@ static SauthStatus register_store(Manager *m, const Caller *caller, const Regist
                         .now = now, .mail = &mail.row,
                 }, ret);
         if (r >= 0) {
-                account_audit(AUDIT_REGISTER, AUDIT_OK, caller, strempty(args->username),
-                              isempty(args->username) ? "person_only" : NULL);
+                account_audit(AUDIT_REGISTER, AUDIT_OK, caller, strempty(args->username), reason);
                 outbox_kick(m->outbox);
         }
         if (r == -EEXIST) {
@@ -125,6 +125,21 @@ static SauthStatus register_store(Manager *m, const Caller *caller, const Regist
         return SAUTH_OK;
 }
 
+/* Open registration is bounded: per caller, and for all non-admin callers
+ * together, so that nobody reserves names and identities by the thousand
+ * or mails strangers from this host. The same buckets count Register and
+ * the registrations of [login] external. */
+static bool register_rate_ok(Manager *m, const Caller *caller) {
+        uint64_t now = now_usec();
+
+        if (caller->is_admin)
+                return true;
+        if (ratelimit_allow(&m->register_limit, caller->uid, now) && ratelimit_allow(&m->register_total, 0, now))
+                return true;
+        account_audit(AUDIT_REGISTER, AUDIT_REFUSED, caller, NULL, "rate_limit");
+        return false;
+}
+
 SauthStatus account_register(Manager *m, const Caller *caller, const RegisterArgs *args,
                              StoreIds *ret, const char **ret_message) {
         _cleanup_free_ char *normal = NULL;
@@ -132,18 +147,9 @@ SauthStatus account_register(Manager *m, const Caller *caller, const RegisterArg
         *ret_message = register_check_args(args);
         if (*ret_message)
                 return SAUTH_E_INVALID_ARGUMENT;
-        /* Open registration is bounded: per caller, and for all non-admin
-         * callers together, so that nobody reserves names and identities
-         * by the thousand or mails strangers from this host. */
-        if (!caller->is_admin) {
-                uint64_t now = now_usec();
-
-                if (!ratelimit_allow(&m->register_limit, caller->uid, now) ||
-                    !ratelimit_allow(&m->register_total, 0, now)) {
-                        *ret_message = "Too many registrations; try again later.";
-                        account_audit(AUDIT_REGISTER, AUDIT_REFUSED, caller, NULL, "rate_limit");
-                        return SAUTH_E_RATE_LIMITED;
-                }
+        if (!register_rate_ok(m, caller)) {
+                *ret_message = "Too many registrations; try again later.";
+                return SAUTH_E_RATE_LIMITED;
         }
         /* With open registration, a stranger must not claim the name of a
          * Unix user (root…): PAM stacks would then accept the stranger's
@@ -165,7 +171,112 @@ SauthStatus account_register(Manager *m, const Caller *caller, const RegisterArg
                 return SAUTH_E_INVALID_ARGUMENT;
         }
         *ret_message = "That user name or identity is already registered.";
-        return register_store(m, caller, args, normal, ret);
+        return register_store(m, caller, args, normal, isempty(args->username) ? "person_only" : NULL, ret);
+}
+
+/* A free user name for identity: apicrud's rule (identity.h), never an
+ * account's and never a Unix user's (PAM stacks log in with those names). */
+static int external_username(Manager *m, const char *identity, char out[static IDENTITY_USERNAME_MAX]) {
+        for (unsigned i = 0; i < 8; i++) {
+                _cleanup_(store_account_freep) StoreAccount *a = NULL;
+                int r;
+
+                r = identity_external_username(identity, out);
+                if (r < 0)
+                        return r;
+                if (getpwnam(out))
+                        continue;
+                r = store_account_by_username(m->store, out, &a);
+                if (r == -ENOENT)
+                        return 0;
+                if (r < 0)
+                        return r;
+        }
+        return -EEXIST;
+}
+
+/* The display name: the provider's, when it is fit for mail headers and
+ * logs; else the user name. */
+static const char *external_display_name(const ExternalRegistration *x, const char *username) {
+        if (!isempty(x->name) && strlen(x->name) <= SAUTH_TEXT_MAX && text_valid(x->name))
+                return x->name;
+        return username;
+}
+
+static SauthStatus external_store(Manager *m, const Caller *caller, const ExternalRegistration *x,
+                                  const char *username, const char **ret_reason) {
+        _cleanup_(store_ids_done) StoreIds ids = {};
+        const char *name = external_display_name(x, username);
+        SauthStatus st;
+        int r;
+
+        if (!x->confirmed) {
+                /* open: the path of Register, its template and its mail. */
+                st = register_store(m, caller, &(RegisterArgs) {
+                        .identity = x->identity, .username = username, .name = name, .template_name = "",
+                        .picture = "",
+                }, x->identity, "external_open", &ids);
+                if (st == SAUTH_E_ALREADY_REGISTERED)
+                        *ret_reason = "identity_taken";
+                return st;
+        }
+        r = store_register(m->store, &(StoreRegistration) {
+                .identity = x->identity, .username = username, .name = name, .picture = "",
+                .now = time(NULL), .confirmed = true,
+        }, &ids);
+        if (r == -EEXIST) {
+                *ret_reason = "identity_taken";
+                return SAUTH_E_ALREADY_REGISTERED;
+        }
+        if (r < 0) {
+                log_error("registration from provider %s not stored: %s", x->method, strerror(-r));
+                *ret_reason = "store_error";
+                return SAUTH_E_INTERNAL;
+        }
+        audit_log(&(AuditRecord) {
+                .event = AUDIT_REGISTER, .result = AUDIT_OK, .user = username,
+                .caller_uid = caller->uid, .method = x->method, .reason = "external_auto",
+        });
+        return SAUTH_OK;
+}
+
+SauthStatus account_register_external(Manager *m, const Caller *caller, const ExternalRegistration *x,
+                                      StoreAccount **ret, const char **ret_reason) {
+        _cleanup_(store_account_freep) StoreAccount *a = NULL;
+        char username[IDENTITY_USERNAME_MAX];
+        SauthStatus st;
+        int r;
+
+        *ret = NULL;
+        if (!register_rate_ok(m, caller)) {
+                *ret_reason = "rate_limit";
+                return SAUTH_E_RATE_LIMITED;
+        }
+        /* Checked before anything is written, as for Register: a
+         * registration whose confirmation cannot be mailed is never
+         * confirmed. A missing template is the admin's to fix. */
+        if (!x->confirmed && mail_template_check(m->config, "confirm_new") < 0) {
+                log_error("[login] external = open, but the confirm_new template is missing or broken");
+                *ret_reason = "no_template";
+                return SAUTH_E_INTERNAL;
+        }
+        r = external_username(m, x->identity, username);
+        if (r < 0) {
+                log_error("no free user name for a registration from provider %s: %s", x->method, strerror(-r));
+                *ret_reason = "no_username";
+                return SAUTH_E_INTERNAL;
+        }
+        st = external_store(m, caller, x, username, ret_reason);
+        if (st != SAUTH_OK || !x->confirmed)
+                return st;
+        r = store_account_by_username(m->store, username, &a);
+        if (r < 0) {
+                log_error("account %s registered but not read back: %s", username, strerror(-r));
+                *ret_reason = "store_error";
+                return SAUTH_E_INTERNAL;
+        }
+        *ret = TAKE_PTR(a);
+        return SAUTH_OK;
 }
 
 /* apicrud's account_add: the account only. It mails nothing: the token
@@ -244,6 +355,25 @@ int account_change(Manager *m, const Caller *caller, const char *username, Accou
                 .event = events[what], .result = r >= 0 ? AUDIT_OK : AUDIT_FAILED,
                 .user = username, .user_unknown = r == -ENOENT, .caller_uid = caller->uid,
                 .reason = r == -ENOENT ? "no_such_account" : value,
+        });
+        return r;
+}
+
+int account_unlock(Manager *m, const Caller *caller, const char *username) {
+        _cleanup_(store_account_freep) StoreAccount *a = NULL;
+        int r;
+
+        if (!username_valid(username))
+                return -EINVAL;
+        r = store_account_by_username(m->store, username, &a);
+        if (r >= 0)
+                r = lockout_unlock(m, a);
+        if (r >= 0)
+                log_notice("account %s unlocked by uid %u", username, (unsigned) caller->uid);
+        audit_log(&(AuditRecord) {
+                .event = AUDIT_ACCOUNT_UNLOCK, .result = r >= 0 ? AUDIT_OK : r == -ENOENT ? AUDIT_FAILED : AUDIT_ERROR,
+                .user = username, .user_unknown = r == -ENOENT, .caller_uid = caller->uid,
+                .reason = r == -ENOENT ? "no_such_account" : NULL,
         });
         return r;
 }

@@ -29,6 +29,23 @@ typedef struct RegisterArgs {
 SauthStatus account_register(Manager *m, const Caller *caller, const RegisterArgs *args,
                              StoreIds *ret, const char **ret_message);
 
+typedef struct ExternalRegistration {
+        const char *identity;           /* normalised; the provider verified it */
+        const char *name;               /* the provider's display name, or NULL */
+        const char *method;             /* the provider, for logs and the audit */
+        bool confirmed;                 /* auto: confirmed, nothing mailed; open: confirm_new mailed */
+} ExternalRegistration;
+
+/* [login] external = auto | open, for a verified identity nobody has: a
+ * person, contact and account (no password) under apicrud's generated user
+ * name, within Register's rate limits. auto: SAUTH_OK and *ret the new
+ * account, its contact confirmed. open: SAUTH_OK and *ret NULL, the
+ * confirmation mailed. Refusals: RateLimited, AlreadyRegistered (the
+ * identity is someone's registration already), Internal; *ret_reason a
+ * static word for the audit. */
+SauthStatus account_register_external(Manager *m, const Caller *caller, const ExternalRegistration *x,
+                                      StoreAccount **ret, const char **ret_reason);
+
 /* AccountAdd: a new account for an existing person, mailed a confirmation
  * token. SAUTH_OK and the account's id. */
 SauthStatus account_add(Manager *m, const Caller *caller, const char *username, const char *uid,
@@ -39,6 +56,10 @@ typedef enum AccountChange {
         ACCOUNT_SET_ADMIN,              /* value: "yes" / "no" */
         ACCOUNT_EXPIRE_PASSWORD,
 } AccountChange;
+
+/* UnlockAccount: lockout_unlock() of the account, audited. -ENOENT no such
+ * account, -EINVAL a bad name. */
+int account_unlock(Manager *m, const Caller *caller, const char *username);
 
 /* The admin setters. -ENOENT no such account, -EINVAL a bad value. */
 int account_change(Manager *m, const Caller *caller, const char *username, AccountChange what,

@@ -18,6 +18,7 @@ static const char *const event_names[_AUDIT_EVENT_MAX] = {
         [AUDIT_ACCOUNT_STATUS]  = "account_status",
         [AUDIT_ACCOUNT_ADMIN]   = "account_admin",
         [AUDIT_PASSWORD_EXPIRE] = "password_expire",
+        [AUDIT_ACCOUNT_UNLOCK]  = "account_unlock",
         [AUDIT_ACCESS_DENIED]   = "access_denied",
         [AUDIT_LOGOUT]          = "logout",
         [AUDIT_SESSION_REVOKE]  = "session_revoke",

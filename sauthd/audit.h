@@ -11,7 +11,7 @@
  *
  *   SAUTH_EVENT       login, password_change, reset_request, token_use,
  *                     register, account_add, account_status, account_admin,
- *                     password_expire, access_denied, logout,
+ *                     password_expire, account_unlock, access_denied, logout,
  *                     session_revoke, key_rotate, apikey_create,
  *                     apikey_revoke, apikey_use (refusals only: the hot
  *                     path's successes are counted in last_used),
@@ -38,6 +38,7 @@ typedef enum AuditEvent {
         AUDIT_ACCOUNT_STATUS,
         AUDIT_ACCOUNT_ADMIN,
         AUDIT_PASSWORD_EXPIRE,
+        AUDIT_ACCOUNT_UNLOCK,
         AUDIT_ACCESS_DENIED,
         AUDIT_LOGOUT,
         AUDIT_SESSION_REVOKE,

@@ -79,6 +79,7 @@ static const KeyDef key_table[] = {
         K("mail",     "from",                KEY_STRING, mail_from),
         K("mail",     "templates",           KEY_STRING, mail_templates),
         K("mail",     "credentials_file",    KEY_STRING, mail_credentials_file),
+        K("mail",     "ca_file",             KEY_STRING, mail_ca_file),
         N("mail",     "timeout",             KEY_UINT,   mail_timeout, 1, 600),
         N("mail",     "resets_per_hour",     KEY_UINT,   resets_per_hour, 0, 100),
         K("mail",     "outbox_key_file",     KEY_STRING, mail_outbox_key_file),
@@ -165,22 +166,22 @@ int config_new_default(SauthConfig **ret) {
         };
 
         c->admin_group = strdup("sauth-admin");
-        c->store_path = strdup("/var/lib/sauthd/sauth.db");
+        c->store_path = strdup(SAUTH_STATE_DIR "/sauth.db");
         c->store_driver = strdup("sqlite");
         c->store_pool_size = 4;
         c->store_timeout = 5;
         c->pwquality_conf = strdup("/etc/security/pwquality.conf");
         c->issuer = strdup(host);
-        c->key_file = strdup("/var/lib/sauthd/jwt.key");
+        c->key_file = strdup(SAUTH_STATE_DIR "/jwt.key");
         c->mail_sender = strdup("/usr/sbin/sendmail -t -i");
         if (asprintf(&c->mail_from, "sauthd@%s", host) < 0)
                 c->mail_from = NULL;
         c->mail_templates = strdup(SAUTH_TEMPLATES_DIR);
-        c->mail_outbox_key_file = strdup("/var/lib/sauthd/outbox.key");
+        c->mail_outbox_key_file = strdup(SAUTH_STATE_DIR "/outbox.key");
         c->privacy_levels = strdup("public invitee member manager secret");
         c->roles_resource = strdup("list");
         c->settings_id = strdup("");
-        c->apikey_pepper_file = strdup("/var/lib/sauthd/apikey.key");
+        c->apikey_pepper_file = strdup(SAUTH_STATE_DIR "/apikey.key");
         c->apikey_scopes = strdup("full readonly");
 
         if (!c->admin_group || !c->store_path || !c->store_driver || !c->pwquality_conf || !c->issuer ||
@@ -446,12 +447,76 @@ static int config_read_all(FILE *f, const char *path, char **ret) {
         return 0;
 }
 
+/* The name of the section a header line opens, as inih reads it (leading
+ * blanks skipped, the text up to ']'), or NULL when the line opens none. */
+static const char *section_header(const char *line, size_t len, size_t *ret_len) {
+        const char *end;
+
+        while (len > 0 && (*line == ' ' || *line == '\t')) {
+                line++;
+                len--;
+        }
+        if (len == 0 || *line != '[')
+                return NULL;
+        end = memchr(line, ']', len);
+        if (!end)
+                return NULL;
+        *ret_len = (size_t) (end - line - 1);
+        return line + 1;
+}
+
+/* A provider named twice is refused: inih would merge the two sections
+ * into one provider, taking keys from both — most likely two providers
+ * meant to be different, one of them then silently lost, or its secret
+ * file paired with the other's issuer. Other sections may repeat. */
+static int config_check_sections(const char *text, const char *path) {
+        _cleanup_free_ const char **seen = NULL;
+        _cleanup_free_ size_t *seen_len = NULL;
+        size_t n_seen = 0, cap = 0;
+        unsigned line = 1;
+
+        for (const char *p = text; *p; line++) {
+                const char *eol = strchrnul(p, '\n'), *name;
+                size_t len = 0;
+
+                name = section_header(p, (size_t) (eol - p), &len);
+                p = *eol ? eol + 1 : eol;
+                if (!name || len <= 9 || strncmp(name, "provider ", 9) != 0)
+                        continue;
+                for (size_t i = 0; i < n_seen; i++)
+                        if (seen_len[i] == len && memcmp(seen[i], name, len) == 0) {
+                                fprintf(stderr, "%s:%u: duplicate section [%.*s]\n", path, line, (int) len, name);
+                                return -EINVAL;
+                        }
+                if (n_seen == cap) {
+                        size_t ncap = cap ? cap * 2 : 8;
+                        const char **ns = reallocarray(seen, ncap, sizeof *ns);
+                        size_t *nl;
+
+                        if (!ns)
+                                return -ENOMEM;
+                        seen = ns;
+                        nl = reallocarray(seen_len, ncap, sizeof *nl);
+                        if (!nl)
+                                return -ENOMEM;
+                        seen_len = nl;
+                        cap = ncap;
+                }
+                seen[n_seen] = name;
+                seen_len[n_seen++] = len;
+        }
+        return 0;
+}
+
 static int config_parse(FILE *f, const char *path, SauthConfig *c) {
         _cleanup_free_ char *text = NULL;
         ParseState st = { .config = c, .path = path };
         int r;
 
         r = config_read_all(f, path, &text);
+        if (r < 0)
+                return r;
+        r = config_check_sections(text, path);
         if (r < 0)
                 return r;
         r = ini_parse_string(text, config_ini_handler, &st);
@@ -513,6 +578,7 @@ void config_free(SauthConfig *c) {
         free(c->mail_from);
         free(c->mail_templates);
         free(c->mail_credentials_file);
+        free(c->mail_ca_file);
         free(c->mail_outbox_key_file);
         free(c->privacy_levels);
         free(c->roles_resource);

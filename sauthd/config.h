@@ -77,6 +77,7 @@ typedef struct SauthConfig {
         char *mail_from;
         char *mail_templates;
         char *mail_credentials_file;    /* SMTP "user:password", mode 0600 */
+        char *mail_ca_file;             /* PEM CA certificates of the SMTP relay; NULL: the system store */
         unsigned mail_timeout;          /* seconds for one message */
         unsigned resets_per_hour;       /* per account; more are dropped */
         char *mail_outbox_key_file;     /* seals the outbox's messages, mode 0600 */

@@ -69,7 +69,7 @@ FailEntry *failtable_get(FailTable *t, const char *a, const char *b, int64_t now
 
                 if (e->first != 0 && e->key == k) {
                         if (entry_spent(e, now, window))
-                                *e = (FailEntry) { .key = k, .first = now, .last = now };
+                                *e = (FailEntry) { .key = k, .group = e->group, .first = now, .last = now };
                         return e;
                 }
                 /* A free or spent entry wins; else the least recently failed. */
@@ -79,7 +79,7 @@ FailEntry *failtable_get(FailTable *t, const char *a, const char *b, int64_t now
         }
         if (!create)
                 return NULL;
-        *victim = (FailEntry) { .key = k, .first = now, .last = now };
+        *victim = (FailEntry) { .key = k, .group = failtable_key(t, a, ""), .first = now, .last = now };
         return victim;
 }
 
@@ -90,6 +90,14 @@ void failtable_forget(FailTable *t, const char *a, const char *b) {
         for (size_t i = 0; i < FAILTABLE_WAYS; i++)
                 if (set[i].first != 0 && set[i].key == k)
                         set[i] = (FailEntry) {};
+}
+
+void failtable_forget_all(FailTable *t, const char *a) {
+        uint64_t g = failtable_key(t, a, "");
+
+        for (size_t i = 0; i < t->n_sets * FAILTABLE_WAYS; i++)
+                if (t->entries[i].first != 0 && t->entries[i].group == g)
+                        t->entries[i] = (FailEntry) {};
 }
 
 size_t failtable_size(const FailTable *t) {

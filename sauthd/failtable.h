@@ -18,6 +18,7 @@
 
 typedef struct FailEntry {
         uint64_t key;
+        uint64_t group;         /* the key of (a, ""): every b of one a */
         uint32_t failures;      /* in the window that began at first */
         uint32_t strikes;       /* times blocked: the back-off doubles */
         int64_t first;          /* UNIX time the window began, 0: free */
@@ -37,5 +38,9 @@ FailEntry *failtable_get(FailTable *t, const char *a, const char *b, int64_t now
 
 /* Forgets (a, b). */
 void failtable_forget(FailTable *t, const char *a, const char *b);
+
+/* Forgets (a, b) for every b: an admin's unlock of the account a. Walks
+ * the whole table (an admin's rare call, a few thousand entries). */
+void failtable_forget_all(FailTable *t, const char *a);
 
 size_t failtable_size(const FailTable *t);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
 #include <errno.h>
+#include <sodium.h>
 #include <string.h>
 
 #include "identity.h"
@@ -109,4 +110,26 @@ bool template_name_valid(const char *name) {
         size_t n = name ? strlen(name) : 0;
 
         return n > 0 && n <= 64 && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+int identity_external_username(const char *identity, char out[static IDENTITY_USERNAME_MAX]) {
+        static const char safe[] = "abcdefghjkmnpqrstuvwxyz23456789";
+        const char *at = identity ? strchr(identity, '@') : NULL;
+        size_t n = 0;
+
+        if (!at || at == identity)
+                return -EINVAL;
+        /* A user name starts with a-z or "_" (username_valid). */
+        if (!islower((unsigned char) identity[0]) && identity[0] != '_')
+                out[n++] = '_';
+        for (const char *p = identity; p < at && n < IDENTITY_LOCAL_MAX; p++) {
+                unsigned char c = (unsigned char) *p;
+
+                out[n++] = strchr("abcdefghijklmnopqrstuvwxyz0123456789_.-", c) && c ? (char) c : '_';
+        }
+        out[n++] = '-';
+        for (size_t i = 0; i < IDENTITY_SUFFIX_LEN; i++)
+                out[n++] = safe[randombytes_uniform(sizeof safe - 1)];
+        out[n] = 0;
+        return 0;
 }

@@ -9,7 +9,7 @@
 #include "util.h"
 
 /* Entries of the in-memory tables: (name, source) pairs, sources, unknown
- * names. Each entry is 40 bytes: 4096 of them take 160 KiB. */
+ * names. Each entry is 48 bytes: 4096 of them take 192 KiB. */
 #define LOCKOUT_TABLE_ENTRIES 4096
 
 /* An ordinary caller's replies wait this long after its second failure
@@ -178,6 +178,27 @@ static bool account_locked(Manager *m, const StoreAccount *a, int64_t now) {
         if (a->locked_until > now || idmap_get(m->held, a->id))
                 return true;
         return c->deny > 0 && window_failures(c, a, now) + pending_failures(m, a) >= c->deny;
+}
+
+unsigned lockout_failures(Manager *m, const StoreAccount *a, int64_t now) {
+        return (unsigned) MIN(window_failures(m->config, a, now) + pending_failures(m, a), (int64_t) UINT32_MAX);
+}
+
+int lockout_unlock(Manager *m, const StoreAccount *a) {
+        int r;
+
+        /* The store first: if it cannot take the write, nothing changes
+         * and a held account stays held (rule 9). */
+        r = store_clear_failures(m->store, a->id);
+        if (r < 0)
+                return r;
+        pending_free(idmap_remove(m->pending, a->id));
+        held_free(idmap_remove(m->held, a->id));
+        /* Every source's count for this account (the pairs are known by
+         * the account's id), and one kept by its name before it existed. */
+        failtable_forget_all(m->fail_pairs, a->id);
+        failtable_forget_all(m->fail_pairs, a->username);
+        return 0;
 }
 
 int64_t lockout_locked_until(Manager *m, const StoreAccount *a, int64_t now) {

@@ -58,6 +58,17 @@ bool lockout_locked_now(Manager *m, const StoreAccount *a, int64_t now);
  * failures not yet written make. 0 if none. */
 int64_t lockout_locked_until(Manager *m, const StoreAccount *a, int64_t now);
 
+/* The account's failures toward its lock for AccountStatus: the store's
+ * count in its window and those not yet written. */
+unsigned lockout_failures(Manager *m, const StoreAccount *a, int64_t now);
+
+/* An admin's unlock, like faillock --reset: clears the account's lock and
+ * failure count in the store, the failures not yet written, a hold, and
+ * every source's in-memory count for the account. The per-source counts
+ * over all accounts ([lockout] deny_per_source) belong to the source and
+ * stay. Negative errno when the store refused the write (nothing changed). */
+int lockout_unlock(Manager *m, const StoreAccount *a);
+
 /* Counts a wrong password; returns how long (µs) the reply should wait:
  * ordinary callers are slowed down from their second failure on. */
 uint64_t lockout_failure(Manager *m, const LockoutSource *src, const char *name,

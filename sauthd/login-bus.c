@@ -14,6 +14,51 @@
 #include "roles.h"
 #include "sauth-names.h"
 
+/* Methods' extra key "providers": aa{sv} of name, issuer, client_type
+ * (public | confidential), flows as (device, code), discovered b. */
+static int methods_append_providers(sd_bus_message *reply, const OAuth *o) {
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", "providers");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'v', "aa{sv}");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+        for (size_t i = 0; r >= 0 && i < oauth_provider_count(o); i++) {
+                OAuthProviderInfo info;
+                const char *flows[3] = {};
+                size_t n = 0;
+
+                oauth_provider_info(o, i, &info);
+                if (info.device)
+                        flows[n++] = "device";
+                if (info.code)
+                        flows[n++] = "code";
+                r = sd_bus_message_open_container(reply, 'a', "{sv}");
+                if (r >= 0)
+                        r = bus_append_s(reply, "name", info.name);
+                if (r >= 0)
+                        r = bus_append_s(reply, "issuer", info.issuer);
+                if (r >= 0)
+                        r = bus_append_s(reply, "client_type", info.confidential ? "confidential" : "public");
+                if (r >= 0)
+                        r = bus_append_strv(reply, "flows", (char **) flows);
+                if (r >= 0)
+                        r = bus_append_b(reply, "discovered", info.discovered);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
+}
+
 static int method_methods(sd_bus_message *msg, Manager *m, const Caller *caller, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ const char **items = NULL;
@@ -39,6 +84,8 @@ static int method_methods(sd_bus_message *msg, Manager *m, const Caller *caller,
                 r = sd_bus_message_append(reply, "{sv}", "policies", "a{ss}", 2,
                                           "login_internal", login_policy_to_string(c->login_internal),
                                           "login_external", login_policy_to_string(c->login_external));
+        if (r >= 0)
+                r = methods_append_providers(reply, m->oauth);
         if (r < 0)
                 return r;
         return bus_dict_send(reply);

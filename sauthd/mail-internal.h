@@ -42,6 +42,7 @@ typedef struct MailSender {
         const char *sender;
         const char *from;
         const char *credentials_file;
+        const char *ca_file;    /* PEM CA certificates for the relay; NULL: the system store */
         unsigned timeout;       /* seconds, > 0: see mail_send_timeout() */
 } MailSender;
 

@@ -347,6 +347,10 @@ static CURLcode mail_curl_setup_auth(CURL *h, const MailSender *s, char *reason,
         }
         if (rc == CURLE_OK)
                 rc = sym_curl_easy_setopt(h, CURLOPT_USE_SSL, (long) (tls ? CURLUSESSL_ALL : CURLUSESSL_TRY));
+        /* A relay with a private CA: its certificates instead of the
+         * system store. Verification itself stays on, always. */
+        if (rc == CURLE_OK && !isempty(s->ca_file))
+                rc = sym_curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
         return rc;
 }
 
@@ -502,6 +506,7 @@ int mail_send_blocking(const SauthConfig *c, const char *to, const char *message
                 .sender = c->mail_sender,
                 .from = c->mail_from,
                 .credentials_file = c->mail_credentials_file,
+                .ca_file = c->mail_ca_file,
                 .timeout = mail_send_timeout(c->mail_timeout),
         };
         return mail_send_logged(&s, to, message, NULL);

@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "curl-loader.h"
+#include "fsutil.h"
+#include "log.h"
 #include "mail-internal.h"
 #include "mail.h"
 #include "util.h"
@@ -22,6 +24,43 @@ int mail_global_init(void) {
 
 void mail_global_done(void) {
         curl_loader_unload();
+}
+
+#define MAIL_CA_FILE_MAX (1024 * 1024)
+
+int mail_check_ca_file(const SauthConfig *c) {
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ char *text = NULL;
+        char msg[512] = "";
+        size_t n;
+        int r;
+
+        if (isempty(c->mail_ca_file))
+                return 0;
+        if (c->mail_ca_file[0] != '/') {
+                log_error("[mail] ca_file %s: an absolute path is needed", c->mail_ca_file);
+                return -EINVAL;
+        }
+        /* A writable CA file would let anyone vouch for a fake relay and
+         * read every reset token: the rule of the config file. */
+        r = fopen_secure(c->mail_ca_file, &f, msg, sizeof msg);
+        if (r < 0) {
+                log_error("[mail] ca_file %s", msg[0] ? msg : strerror(-r));
+                return r;
+        }
+        text = malloc(MAIL_CA_FILE_MAX + 1);
+        if (!text)
+                return -ENOMEM;
+        n = fread(text, 1, MAIL_CA_FILE_MAX + 1, f);
+        text[MIN(n, (size_t) MAIL_CA_FILE_MAX)] = 0;
+        if (ferror(f) || n > MAIL_CA_FILE_MAX || !strstr(text, "-----BEGIN CERTIFICATE-----")) {
+                log_error("[mail] ca_file %s: not a PEM file of CA certificates (at most %d bytes)",
+                          c->mail_ca_file, MAIL_CA_FILE_MAX);
+                return -EINVAL;
+        }
+        if (strncmp(c->mail_sender, "smtp://", 7) != 0 && strncmp(c->mail_sender, "smtps://", 8) != 0)
+                log_warning("[mail] ca_file is set, but the sender is a command: it is not used");
+        return 0;
 }
 
 /* ---- growing buffer for text that may hold the token ---- */
@@ -143,6 +182,7 @@ typedef struct MailJob {
         char *sender;
         char *from;
         char *credentials_file;
+        char *ca_file;
         unsigned timeout;
         char *template_name;
         char *to;
@@ -160,6 +200,7 @@ static void mail_job_free(MailJob *j) {
         free(j->sender);
         free(j->from);
         free(j->credentials_file);
+        free(j->ca_file);
         free(j->template_name);
         free(j->to);
         free(j);
@@ -180,6 +221,7 @@ static void mail_job_work(void *job) {
                 .sender = j->sender,
                 .from = j->from,
                 .credentials_file = j->credentials_file,
+                .ca_file = j->ca_file,
                 .timeout = j->timeout,
         };
 
@@ -211,9 +253,11 @@ static int mail_job_new(const SauthConfig *c, const char *template_name, const c
         j->sender = strdup_or_null(c->mail_sender);
         j->from = strdup_or_null(c->mail_from);
         j->credentials_file = strdup_or_null(c->mail_credentials_file);
+        j->ca_file = strdup_or_null(c->mail_ca_file);
         j->to = strdup(to);
         if ((c->mail_sender && !j->sender) || !j->from ||
-            (c->mail_credentials_file && !j->credentials_file) || !j->template_name || !j->to)
+            (c->mail_credentials_file && !j->credentials_file) || (c->mail_ca_file && !j->ca_file) ||
+            !j->template_name || !j->to)
                 return -ENOMEM;
 
         *ret = TAKE_PTR(j);

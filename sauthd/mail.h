@@ -29,6 +29,12 @@ typedef struct MailFields {
 int mail_global_init(void);
 void mail_global_done(void);
 
+/* [mail] ca_file, at start: unset, or a regular file that only root or
+ * sauthd's user may write (like the config) holding at least one PEM
+ * certificate. Problems are logged and stop sauthd; a ca_file with a
+ * command sender is only warned about. */
+int mail_check_ca_file(const SauthConfig *c);
+
 /* Renders template NAME (a plain name: [a-z0-9_-]+) into a complete
  * message with From:, To: and Date: added if the template lacks them.
  * -EINVAL for a bad name, -ENOENT no such template. *ret is to be freed

@@ -22,10 +22,6 @@
 #include "sauth-names.h"
 #include "util.h"
 
-/* CheckPassword: a dialog checks as the user types; this is far above
- * typing speed and far below a guessing attack's. */
-#define CHECK_RATE_PER_SEC 5.0
-#define CHECK_BURST 30.0
 /* UpdateAuth signs a token and writes a session row when it refreshes:
  * a web back end refreshes once per membership change, not in a loop. */
 #define UPDATE_AUTH_RATE_PER_SEC 5.0
@@ -332,6 +328,9 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
                 return -ENOMEM;
 
         r = manager_load(m, o);
+        if (r < 0)
+                return r;
+        r = mail_check_ca_file(m->config);
         if (r < 0)
                 return r;
         r = manager_setup_event(m);

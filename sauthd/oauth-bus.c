@@ -103,7 +103,7 @@ static int method_device_login_start(sd_bus_message *msg, Manager *m, const Call
         r = request_new(&m->requests, msg, m, NULL, &req);
         if (r < 0)
                 return r;
-        r = oauth_device_start(m->oauth, method, username, caller->uid, on_device_started, req);
+        r = oauth_device_start(m->oauth, method, username, caller, on_device_started, req);
         if (r < 0)
                 return oauth_bus_start_error(error, r);
         TAKE_PTR(req); /* on_device_started() ends it */
@@ -136,7 +136,7 @@ static int method_device_login_poll(sd_bus_message *msg, Manager *m, const Calle
         r = request_new(&m->requests, msg, m, NULL, &req);
         if (r < 0)
                 return r;
-        r = oauth_device_poll(m->oauth, handle, caller->uid, on_device_polled, req);
+        r = oauth_device_poll(m->oauth, handle, caller, on_device_polled, req);
         if (r == -ENOENT)
                 return bus_error(error, SAUTH_E_INVALID_TOKEN, "No such device login.");
         if (r == -EPERM)
@@ -172,7 +172,7 @@ int oauth_bus_account_login(sd_bus_message *msg, Manager *m, const Caller *calle
         r = request_new(&m->requests, msg, m, NULL, &req);
         if (r < 0)
                 return r;
-        r = oauth_code_start(m->oauth, method, username, caller->uid, context, on_code_started, req);
+        r = oauth_code_start(m->oauth, method, username, caller, context, on_code_started, req);
         if (r < 0)
                 return oauth_bus_start_error(error, r);
         TAKE_PTR(req); /* on_code_started() ends it */
@@ -202,7 +202,7 @@ static int method_oauth_callback(sd_bus_message *msg, Manager *m, const Caller *
         r = request_new(&m->requests, msg, m, NULL, &req);
         if (r < 0)
                 return r;
-        r = oauth_code_callback(m->oauth, method, code, state, caller->uid, on_callback_done, req);
+        r = oauth_code_callback(m->oauth, method, code, state, caller, on_callback_done, req);
         if (r == -EKEYREJECTED)
                 return bus_error(error, SAUTH_E_INVALID_TOKEN, "Unknown or used state.");
         if (r < 0)

@@ -6,6 +6,7 @@
 #include <sodium.h>
 #include <time.h>
 
+#include "account.h"
 #include "audit.h"
 #include "identity.h"
 #include "idtoken.h"
@@ -63,7 +64,7 @@ struct OAuthOp {
         OAuth *o;
         OAuthProvider *p;
         OpKind kind;
-        uid_t caller;
+        Caller caller;                  /* who asked; registrations count against it */
         char *username;
         DeviceFlow *flow;               /* OP_DEVICE_POLL */
         CodeState *state;               /* OP_CODE_*: owned once taken from the list */
@@ -244,6 +245,24 @@ bool oauth_has_provider(OAuth *o, const char *method) {
         return provider_find(o, method) != NULL;
 }
 
+size_t oauth_provider_count(const OAuth *o) {
+        return o->n_providers;
+}
+
+void oauth_provider_info(const OAuth *o, size_t i, OAuthProviderInfo *ret) {
+        const OAuthProvider *p = &o->providers[i];
+        bool discovered = p->disc.token_endpoint != NULL;
+
+        *ret = (OAuthProviderInfo) {
+                .name = p->cfg->name,
+                .issuer = p->cfg->issuer,
+                .confidential = p->secret != NULL,
+                .device = !discovered || p->disc.device_authorization_endpoint,
+                .code = !isempty(p->cfg->redirect_uri) && (!discovered || p->disc.authorization_endpoint),
+                .discovered = discovered,
+        };
+}
+
 unsigned oauth_flows_open(const OAuth *o) {
         return o->n_flows + o->n_states;
 }
@@ -372,7 +391,7 @@ static void on_device_auth(const HttpResponse *resp, void *userdata) {
                 return op_provider_error(op, "device authorization: malformed answer", NULL);
         }
         token_new(f->handle);
-        f->owner = op->caller;
+        f->owner = op->caller.uid;
         f->p = op->p;
         f->username = TAKE_PTR(op->username);
         f->interval = f->auth.interval;
@@ -461,13 +480,13 @@ static unsigned states_of(const OAuth *o, uid_t uid) {
         return n;
 }
 
-static OAuthOp *op_new(OAuth *o, OAuthProvider *p, OpKind kind, uid_t caller, const char *username,
+static OAuthOp *op_new(OAuth *o, OAuthProvider *p, OpKind kind, const Caller *caller, const char *username,
                        oauth_done_fn done, void *userdata) {
         OAuthOp *op = calloc(1, sizeof *op);
 
         if (!op)
                 return NULL;
-        *op = (OAuthOp) { .o = o, .p = p, .kind = kind, .caller = caller, .done = done, .userdata = userdata };
+        *op = (OAuthOp) { .o = o, .p = p, .kind = kind, .caller = *caller, .done = done, .userdata = userdata };
         op->username = strdup(username ?: "");
         if (!op->username) {
                 free(op);
@@ -476,7 +495,7 @@ static OAuthOp *op_new(OAuth *o, OAuthProvider *p, OpKind kind, uid_t caller, co
         return op;
 }
 
-int oauth_device_start(OAuth *o, const char *method, const char *username, uid_t caller,
+int oauth_device_start(OAuth *o, const char *method, const char *username, const Caller *caller,
                        oauth_done_fn done, void *userdata) {
         OAuthProvider *p = provider_find(o, method);
         OAuthOp *op;
@@ -484,7 +503,7 @@ int oauth_device_start(OAuth *o, const char *method, const char *username, uid_t
         if (!p)
                 return -ENOENT;
         oauth_prune(o);
-        if (o->n_flows >= OAUTH_FLOWS_MAX || flows_of(o, caller) >= OAUTH_FLOWS_PER_UID)
+        if (o->n_flows >= OAUTH_FLOWS_MAX || flows_of(o, caller->uid) >= OAUTH_FLOWS_PER_UID)
                 return -EBUSY;
         op = op_new(o, p, OP_DEVICE_START, caller, username, done, userdata);
         if (!op)
@@ -568,14 +587,14 @@ static void on_device_token(const HttpResponse *resp, void *userdata) {
         op_step(op);
 }
 
-int oauth_device_poll(OAuth *o, const char *handle, uid_t caller, oauth_done_fn done, void *userdata) {
+int oauth_device_poll(OAuth *o, const char *handle, const Caller *caller, oauth_done_fn done, void *userdata) {
         DeviceFlow *f;
         OAuthOp *op;
 
         f = flow_find(o, handle);
         if (!f)
                 return -ENOENT;
-        if (f->owner != caller)
+        if (f->owner != caller->uid)
                 return -EPERM;
         if (f->expires <= now_usec() && !f->busy) {
                 flow_remove(o, f);
@@ -632,7 +651,7 @@ static void code_location(OAuthOp *op) {
         op_finish(op, &(OAuthResult) { .status = SAUTH_OK, .location = location, .state = o->states->state });
 }
 
-int oauth_code_start(OAuth *o, const char *method, const char *username, uid_t caller,
+int oauth_code_start(OAuth *o, const char *method, const char *username, const Caller *caller,
                      const LoginContext *context, oauth_done_fn done, void *userdata) {
         OAuthProvider *p = provider_find(o, method);
         OAuthOp *op;
@@ -641,7 +660,7 @@ int oauth_code_start(OAuth *o, const char *method, const char *username, uid_t c
         if (!p)
                 return -ENOENT;
         oauth_prune(o);
-        if (o->n_states >= OAUTH_STATES_MAX || states_of(o, caller) >= OAUTH_STATES_PER_UID)
+        if (o->n_states >= OAUTH_STATES_MAX || states_of(o, caller->uid) >= OAUTH_STATES_PER_UID)
                 return -EBUSY;
         op = op_new(o, p, OP_CODE_START, caller, username, done, userdata);
         s = calloc(1, sizeof *s);
@@ -653,7 +672,7 @@ int oauth_code_start(OAuth *o, const char *method, const char *username, uid_t c
         token_new(s->state);
         token_new(s->verifier);
         token_new(s->nonce);
-        s->owner = caller;
+        s->owner = caller->uid;
         s->p = p;
         s->context = context ? *context : (LoginContext) {};
         s->expires = now_usec() + OAUTH_STATE_LIFETIME_SEC * USEC_PER_SEC;
@@ -713,7 +732,7 @@ static void code_token_request(OAuthOp *op) {
         }, on_code_token, "code token");
 }
 
-int oauth_code_callback(OAuth *o, const char *method, const char *code, const char *state, uid_t caller,
+int oauth_code_callback(OAuth *o, const char *method, const char *code, const char *state, const Caller *caller,
                         oauth_done_fn done, void *userdata) {
         OAuthProvider *p = provider_find(o, method);
         OAuthOp *op;
@@ -721,7 +740,7 @@ int oauth_code_callback(OAuth *o, const char *method, const char *code, const ch
 
         if (!p)
                 return -ENOENT;
-        s = state_take(o, state, p, caller);
+        s = state_take(o, state, p, caller->uid);
         if (!s)
                 return -EKEYREJECTED;
         op = op_new(o, p, OP_CODE_EXCHANGE, caller, s->username, done, userdata);
@@ -781,11 +800,46 @@ static int op_check_id_token(OAuthOp *op) {
         return 0;
 }
 
+/* An identity no account has: [login] external decides. Only without a
+ * user name: a new account's name is made up (apicrud's rule), so it is
+ * never the one asked for, and the PAM stack's user stays refused. */
+static SauthStatus op_external(OAuthOp *op, const char *identity, StoreAccount **ret, const char **ret_reason,
+                               const char **ret_message) {
+        LoginPolicy policy = op->o->m->config->login_external;
+        SauthStatus s;
+
+        if (policy == LOGIN_CLOSED || !isempty(op->username)) {
+                *ret_reason = "identity_unknown";
+                return SAUTH_E_INVALID_CREDENTIALS;
+        }
+        s = account_register_external(op->o->m, &op->caller, &(ExternalRegistration) {
+                .identity = identity,
+                .name = op->claims.name ?: op->claims.preferred_username,
+                .method = op->p->cfg->name,
+                .confirmed = policy == LOGIN_AUTO,
+        }, ret, ret_reason);
+        if (s == SAUTH_E_RATE_LIMITED)
+                *ret_message = "Too many registrations; try again later.";
+        else if (s == SAUTH_E_ALREADY_REGISTERED)
+                *ret_message = "This identity is registered, but not confirmed yet: confirm it with the message "
+                               "mailed to it, then log in again.";
+        if (s != SAUTH_OK || *ret)
+                return s;
+        /* open: registered, and the confirmation is on its way. */
+        *ret_reason = "registered_unconfirmed";
+        *ret_message = "An account was registered for this identity: confirm it with the message mailed to it, "
+                       "then log in again.";
+        return SAUTH_E_ALREADY_REGISTERED;
+}
+
 /* The claims to an account: a verified email that is the confirmed
- * identity of an active account — the one asked for, if one was. */
-static SauthStatus op_resolve(OAuthOp *op, StoreAccount **ret, const char **ret_reason) {
+ * identity of an active account — the one asked for, if one was — or a
+ * new account for it under [login] external. */
+static SauthStatus op_resolve(OAuthOp *op, StoreAccount **ret, const char **ret_reason, const char **ret_message) {
         _cleanup_(store_account_freep) StoreAccount *a = NULL;
         _cleanup_free_ char *identity = NULL;
+        SauthStatus s;
+        int r;
 
         if (!op->claims.email || !op->claims.email_verified) {
                 *ret_reason = "email_unverified";
@@ -795,11 +849,26 @@ static SauthStatus op_resolve(OAuthOp *op, StoreAccount **ret, const char **ret_
                 *ret_reason = "email_invalid";
                 return SAUTH_E_INVALID_CREDENTIALS;
         }
-        if (store_account_by_identity(op->o->m->store, identity, &a) < 0 || !a->contact_confirmed) {
-                /* [login] external = auto | open would register here; both
-                 * are not done yet and refuse like closed (docs/decisions.md). */
-                *ret_reason = "identity_unknown";
-                return SAUTH_E_INVALID_CREDENTIALS;
+        r = store_account_by_identity(op->o->m->store, identity, &a);
+        if (r == -ENOENT) {
+                s = op_external(op, identity, &a, ret_reason, ret_message);
+                if (s != SAUTH_OK)
+                        return s;
+        } else if (r < 0) {
+                log_error("provider %s: account lookup failed: %s", op->p->cfg->name, strerror(-r));
+                *ret_reason = "store_error";
+                return SAUTH_E_INTERNAL;
+        } else if (!a->contact_confirmed) {
+                /* Someone registered this address and it was never
+                 * confirmed: the provider's word does not confirm it (the
+                 * account may be an admin's, made for another person).
+                 * Where unknown identities register, say what to do. */
+                *ret_reason = "identity_unconfirmed";
+                if (op->o->m->config->login_external == LOGIN_CLOSED || !isempty(op->username))
+                        return SAUTH_E_INVALID_CREDENTIALS;
+                *ret_message = "This identity is registered, but not confirmed yet: confirm it with the message "
+                               "mailed to it, then log in again.";
+                return SAUTH_E_ALREADY_REGISTERED;
         }
         if (!isempty(op->username) && !streq(op->username, a->username)) {
                 *ret_reason = "identity_other_account";
@@ -819,18 +888,19 @@ static SauthStatus op_resolve(OAuthOp *op, StoreAccount **ret, const char **ret_
 
 static void op_conclude(OAuthOp *op) {
         _cleanup_(store_account_freep) StoreAccount *a = NULL;
-        const char *reason = NULL;
-        SauthStatus s = op_resolve(op, &a, &reason);
+        const char *reason = NULL, *message = NULL;
+        SauthStatus s = op_resolve(op, &a, &reason, &message);
 
         audit_log(&(AuditRecord) {
                 .event = AUDIT_LOGIN, .result = s == SAUTH_OK ? AUDIT_OK : AUDIT_REFUSED,
                 .user = a ? a->username : op->username, .user_unknown = !a,
-                .caller_uid = op->caller, .method = op->p->cfg->name, .reason = reason,
+                .caller_uid = op->caller.uid, .method = op->p->cfg->name, .reason = reason,
                 .service = op->context.service, .tty = op->context.tty, .rhost = op->context.rhost,
         });
         if (s != SAUTH_OK)
-                return op_fail(op, s, s == SAUTH_E_INVALID_CREDENTIALS
+                return op_fail(op, s, message ?: s == SAUTH_E_INVALID_CREDENTIALS
                                ? "The identity does not belong to this account, or its email is not verified."
+                               : s == SAUTH_E_INTERNAL ? "Internal error."
                                : "The account cannot log in now.");
         op_finish(op, &(OAuthResult) { .status = SAUTH_OK, .account = a, .context = &op->context });
 }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "caller.h"
 #include "config.h"
 #include "http.h"
 #include "login.h"
@@ -68,16 +69,30 @@ OAuth *oauth_free(OAuth *o);
 bool oauth_has_provider(OAuth *o, const char *method);
 
 /* DeviceLoginStart. done may run before this returns. */
-int oauth_device_start(OAuth *o, const char *method, const char *username, uid_t caller,
+int oauth_device_start(OAuth *o, const char *method, const char *username, const Caller *caller,
                        oauth_done_fn done, void *userdata);
 /* DeviceLoginPoll: pending without a request before the interval. */
-int oauth_device_poll(OAuth *o, const char *handle, uid_t caller, oauth_done_fn done, void *userdata);
+int oauth_device_poll(OAuth *o, const char *handle, const Caller *caller, oauth_done_fn done, void *userdata);
 /* AccountLogin with a provider: the authorization URL and its state. */
-int oauth_code_start(OAuth *o, const char *method, const char *username, uid_t caller,
+int oauth_code_start(OAuth *o, const char *method, const char *username, const Caller *caller,
                      const LoginContext *context, oauth_done_fn done, void *userdata);
 /* OAuthCallback: the code exchanged, the identity mapped. */
-int oauth_code_callback(OAuth *o, const char *method, const char *code, const char *state, uid_t caller,
+int oauth_code_callback(OAuth *o, const char *method, const char *code, const char *state, const Caller *caller,
                         oauth_done_fn done, void *userdata);
+
+/* What `Methods` tells of a provider. The flows are the configured ones
+ * (code needs a redirect_uri) and, once sauthd has fetched the discovery
+ * document (discovered), only those it advertises. */
+typedef struct OAuthProviderInfo {
+        const char *name;
+        const char *issuer;
+        bool confidential;              /* has a client secret */
+        bool device, code;
+        bool discovered;
+} OAuthProviderInfo;
+
+size_t oauth_provider_count(const OAuth *o);
+void oauth_provider_info(const OAuth *o, size_t i, OAuthProviderInfo *ret);
 
 /* Device flows and states open (tests). */
 unsigned oauth_flows_open(const OAuth *o);

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The password area on the bus: ChangePassword, CheckPassword, ForgotPassword. */
+/* The password area on the bus: ChangePassword, CheckPassword, ForgotPassword,
+ * and the *WithLocale variants of the first two, whose messages for people
+ * come in the caller's locale (docs/decisions.md, "Localised messages"). */
 #include <errno.h>
 #include <sodium.h>
 
+#include "i18n.h"
 #include "identity.h"
 #include "log.h"
 #include "mail.h"
@@ -11,24 +14,49 @@
 #include "password-bus.h"
 #include "password.h"
 
-/* What a refused change is told, in the words of a password dialog. */
+/* What a refused change is told, in the words of a password dialog, in
+ * the calling thread's locale. */
 static const char *change_message(SauthStatus s) {
         switch (s) {
         case SAUTH_E_INVALID_CREDENTIALS:
-                return "The old password is not correct, or a reset token is required.";
+                return _("The old password is not correct, or a reset token is required.");
         case SAUTH_E_INVALID_TOKEN:
-                return "The token is not valid for this account.";
+                return _("The token is not valid for this account.");
         case SAUTH_E_NOT_FOUND:
-                return "No active account for this uid.";
+                return _("No active account for this uid.");
+        case SAUTH_E_PASSWORD_MISMATCH:
+                return _("The new password and its verification differ.");
+        case SAUTH_E_RATE_LIMITED:
+                return _("Too many attempts; try again later.");
         default:
                 return bus_status_message(s);
         }
+}
+
+/* The locale argument of a *WithLocale call: "" is none (untranslated);
+ * a name that is not a locale name is refused; one the system does not
+ * have means untranslated too, as gettext does for a missing catalog. */
+static int locale_arg(const char *name, locale_t *ret, sd_bus_error *error) {
+        int r;
+
+        *ret = (locale_t) 0;
+        if (isempty(name))
+                return 0;
+        r = i18n_locale_new(name, ret);
+        if (r == -EINVAL)
+                return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "Not a locale name (like de_DE.UTF-8).");
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                log_debug("locale %s not available: messages untranslated", name);
+        return 0;
 }
 
 static void change_bus_done(Request *req, void *job) {
         ChangeJob *j = job;
         const char *message = NULL;
         SauthStatus s = change_conclude(j, &message);
+        _cleanup_(i18n_scope_end) locale_t old = i18n_scope_begin(j->locale);
 
         if (s != SAUTH_OK) {
                 (void) request_reply_error(req, s, "%s", !isempty(message) ? message : change_message(s));
@@ -47,27 +75,15 @@ static bool secrets_equal(const char *a, const char *b) {
         return n == strlen(b) && sodium_memcmp(a, b, n) == 0;
 }
 
-static int method_change_password(sd_bus_message *msg, Manager *m, const Caller *caller, sd_bus_error *error) {
+static int change_password(sd_bus_message *msg, Manager *m, const Caller *caller, const ChangeArgs *args,
+                           sd_bus_error *error) {
         _cleanup_(request_freep) Request *req = NULL;
         _cleanup_free_ char *message = NULL;
-        ChangeArgs args = {};
-        const char *verify;
         ChangeJob *j = NULL;
         SauthStatus s;
         int r;
 
-        r = sd_bus_message_read(msg, "sssss", &args.uid, &args.new_password, &args.token,
-                                &args.old_password, &verify);
-        if (r < 0)
-                return r;
-        if (!arg_ok(args.uid, SAUTH_TEXT_MAX, true) || !arg_ok(args.token, SAUTH_TOKEN_MAX, false) ||
-            !arg_ok(args.old_password, SAUTH_PASSWORD_BYTES, false) ||
-            !arg_ok(args.new_password, SAUTH_PASSWORD_BYTES, false) || !arg_ok(verify, SAUTH_PASSWORD_BYTES, false))
-                return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "Argument missing or too long.");
-        if (!secrets_equal(args.new_password, verify))
-                return bus_error(error, SAUTH_E_PASSWORD_MISMATCH, "The new password and its verification differ.");
-
-        s = change_start(m, caller, &args, &j, &message);
+        s = change_start(m, caller, args, &j, &message);
         if (s != SAUTH_OK)
                 return bus_error(error, s, "%s", message ?: change_message(s));
         r = request_new(&m->requests, msg, j, change_job_free, &req);
@@ -79,22 +95,69 @@ static int method_change_password(sd_bus_message *msg, Manager *m, const Caller 
         return r;
 }
 
-static int method_check_password(sd_bus_message *msg, Manager *m, const Caller *caller, sd_bus_error *error) {
+static int change_password_read(sd_bus_message *msg, Manager *m, const Caller *caller, bool with_locale,
+                                sd_bus_error *error) {
+        _cleanup_(i18n_locale_freep) locale_t loc = (locale_t) 0;
+        ChangeArgs args = {};
+        const char *verify, *locale = "";
+        int r;
+
+        r = sd_bus_message_read(msg, "sssss", &args.uid, &args.new_password, &args.token,
+                                &args.old_password, &verify);
+        if (r >= 0 && with_locale)
+                r = sd_bus_message_read(msg, "s", &locale);
+        if (r < 0)
+                return r;
+        if (!arg_ok(args.uid, SAUTH_TEXT_MAX, true) || !arg_ok(args.token, SAUTH_TOKEN_MAX, false) ||
+            !arg_ok(args.old_password, SAUTH_PASSWORD_BYTES, false) ||
+            !arg_ok(args.new_password, SAUTH_PASSWORD_BYTES, false) || !arg_ok(verify, SAUTH_PASSWORD_BYTES, false))
+                return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "Argument missing or too long.");
+        r = locale_arg(locale, &loc, error);
+        if (r < 0)
+                return r;
+
+        _cleanup_(i18n_scope_end) locale_t old = i18n_scope_begin(loc);
+        if (!secrets_equal(args.new_password, verify))
+                return bus_error(error, SAUTH_E_PASSWORD_MISMATCH, "%s", change_message(SAUTH_E_PASSWORD_MISMATCH));
+        args.locale = loc;
+        return change_password(msg, m, caller, &args, error);
+}
+
+static int method_change_password(sd_bus_message *msg, Manager *m, const Caller *caller, sd_bus_error *error) {
+        return change_password_read(msg, m, caller, false, error);
+}
+
+static int method_change_password_with_locale(sd_bus_message *msg, Manager *m, const Caller *caller,
+                                              sd_bus_error *error) {
+        return change_password_read(msg, m, caller, true, error);
+}
+
+static int check_password_read(sd_bus_message *msg, Manager *m, const Caller *caller, bool with_locale,
+                               sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(policy_verdict_done) PolicyVerdict v = {};
-        const char *username, *password;
+        _cleanup_(i18n_locale_freep) locale_t loc = (locale_t) 0;
+        const char *username, *password, *locale = "";
         SauthStatus s;
         int r;
 
         r = sd_bus_message_read(msg, "ss", &username, &password);
+        if (r >= 0 && with_locale)
+                r = sd_bus_message_read(msg, "s", &locale);
         if (r < 0)
                 return r;
         if (!arg_ok(username, SAUTH_NAME_MAX, false) || !arg_ok(password, SAUTH_PASSWORD_BYTES, false))
                 return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "Argument too long.");
+        r = locale_arg(locale, &loc, error);
+        if (r < 0)
+                return r;
 
+        /* The verdict's texts, pwquality's included, in the caller's
+         * locale; the loop's own comes back when this returns. */
+        _cleanup_(i18n_scope_end) locale_t old = i18n_scope_begin(loc);
         s = check_password(m, caller, username, password, &v);
         if (s == SAUTH_E_RATE_LIMITED)
-                return bus_error(error, s, "Too many password checks; slow down.");
+                return bus_error(error, s, "%s", _("Too many password checks; slow down."));
         if (s != SAUTH_OK)
                 return bus_error(error, s, "%s", bus_status_message(s));
 
@@ -112,6 +175,15 @@ static int method_check_password(sd_bus_message *msg, Manager *m, const Caller *
         if (r < 0)
                 return r;
         return bus_dict_send(reply);
+}
+
+static int method_check_password(sd_bus_message *msg, Manager *m, const Caller *caller, sd_bus_error *error) {
+        return check_password_read(msg, m, caller, false, error);
+}
+
+static int method_check_password_with_locale(sd_bus_message *msg, Manager *m, const Caller *caller,
+                                             sd_bus_error *error) {
+        return check_password_read(msg, m, caller, true, error);
 }
 
 /* ForgotPassword answers after the same fixed delay whatever it did, so its
@@ -178,5 +250,13 @@ const BusMethod password_bus_methods[] = {
         BUS_METHOD("CheckPassword",
                    BUS_ARGS("s", username, "s", password), BUS_RESULT("a{sv}", result),
                    method_check_password, BUS_ANYONE, SD_BUS_VTABLE_SENSITIVE),
+        BUS_METHOD("ChangePasswordWithLocale",
+                   BUS_ARGS("s", uid, "s", new_password, "s", reset_token, "s", old_password, "s", verify_password,
+                            "s", locale),
+                   BUS_RESULT("a{sv}", result),
+                   method_change_password_with_locale, BUS_ANYONE, SD_BUS_VTABLE_SENSITIVE),
+        BUS_METHOD("CheckPasswordWithLocale",
+                   BUS_ARGS("s", username, "s", password, "s", locale), BUS_RESULT("a{sv}", result),
+                   method_check_password_with_locale, BUS_ANYONE, SD_BUS_VTABLE_SENSITIVE),
         BUS_METHOD_END,
 };

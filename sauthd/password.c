@@ -5,6 +5,7 @@
 
 #include "account.h"
 #include "audit.h"
+#include "i18n.h"
 #include "identity.h"
 #include "lockout.h"
 #include "log.h"
@@ -30,6 +31,7 @@ void change_job_free(void *job) {
         strv_erase_free(j->history);
         policy_verdict_done(&j->verdict);
         sodium_memzero(j->new_hash, sizeof j->new_hash);
+        i18n_locale_freep(&j->locale);
         free(j);
 }
 static void change_job_freep(ChangeJob **j) {
@@ -171,6 +173,13 @@ SauthStatus change_start(Manager *m, const Caller *caller, const ChangeArgs *arg
         if (!j)
                 return SAUTH_E_INTERNAL;
         *j = (ChangeJob) { .m = m, .caller_uid = caller->uid, .caller_admin = caller->is_admin };
+        /* The worker judges in the caller's locale too; a copy of its own,
+         * as the caller's may be freed before the worker runs. */
+        if (args->locale) {
+                j->locale = duplocale(args->locale);
+                if (!j->locale)
+                        return SAUTH_E_INTERNAL;
+        }
         lockout_source(caller, "", "", "", &j->source);
         snprintf(j->name, sizeof j->name, "uid-arg:%s", args->uid);
 
@@ -215,6 +224,8 @@ static bool change_work_rules(ChangeJob *j) {
 
 void change_work(void *job) {
         ChangeJob *j = job;
+        /* Messages in the caller's locale, on this worker thread only. */
+        _cleanup_(i18n_scope_end) locale_t old = i18n_scope_begin(j->locale);
 
         j->hash_result = -ECANCELED;
         if (j->path == CHANGE_OLD_PASSWORD) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <locale.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -32,6 +33,7 @@ typedef struct ChangeArgs {
         const char *new_password;
         const char *token;              /* "" if none */
         const char *old_password;       /* "" if none */
+        locale_t locale;                /* the caller's, for messages; (locale_t) 0: none */
 } ChangeArgs;
 
 typedef struct ChangeJob {
@@ -52,6 +54,7 @@ typedef struct ChangeJob {
         PolicyVerdict verdict;          /* the full rules, history included */
         int hash_result;
         char new_hash[HASH_STR_MAX];
+        locale_t locale;                /* owned copy of ChangeArgs.locale: the worker's messages */
 } ChangeJob;
 
 void change_job_free(void *job);

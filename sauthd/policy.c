@@ -22,6 +22,7 @@
 #include <pwquality.h>
 #include <zxcvbn.h>
 
+#include "i18n.h"
 #include "policy.h"
 #include "sauth-names.h"
 #include "log.h"
@@ -316,9 +317,9 @@ static void policy_check_parts(const PolicyParts *pp, const PolicyText *password
                 const char *code;
                 const char *text;
         } texts[] = {
-                { POLICY_CONTAINS_USER, "The password contains the user name." },
-                { POLICY_CONTAINS_NAME, "The password contains a part of the name." },
-                { POLICY_CONTAINS_ID,   "The password contains the first part of the e-mail address." },
+                { POLICY_CONTAINS_USER, N_("The password contains the user name.") },
+                { POLICY_CONTAINS_NAME, N_("The password contains a part of the name.") },
+                { POLICY_CONTAINS_ID,   N_("The password contains the first part of the e-mail address.") },
         };
 
         for (size_t i = 0; i < pp->n; i++) {
@@ -326,7 +327,7 @@ static void policy_check_parts(const PolicyParts *pp, const PolicyText *password
                         continue;
                 for (size_t k = 0; k < ELEMENTSOF(texts); k++)
                         if (streq(texts[k].code, pp->v[i].code))
-                                policy_problem(pr, texts[k].code, "%s", texts[k].text);
+                                policy_problem(pr, texts[k].code, "%s", _(texts[k].text));
         }
 }
 
@@ -338,10 +339,62 @@ static bool policy_has_control(const PolicyText *t) {
         return false;
 }
 
+/* pwquality's reasons, each with a problem code of its own. `same` names a
+ * problem of our own checks that says the same: pwquality's sentence is
+ * then left out, so that the message does not say it twice. Anything not
+ * listed (a reason of a newer libpwquality) is POLICY_PWQUALITY. */
+static const struct {
+        int error;
+        const char *code;
+        const char *same;
+} policy_pwquality_codes[] = {
+        { PWQ_ERROR_TOO_SIMILAR,       "pwquality-too-similar",      NULL },
+        { PWQ_ERROR_MIN_DIGITS,        "pwquality-min-digits",       NULL },
+        { PWQ_ERROR_MIN_UPPERS,        "pwquality-min-uppers",       NULL },
+        { PWQ_ERROR_MIN_LOWERS,        "pwquality-min-lowers",       NULL },
+        { PWQ_ERROR_MIN_OTHERS,        "pwquality-min-others",       NULL },
+        { PWQ_ERROR_MIN_LENGTH,        "pwquality-min-length",       NULL },
+        { PWQ_ERROR_PALINDROME,        "pwquality-palindrome",       NULL },
+        { PWQ_ERROR_CASE_CHANGES_ONLY, "pwquality-case-changes-only", NULL },
+        { PWQ_ERROR_ROTATED,           "pwquality-rotated",          NULL },
+        { PWQ_ERROR_MIN_CLASSES,       "pwquality-min-classes",      NULL },
+        { PWQ_ERROR_MAX_CONSECUTIVE,   "pwquality-max-consecutive",  NULL },
+        { PWQ_ERROR_EMPTY_PASSWORD,    "pwquality-empty",            POLICY_EMPTY },
+        { PWQ_ERROR_SAME_PASSWORD,     "pwquality-same",             NULL },
+        { PWQ_ERROR_CRACKLIB_CHECK,    "pwquality-dictionary",       NULL },
+        { PWQ_ERROR_USER_CHECK,        "pwquality-username",         POLICY_CONTAINS_USER },
+        { PWQ_ERROR_GECOS_CHECK,       "pwquality-gecos",            POLICY_CONTAINS_NAME },
+        { PWQ_ERROR_MAX_CLASS_REPEAT,  "pwquality-max-class-repeat", NULL },
+        { PWQ_ERROR_BAD_WORDS,         "pwquality-bad-words",        NULL },
+        { PWQ_ERROR_MAX_SEQUENCE,      "pwquality-max-sequence",     NULL },
+};
+
+static bool policy_problems_have(const PolicyProblems *pr, const char *code) {
+        for (size_t i = 0; i < pr->n; i++)
+                if (streq(pr->codes[i], code))
+                        return true;
+        return false;
+}
+
+/* pwquality's reason for error r, as a problem code, or NULL when one of
+ * our own problems already says it. */
+static const char *policy_pwquality_code(const PolicyProblems *pr, int r) {
+        for (size_t i = 0; i < ELEMENTSOF(policy_pwquality_codes); i++) {
+                if (policy_pwquality_codes[i].error != r)
+                        continue;
+                if (policy_pwquality_codes[i].same && policy_problems_have(pr, policy_pwquality_codes[i].same))
+                        return NULL;
+                return policy_pwquality_codes[i].code;
+        }
+        return POLICY_PWQUALITY;
+}
+
+/* pwquality's reason comes in the calling thread's locale: libpwquality
+ * translates it with its own catalog (and cracklib's). */
 static void policy_check_pwquality(Policy *p, const char *password, const PolicyUser *u, PolicyProblems *pr) {
         char buf[PWQ_MAX_ERROR_MESSAGE_LEN];
         const char *user = u && !isempty(u->username) ? u->username : NULL;
-        const char *text = NULL;
+        const char *text = NULL, *code;
         void *auxerror = NULL;
         size_t len;
         int r;
@@ -355,13 +408,16 @@ static void policy_check_pwquality(Policy *p, const char *password, const Policy
 
         if (r >= 0)
                 return;
+        code = policy_pwquality_code(pr, r);
+        if (!code)
+                return;
         if (!text)
-                text = "The password does not meet the system's password quality rules";
+                text = _("The password does not meet the system's password quality rules");
         /* pwquality's reasons are sentences without the full stop. */
         len = strlen(text);
         while (len > 0 && text[len - 1] == '.')
                 len--;
-        policy_problem(pr, POLICY_PWQUALITY, "%.*s.", (int) len, text);
+        policy_problem(pr, code, "%.*s.", (int) len, text);
 }
 
 static unsigned policy_score(double guesses_log10) {
@@ -377,13 +433,14 @@ static void policy_zxcvbn_feedback(const ZxcMatch_t *info, PolicyProblems *pr) {
                 unsigned mask;
                 const char *text;
         } kinds[] = {
-                { 1u << DICTIONARY_MATCH,                         "a common word or password" },
-                { 1u << DICT_LEET_MATCH,                          "a common word with predictable substitutions like '@' for 'a'" },
-                { (1u << USER_MATCH) | (1u << USER_LEET_MATCH),   "your name or user name" },
-                { 1u << REPEATS_MATCH,                            "repeated characters" },
-                { 1u << SEQUENCE_MATCH,                           "a sequence like abc or 123" },
-                { 1u << SPATIAL_MATCH,                            "a keyboard pattern" },
-                { (1u << DATE_MATCH) | (1u << YEAR_MATCH),        "a date or a year" },
+                /* TRANSLATORS: parts of the list in "it uses %s." */
+                { 1u << DICTIONARY_MATCH,                         N_("a common word or password") },
+                { 1u << DICT_LEET_MATCH,                          N_("a common word with predictable substitutions like '@' for 'a'") },
+                { (1u << USER_MATCH) | (1u << USER_LEET_MATCH),   N_("your name or user name") },
+                { 1u << REPEATS_MATCH,                            N_("repeated characters") },
+                { 1u << SEQUENCE_MATCH,                           N_("a sequence like abc or 123") },
+                { 1u << SPATIAL_MATCH,                            N_("a keyboard pattern") },
+                { (1u << DATE_MATCH) | (1u << YEAR_MATCH),        N_("a date or a year") },
         };
         char list[512] = "";
         unsigned seen = 0;
@@ -400,23 +457,25 @@ static void policy_zxcvbn_feedback(const ZxcMatch_t *info, PolicyProblems *pr) {
         for (size_t i = 0; i < ELEMENTSOF(kinds); i++)
                 total += !!(seen & kinds[i].mask);
 
-        /* "a, b and c": the list fits, the texts above are short. */
+        /* "a, b and c". The texts are short, but translations are not
+         * ours to count: whatever does not fit is left out. */
         for (size_t i = 0; i < ELEMENTSOF(kinds); i++) {
                 if (!(seen & kinds[i].mask))
                         continue;
                 if (n > 0)
-                        strcat(list, n + 1 == total ? " and " : ", ");
-                strcat(list, kinds[i].text);
+                        /* TRANSLATORS: " and " joins the last two parts of the list. */
+                        (void) strncat(list, n + 1 == total ? _(" and ") : _(", "), sizeof list - strlen(list) - 1);
+                (void) strncat(list, _(kinds[i].text), sizeof list - strlen(list) - 1);
                 n++;
         }
 
         if (n == 0)
                 policy_problem(pr, POLICY_TOO_GUESSABLE,
-                               "The password is too easy to guess: it is too short. Make it longer.");
+                               _("The password is too easy to guess: it is too short. Make it longer."));
         else
                 policy_problem(pr, POLICY_TOO_GUESSABLE,
-                               "The password is too easy to guess: it uses %s. "
-                               "Add more words or characters that follow no pattern.", list);
+                               _("The password is too easy to guess: it uses %s. "
+                                 "Add more words or characters that follow no pattern."), list);
 }
 
 /* Returns the estimate (log10 of guesses); adds the problem below the floor. */
@@ -453,7 +512,7 @@ static int policy_check_own(Policy *p, const char *password, size_t bytes, const
         /* A string this long cannot be max_length characters of UTF-8:
          * refuse it without decoding, so the work stays bounded. */
         if (bytes > SAUTH_PASSWORD_BYTES) {
-                policy_problem(pr, POLICY_TOO_LONG, "The password is longer than %u characters.", p->max_length);
+                policy_problem(pr, POLICY_TOO_LONG, _("The password is longer than %u characters."), p->max_length);
                 *ret_judge = false;
                 return 0;
         }
@@ -462,10 +521,10 @@ static int policy_check_own(Policy *p, const char *password, size_t bytes, const
         if (r == -EILSEQ) {
                 /* Characters cannot be counted, so no too-long here; ASCII
                  * control bytes are still recognisable. */
-                policy_problem(pr, POLICY_INVALID_UTF8, "The password is not valid UTF-8 text.");
+                policy_problem(pr, POLICY_INVALID_UTF8, _("The password is not valid UTF-8 text."));
                 for (size_t i = 0; i < bytes; i++)
                         if ((unsigned char) password[i] < 0x20 || password[i] == 0x7F)
-                                policy_problem(pr, POLICY_CONTROL_CHAR, "The password contains a control character.");
+                                policy_problem(pr, POLICY_CONTROL_CHAR, _("The password contains a control character."));
                 *ret_judge = false;
                 return 0;
         }
@@ -473,12 +532,12 @@ static int policy_check_own(Policy *p, const char *password, size_t bytes, const
                 return r;
 
         if (policy_has_control(&text))
-                policy_problem(pr, POLICY_CONTROL_CHAR, "The password contains a control character.");
+                policy_problem(pr, POLICY_CONTROL_CHAR, _("The password contains a control character."));
         if (text.n == 0)
-                policy_problem(pr, POLICY_EMPTY, "The password is empty.");
+                policy_problem(pr, POLICY_EMPTY, _("The password is empty."));
         too_long = text.n > p->max_length;
         if (too_long)
-                policy_problem(pr, POLICY_TOO_LONG, "The password is longer than %u characters.", p->max_length);
+                policy_problem(pr, POLICY_TOO_LONG, _("The password is longer than %u characters."), p->max_length);
         policy_check_parts(pp, &text, pr);
         policy_text_done(&text);
 
@@ -567,7 +626,7 @@ int policy_check(Policy *p, const char *password, const PolicyUser *user, Policy
 }
 
 int policy_verdict_add_reused(PolicyVerdict *v) {
-        static const char text[] = "This password was used recently.";
+        const char *text = _("This password was used recently.");
         size_t n = 0;
         char **codes, *message;
 

@@ -27,6 +27,16 @@ typedef struct RateLimit {
 
 void ratelimit_init(RateLimit *rl, double rate_per_sec, double burst);
 
+/* CheckPassword per caller uid. A password dialog checks as the user
+ * types: a fast typist makes 10 keys a second, bursts of 15, and pasting
+ * or holding a key more; 5 a second (as before) refused such a dialog
+ * after its burst ran out, a few seconds into a long password. 20 a second
+ * sustained, with 60 at once, is twice a typist's pace, while a script
+ * gets no more than that: the check costs zxcvbn and pwquality, never a
+ * hash, and guesses nothing (no password is compared). */
+#define CHECK_RATE_PER_SEC 20.0
+#define CHECK_BURST 60.0
+
 /* true if the call for key may go ahead at now_usec. */
 bool ratelimit_allow(RateLimit *rl, uint64_t key, uint64_t now_usec);
 

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "i18n.h"
 #include "manager.h"
 #include "sauth-config.h"
 #include "util.h"
@@ -81,6 +82,13 @@ int main(int argc, char *argv[]) {
         (void) setrlimit(RLIMIT_CORE, &(struct rlimit) { 0, 0 });
         umask(0077);
         log_setup(o.verbose);
+
+        /* Messages for people come in each caller's locale (uselocale per
+         * call); the process itself stays in "C", and its logs in English.
+         * LANGUAGE would override every caller's choice in gettext, so it
+         * goes, before any thread starts. */
+        (void) unsetenv("LANGUAGE");
+        i18n_bind();
 
         r = manager_new(&o, &m);
         if (r < 0) {

@@ -120,8 +120,9 @@ static int store_register_rows(Store *s, const StoreRegistration *reg, const Sto
         if (r < 0)
                 return r;
         r = store_run(s, "INSERT INTO contacts (id, uid, type, info, status, created)"
-                         " VALUES (?, ?, 'email', ?, 'unconfirmed', ?)",
-                      "sssi", ids->contact_id, ids->uid, reg->identity, reg->now);
+                         " VALUES (?, ?, 'email', ?, ?, ?)",
+                      "ssssi", ids->contact_id, ids->uid, reg->identity,
+                      reg->confirmed ? "active" : "unconfirmed", reg->now);
         if (r < 0)
                 return r;
         /* No user name: the person and contact only (apicrud's two-step
@@ -146,6 +147,9 @@ int store_register(Store *s, const StoreRegistration *reg, StoreIds *ret) {
         int r;
 
         if (!s || !reg || !ret || isempty(reg->identity) || !reg->username || !reg->name)
+                return -EINVAL;
+        /* A confirmed contact needs no confirmation. */
+        if (reg->confirmed && (reg->token_hash || reg->mail))
                 return -EINVAL;
 
         /* The caller may have made the uid already: a mail rendered before

@@ -117,6 +117,18 @@ int store_record_success(Store *s, const char *account_id, int64_t now) {
         return r == 0 ? -ENOENT : 0;
 }
 
+int store_clear_failures(Store *s, const char *account_id) {
+        int r;
+
+        if (!s || isempty(account_id))
+                return -EINVAL;
+        r = store_run(s, "UPDATE accounts SET failures = 0, first_failure = 0, locked_until = 0 WHERE id = ?",
+                      "s", account_id);
+        if (r < 0)
+                return r;
+        return r == 0 ? -ENOENT : 0;
+}
+
 int store_account_touch(Store *s, const char *account_id) {
         int r;
 

@@ -135,6 +135,8 @@ typedef struct StoreRegistration {
         int64_t token_expires;
         int64_t now;
         const StoreMail *mail;      /* the confirmation, or NULL */
+        bool confirmed;             /* the contact is confirmed already (an identity
+                                     * a provider verified); then no token, no mail */
 } StoreRegistration;
 
 typedef struct StoreIds {
@@ -219,6 +221,10 @@ int store_record_failures(Store *s, char *const *ids, const unsigned *counts, si
 
 /* A successful login: clears failures and lock, sets last_login. */
 int store_record_success(Store *s, const char *account_id, int64_t now);
+
+/* An admin's unlock: clears failures and lock, leaves last_login.
+ * -ENOENT when no such account. */
+int store_clear_failures(Store *s, const char *account_id);
 
 int store_set_status(Store *s, const char *username, const char *status);
 int store_set_admin(Store *s, const char *username, bool admin);

@@ -163,6 +163,20 @@ sa_start_bus() {
         fail "dbus-daemon did not start"
 }
 
+# A service folder in the bus config with an activation file for sauthd
+# whose Exec= fails, as the shipped one does without systemd: with sauthd
+# not running, dbus-daemon tries to start it and answers a
+# org.freedesktop.DBus.Error.Spawn.* error. Call before sa_start_bus.
+sa_bus_failing_activation() {
+        mkdir -p "$T/services"
+        cat > "$T/services/$BUS_NAME.service" <<SVC
+[D-BUS Service]
+Name=$BUS_NAME
+Exec=/bin/false
+SVC
+        sed -i "s|</busconfig>|  <servicedir>$T/services</servicedir>\n</busconfig>|" "$T/bus.conf"
+}
+
 # Starts sauthd and waits until it owns its name.
 sa_start_daemon() {
         env "${NSS_ENV[@]}" "$SAUTHD" --address "$BUS_ADDRESS" --config "$T/sauthd.conf" --verbose "$@" >> "$T/sauthd.log" 2>&1 &

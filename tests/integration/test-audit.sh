@@ -145,6 +145,9 @@ test_admin_records() {
         sa_call ExpirePassword s alice > /dev/null
         expect_eq "$(fld SAUTH_USER "$(au password_expire ok)")" alice "expire"
         expect_eq "$(fld SAUTH_CALLER_UID "$(au password_expire ok)")" 0 "expire: caller"
+        sa_call UnlockAccount s alice > /dev/null
+        expect_eq "$(fld SAUTH_USER "$(au account_unlock ok)")" alice "unlock"
+        expect_eq "$(fld SAUTH_CALLER_UID "$(au account_unlock ok)")" 0 "unlock: caller"
 }
 
 test_access_denied_record() {

@@ -14,11 +14,12 @@ SINK_PORT=""
 # ---------------------------------------------------------------- the sink
 
 # Starts the SMTP sink as a direct child of this shell (the harness stops
-# and waits for it) and waits, bounded, until it prints its port.
+# and waits for it) and waits, bounded, until it prints its port. Extra
+# arguments go to smtp-sink.py (--starttls CERT KEY).
 ml_start_sink() {
         local i
         mkdir -p "$T/maildir"
-        /usr/bin/python3 "$TESTS_DIR/integration/smtp-sink.py" "$T/maildir" > "$T/sink.port" 2>> "$T/sink.log" &
+        /usr/bin/python3 "$TESTS_DIR/integration/smtp-sink.py" "$T/maildir" "$@" > "$T/sink.port" 2>> "$T/sink.log" &
         SINK_PID=$!
         EXTRA_PIDS+=("$SINK_PID")
         for i in $(seq 1 1000); do
@@ -150,6 +151,21 @@ ml_user() {
         echo "$uid"
 }
 
+# A private CA for a relay (issue 12, [mail] ca_file): a test CA (P-256)
+# and a certificate it signs for 127.0.0.1, all in $T, valid two days.
+ml_make_ca() {
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+                -subj "/CN=SessionAuth test CA" -addext "basicConstraints=critical,CA:TRUE" \
+                -addext "keyUsage=critical,keyCertSign,cRLSign" \
+                -keyout "$T/ca.key" -out "$T/ca.pem" 2>> "$T/openssl.log" || fail "test CA"
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+                -keyout "$T/sink.key" -out "$T/sink.csr" 2>> "$T/openssl.log" || fail "sink key"
+        printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$T/sink.ext"
+        openssl x509 -req -in "$T/sink.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -days 2 \
+                -extfile "$T/sink.ext" -out "$T/sink.pem" 2>> "$T/openssl.log" || fail "sink certificate"
+        chmod 644 "$T/ca.pem"
+}
+
 # ---------------------------------------------------------------- tests
 
 test_forgot_by_username_over_smtp() {
@@ -249,6 +265,68 @@ test_closed_port_same_reply() {
         done
         grep -q "mail: sending password_reset failed" "$T/sauthd.log" || fail "no log line for the failed send"
         ml_login alice "$PW1" > /dev/null
+}
+
+# [mail] ca_file: a relay whose certificate comes from a private CA. The
+# sink requires STARTTLS. Without ca_file the system store does not know
+# the CA: the message is not sent and waits in the outbox; with it, the
+# same message goes, over TLS.
+test_smtp_starttls_private_ca() {
+        sa_prepare
+        ml_make_ca
+        ml_start_sink --starttls "$T/sink.pem" "$T/sink.key"
+        sa_write_config "mail.sender=smtp://127.0.0.1:$SINK_PORT" mail.retry_min=1
+        sa_start_bus
+        sa_start_daemon
+        local uid i f tok
+        uid=$(sa_register alice)
+        for i in $(seq 1 500); do
+                grep -q "mail: sending confirm_new failed" "$T/sauthd.log" && break
+                sleep 0.02
+        done
+        grep -q "mail: sending confirm_new failed" "$T/sauthd.log" || fail "no failed send without ca_file"
+        expect_match "$(grep "mail: sending confirm_new failed" "$T/sauthd.log" | head -n 1)" \
+                "certificate|SSL|TLS" "the reason names the TLS failure"
+        expect_eq "$(ml_count alice@example.org "Confirm your new account")" 0 "nothing delivered without ca_file"
+        expect_eq "$(sa_mail_queued)" 1 "the message waits in the outbox"
+
+        sa_stop_daemon
+        sa_write_config "mail.sender=smtp://127.0.0.1:$SINK_PORT" mail.retry_min=1 "mail.ca_file=$T/ca.pem"
+        sa_start_daemon
+        sa_mail_drain 30
+        expect_eq "$(ml_count alice@example.org "Confirm your new account")" 1 "delivered with ca_file"
+        f=$(ml_mails alice@example.org "Confirm your new account")
+        expect_match "$(tr -d '\r' < "$f" | grep '^X-Sink-TLS:')" "^X-Sink-TLS: TLSv1\.[23]$" "sent over TLS"
+        tok=$(ml_take_token alice@example.org "Confirm your new account")
+        expect_eq "$(ml_try ChangePassword "$uid" "$PW1" "$tok" "" "$PW1")" OK "the token it carried"
+        if grep -qE '[A-Za-z0-9_-]{43}' "$T/sauthd.log"; then fail "something token-like in the log"; fi
+}
+
+# [mail] ca_file is checked at start like the config: absolute, a regular
+# file nobody else may write, holding a PEM certificate.
+test_ca_file_checked_at_start() {
+        sa_prepare
+        sa_start_bus
+        ml_make_ca
+        local rc out
+        ca_case() {
+                sa_write_config "mail.sender=smtp://127.0.0.1:25" "mail.ca_file=$1"
+                rc=0
+                "$SAUTHD" --address "$BUS_ADDRESS" --config "$T/sauthd.conf" > "$T/out" 2>&1 || rc=$?
+                expect_ne "$rc" 0 "exit code for $2"
+                expect_match "$(cat "$T/out")" "\[mail\] ca_file.*$3" "message for $2"
+        }
+        chmod 664 "$T/ca.pem"
+        ca_case "$T/ca.pem" "a group-writable file" "refused, group or other may write it"
+        chmod 644 "$T/ca.pem"
+        printf 'not a certificate\n' > "$T/junk.pem"
+        ca_case "$T/junk.pem" "a file without a certificate" "not a PEM file"
+        ca_case "$T/missing.pem" "a missing file" "missing.pem"
+        ca_case "ca.pem" "a relative path" "absolute path"
+        # The good file starts.
+        sa_write_config "mail.sender=smtp://127.0.0.1:25" "mail.ca_file=$T/ca.pem"
+        sa_start_daemon
+        sa_call Methods > /dev/null
 }
 
 test_forgot_replies_identical() {

@@ -212,6 +212,175 @@ test_device_unconfirmed_identity_refused() {
         expect_eq "$(device_login_error_as alice alice)" InvalidCredentials "unconfirmed contact"
 }
 
+# ---------------------------------------------------------------- [login] external
+
+# device_login_as USER ACCOUNT — a device login for USER ("" for none)
+# approved as the provider's ACCOUNT; prints the complete reply.
+device_login_as() {
+        local out handle
+        out=$(device_start "$1")
+        handle=$(jget handle <<<"$out")
+        oidc_approve "$(jget user_code <<<"$out")" "$2"
+        sleep 1.1
+        device_poll_until_done "$handle"
+}
+
+# The same as a non-admin UID; prints the error name, or "complete USER".
+device_login_result_as_uid() {
+        local uid=$1 account=$2 out handle i err
+        out=$(sa_call_as "$uid" DeviceLoginStart ss idp "") || fail "DeviceLoginStart as $uid"
+        handle=$(jget handle <<<"$out")
+        oidc_approve "$(jget user_code <<<"$out")" "$account"
+        sleep 1.1
+        for i in $(seq 1 40); do
+                # One call per poll (a failed poll ends the flow), through
+                # gdbus, which names the error (busctl shows its message).
+                if out=$(setpriv --reuid="$uid" --regid="$uid" --clear-groups \
+                                gdbus call --address "$BUS_ADDRESS" --dest "$BUS_NAME" --object-path "$BUS_PATH" \
+                                --method "$BUS_IFACE.DeviceLoginPoll" -- "$handle" 2>&1); then
+                        if grep -q "'status': <'complete'>" <<<"$out"; then
+                                echo "complete $(grep -oE "'username': <'[^']*'>" <<<"$out" | cut -d"'" -f4)"
+                                return 0
+                        fi
+                else
+                        err=$(sed -n 's/.*GDBus\.Error:\([A-Za-z0-9_.]*\):.*/\1/p' <<<"$out" | head -n 1)
+                        echo "${err##*.}"
+                        return 0
+                fi
+                sleep 0.5
+        done
+        fail "the device login as $uid stayed pending"
+}
+
+# The number of accounts, people and contacts in the store.
+store_rows() {
+        sqlite3 "$T/sauth.db" "SELECT (SELECT COUNT(*) FROM accounts) || ' ' || (SELECT COUNT(*) FROM people)
+                                || ' ' || (SELECT COUNT(*) FROM contacts)"
+}
+
+# closed (the default) registers nobody, with or without a user name.
+test_external_closed_registers_nobody() {
+        oauth_setup
+        expect_eq "$(sa_call Methods | jq -r '.data[0].policies.data.login_external')" closed "policy"
+        expect_eq "$(device_login_error_as "" stranger)" InvalidCredentials "unknown identity, no user name"
+        expect_eq "$(store_rows)" "0 0 0" "nothing stored"
+        expect_eq "$(sa_mail_count)" 0 "nothing mailed"
+        expect_match "$(cat "$T/sauthd.log")" "identity_unknown" "audit reason"
+}
+
+# auto: a verified identity nobody has gets an account (apicrud's name:
+# local part, "-", 6 random), its contact confirmed, and the login reply.
+test_external_auto_device() {
+        oauth_setup login.external=auto
+        local out user tok uid
+        out=$(device_login_as "" stranger)
+        expect_eq "$(jget status <<<"$out")" complete "status"
+        user=$(jget username <<<"$out")
+        expect_match "$user" '^stranger-[abcdefghjkmnpqrstuvwxyz23456789]{6}$' "generated user name"
+        expect_eq "$(jget method <<<"$out")" idp "method"
+        expect_match " $(jget roles <<<"$out") " " user " "role user (confirmed contact)"
+        tok=$(jget jwt_token <<<"$out")
+        out=$(sa_call VerifyToken s "$tok")
+        expect_eq "$(jget identity <<<"$out")" stranger@example.net "token identity (confirmed)"
+        expect_eq "$(jget method <<<"$out")" idp "token method"
+        out=$(sa_call AccountStatus s "$user")
+        expect_eq "$(jget exists <<<"$out")" true "account exists"
+        expect_eq "$(jget status <<<"$out")" active "active"
+        uid=$(jget uid <<<"$out")
+        expect_eq "$(sqlite3 "$T/sauth.db" "SELECT status FROM contacts WHERE uid = '$uid'")" active "contact confirmed"
+        expect_eq "$(sqlite3 "$T/sauth.db" "SELECT name FROM people WHERE id = '$uid'")" Stranger "display name from the provider"
+        expect_eq "$(sa_mail_count)" 0 "nothing mailed"
+        expect_match "$(cat "$T/sauthd.log")" "SAUTH_EVENT=register.*external_auto" "audit"
+        # The next login finds the account: no second registration.
+        out=$(device_login_as "" stranger)
+        expect_eq "$(jget username <<<"$out")" "$user" "same account the second time"
+        expect_eq "$(store_rows)" "1 1 1" "one person"
+        # The account asked for by name: the identity must be its own.
+        expect_eq "$(device_login_error_as "$user" alice)" InvalidCredentials "alice's identity for the new account"
+}
+
+# auto with a user name asked for (what the PAM module always sends): a
+# new account's name is made up, so it is never the one asked for: refused,
+# and nothing is registered — a PAM stack's user cannot be created or taken.
+test_external_auto_not_for_a_named_user() {
+        oauth_setup login.external=auto
+        sa_user alice "$PW" > /dev/null
+        expect_eq "$(device_login_error_as alice stranger)" InvalidCredentials "stranger for alice"
+        expect_eq "$(device_login_error_as newname stranger)" InvalidCredentials "stranger for a free name"
+        expect_eq "$(device_login_error_as root stranger)" InvalidCredentials "stranger for root"
+        expect_eq "$(store_rows)" "1 1 1" "only alice"
+        expect_eq "$(sa_call AccountStatus s newname | jget exists)" false "no account newname"
+}
+
+# No identity takes over an account: an address registered and never
+# confirmed (here alice's, before she set her password) is not confirmed by
+# the provider's word; a person without an account keeps the identity too.
+test_external_auto_no_takeover() {
+        oauth_setup login.external=auto
+        sa_register alice > /dev/null
+        sa_call Register sssss bob@example.org "" Bob "" "" > /dev/null
+        expect_eq "$(device_login_error_as "" alice)" AlreadyRegistered "unconfirmed alice"
+        expect_eq "$(device_login_error_as "" bob)" AlreadyRegistered "bob's person without account"
+        expect_eq "$(store_rows)" "1 2 2" "nothing new"
+        expect_eq "$(sqlite3 "$T/sauth.db" "SELECT COUNT(*) FROM contacts WHERE status = 'active'")" 0 "nothing confirmed"
+        expect_eq "$(sa_call AccountStatus s alice | jget status)" active "alice still there"
+        expect_match "$(cat "$T/sauthd.log")" "identity_unconfirmed" "audit: unconfirmed"
+        expect_match "$(cat "$T/sauthd.log")" "identity_taken" "audit: taken"
+}
+
+# auto and open count against Register's limits: a non-admin uid gets
+# registrations_per_caller; admins (PAM stacks, root) are not limited.
+test_external_auto_rate_limited() {
+        oauth_setup login.external=auto login.registrations_per_caller=1
+        oidc_add_account newbie newbie@example.net
+        expect_match "$(device_login_result_as_uid 4243 stranger)" '^complete stranger-' "first registration of bob's uid"
+        expect_eq "$(device_login_result_as_uid 4243 newbie)" RateLimited "second registration of bob's uid"
+        expect_eq "$(store_rows)" "1 1 1" "one registered"
+        # A known identity still logs in for that uid; root registers.
+        expect_match "$(device_login_result_as_uid 4243 stranger)" '^complete stranger-' "known identity, bob's uid"
+        expect_match "$(device_login_as "" newbie | jget username)" '^newbie-' "root is not limited"
+}
+
+# auto through the authorization code flow.
+test_external_auto_code_flow() {
+        oauth_setup login.external=auto
+        local out back code
+        out=$(code_start "")
+        back=$(oidc_code_login "$(jget location <<<"$out")" stranger)
+        code=$(sed -n 's/.*[?&]code=\([^&]*\).*/\1/p' <<<"$back")
+        out=$(sa_call OAuthCallback sss web "$code" "$(jget state <<<"$out")")
+        expect_match "$(jget username <<<"$out")" '^stranger-' "username"
+        expect_eq "$(jget method <<<"$out")" web "method"
+        expect_eq "$(sa_call VerifyToken s "$(jget jwt_token <<<"$out")" | jget identity)" stranger@example.net "identity"
+}
+
+# open: registered, the confirmation mailed (confirm_new), the login
+# answered AlreadyRegistered until the address is confirmed; then the
+# provider logs in to that account.
+test_external_open() {
+        oauth_setup login.external=open
+        local out uid tok user
+        expect_eq "$(device_login_error_as "" stranger)" AlreadyRegistered "first login: registered, confirm"
+        expect_eq "$(store_rows)" "1 1 1" "registered"
+        tok=$(sa_mailed_token stranger@example.net)
+        uid=$(grep -h -oE -- '--uid x-[0-9a-f]{16}' "$T"/mail/*.eml | head -n 1 | cut -d' ' -f2)
+        expect_match "$uid" '^x-[0-9a-f]{16}$' "uid in the mail"
+        user=$(sqlite3 "$T/sauth.db" "SELECT username FROM accounts WHERE uid = '$uid'")
+        expect_match "$user" '^stranger-[abcdefghjkmnpqrstuvwxyz23456789]{6}$' "generated user name"
+        expect_eq "$(sqlite3 "$T/sauth.db" "SELECT status FROM contacts WHERE uid = '$uid'")" unconfirmed "not confirmed yet"
+        expect_match "$(cat "$T/sauthd.log")" "SAUTH_EVENT=register.*external_open" "audit"
+        # Again before confirming: the same answer, no second registration or mail.
+        expect_eq "$(device_login_error_as "" stranger)" AlreadyRegistered "second login before confirming"
+        expect_eq "$(store_rows)" "1 1 1" "still one"
+        expect_eq "$(sa_mail_count)" 1 "one mail"
+        # The mailed token sets the first password and confirms the address.
+        sa_call_as 4243 ChangePassword sssss "$uid" "$PW" "$tok" "" "$PW" > /dev/null || fail "confirm"
+        out=$(device_login_as "" stranger)
+        expect_eq "$(jget username <<<"$out")" "$user" "login after confirming"
+        expect_eq "$(jget method <<<"$out")" idp "method"
+        expect_eq "$(sa_login "$user" "$PW" | jget username)" "$user" "the password works too"
+}
+
 # code_start USER — AccountLogin with provider web; prints the reply.
 code_start() {
         sa_call AccountLogin sssa{sv} "$1" "" web 0
@@ -404,6 +573,64 @@ test_sauthctl_login_device() {
         expect_match "$(cat "$T/ctl.err")" "$code" "code shown"
         expect_match "$(cat "$T/ctl.out")" "username: alice|alice" "login printed"
         expect_match "$(cat "$T/ctl.out")" "idp" "method printed"
+}
+
+# login --method NAME USER: the device flow in a terminal (login-device
+# stays, as its alias).
+test_sauthctl_login_method() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        "$SAUTHCTL" --address "$BUS_ADDRESS" login --method idp alice > "$T/ctl.out" 2> "$T/ctl.err" &
+        local ctl=$! code="" i
+        for i in $(seq 1 100); do
+                code=$(oidc_last_user_code 2>/dev/null) || code=""
+                [ -n "$code" ] && [ "$code" != null ] && break
+                sleep 0.1
+        done
+        [ -n "$code" ] && [ "$code" != null ] || fail "no user code at the provider"
+        oidc_approve "$code" alice
+        local rc=0
+        wait "$ctl" || rc=$?
+        expect_eq "$rc" 0 "sauthctl exit: $(cat "$T/ctl.err")"
+        expect_match "$(cat "$T/ctl.err")" "enter the code $code" "code shown"
+        expect_match "$(cat "$T/ctl.err")" "█" "QR code shown"
+        expect_match "$(cat "$T/ctl.out")" "username: alice" "login printed"
+        expect_match "$(cat "$T/ctl.out")" "method: idp" "method printed"
+        # Without --method: a password login, which needs the user.
+        expect_match "$(echo "$PW" | "$SAUTHCTL" --address "$BUS_ADDRESS" login alice)" "username: alice" "login USER"
+        rc=0
+        "$SAUTHCTL" --address "$BUS_ADDRESS" login > /dev/null 2>&1 || rc=$?
+        expect_eq "$rc" 2 "login without USER nor --method"
+        rc=0
+        "$SAUTHCTL" --address "$BUS_ADDRESS" login --method nosuch alice > /dev/null 2> "$T/ctl.err" || rc=$?
+        expect_eq "$rc" 1 "unknown provider"
+        expect_match "$(cat "$T/ctl.err")" "UnsupportedMethod" "named error"
+}
+
+# providers: issuer, client type and flows; --json the list.
+test_sauthctl_providers() {
+        oauth_setup
+        local out
+        out=$("$SAUTHCTL" --address "$BUS_ADDRESS" providers)
+        expect_match "$out" "NAME +ISSUER +CLIENT +FLOWS" "header"
+        expect_match "$out" "idp +$OIDC_ISSUER +public +device" "idp: public, device (no redirect_uri)"
+        expect_no_match "$out" "idp .*code" "idp has no code flow"
+        expect_match "$out" "web +$OIDC_ISSUER +confidential +device,code" "web: confidential"
+        out=$("$SAUTHCTL" --address "$BUS_ADDRESS" --json providers)
+        expect_eq "$(jq -r 'length' <<<"$out")" 2 "two providers"
+        expect_eq "$(jq -r '.[0].name + " " + .[0].client_type + " " + (.[0].flows | join(","))' <<<"$out")" \
+                "idp public device" "json idp"
+        expect_eq "$(jq -r '.[1].name + " " + .[1].client_type + " " + (.[1].flows | join(","))' <<<"$out")" \
+                "web confidential device,code" "json web"
+        expect_eq "$(jq -r '.[0].issuer' <<<"$out")" "$OIDC_ISSUER" "json issuer"
+        expect_eq "$(jq -r '.[0].discovered' <<<"$out")" false "not discovered yet"
+        # After a request the flows are the discovery document's.
+        device_start "" > /dev/null
+        out=$("$SAUTHCTL" --address "$BUS_ADDRESS" --json providers)
+        expect_eq "$(jq -r '.[0].discovered' <<<"$out")" true "discovered"
+        expect_eq "$(jq -r '.[0].flows | join(",")' <<<"$out")" device "idp flows after discovery"
+        # The key behind it, in Methods.
+        expect_eq "$(sa_call Methods | jq -r '.data[0].providers.data | length')" 2 "Methods key"
 }
 
 test_sauthctl_login_url_and_callback() {

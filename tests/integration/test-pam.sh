@@ -247,6 +247,11 @@ test_acct_must_change_before_first_password() {
         sa_pam_service sa
         pt_pam sa bob "" acct_mgmt
         expect_pam_fail "$MSG_NEW_AUTHTOK_REQD"
+        # Said before the application asks, in pam_unix's words.
+        expect_match "$PAM_OUT" "You are required to change your password immediately \(administrator enforced\)" "notice"
+        pt_pam sa bob "" 'acct_mgmt(PAM_SILENT)'
+        expect_pam_fail "$MSG_NEW_AUTHTOK_REQD"
+        expect_no_match "$PAM_OUT" "required to change" "notice with PAM_SILENT"
 }
 
 test_acct_disabled() {
@@ -347,6 +352,25 @@ test_must_change_flow() {
         pt_pam sa alice "$(lines "$PW2")" authenticate acct_mgmt
         expect_pam_ok "$MSG_ACCT_OK"
         pt_auth_fails alice "$PW1"
+}
+
+# su and login change an expired password between authenticate and
+# open_session, on one handle. The change ends every session of the
+# account, the handle's too: the module logs in again with the new
+# password, so the session opens (and closes) with a valid token.
+test_must_change_session_opens() {
+        sa_setup
+        local uid
+        uid=$(sa_user alice "$PW1")
+        sa_call ExpirePassword s alice >/dev/null
+        sa_pam_service sa
+        # pamtester stops at acct_mgmt's PAM_NEW_AUTHTOK_REQD: go on as su does.
+        pt_pam sa alice "$(lines "$PW1" "$PW1" "$PW2" "$PW2")" authenticate \
+                'chauthtok(PAM_CHANGE_EXPIRED_AUTHTOK)' open_session close_session
+        expect_match "$PAM_OUT" "$MSG_CHAUTHTOK_OK" "chauthtok"
+        expect_match "$PAM_OUT" "$MSG_OPEN_OK" "open_session after the change"
+        expect_pam_ok "$MSG_CLOSE_OK"
+        expect_eq "$(pt_sessions "$uid")" "" "sessions after close"
 }
 
 # PAM_CHANGE_EXPIRED_AUTHTOK: even root is asked for the old password.
@@ -518,6 +542,32 @@ test_unavail_ignore() {
         expect_pam_fail "$MSG_AUTHINFO_UNAVAIL"
 }
 
+# Activation without systemd: the bus has an activation file for sauthd
+# whose Exec= fails, and sauthd is stopped. dbus-daemon answers
+# Spawn.ChildExited: the daemon is unavailable, so unavail=ignore steps
+# aside, and without it the module says PAM_AUTHINFO_UNAVAIL.
+test_activation_failed_is_unavailable() {
+        sa_prepare
+        sa_bus_failing_activation
+        sa_start_bus
+        pt_service ignore \
+                "auth required $PAM_MODULE bus=$BUS_ADDRESS unavail=ignore" \
+                "auth required $PAM_SECURITY_DIR/pam_permit.so" \
+                "account required $PAM_MODULE bus=$BUS_ADDRESS unavail=ignore" \
+                "account required $PAM_SECURITY_DIR/pam_permit.so"
+        pt_service failing \
+                "auth required $PAM_MODULE bus=$BUS_ADDRESS" \
+                "auth required $PAM_SECURITY_DIR/pam_permit.so"
+        pt_pam ignore alice "$(lines "$PW_WRONG")" authenticate
+        expect_pam_ok "$MSG_AUTH_OK"
+        pt_pam ignore alice "" acct_mgmt
+        expect_pam_ok "$MSG_ACCT_OK"
+        pt_pam failing alice "$(lines "$PW_WRONG")" authenticate
+        expect_pam_fail "$MSG_AUTHINFO_UNAVAIL"
+        # The bus did try to start it: the answer was a spawn failure.
+        expect_match "$(cat "$T/bus.log")" "Activating service name='$BUS_NAME'" "bus log"
+}
+
 # A password the module cannot send (not UTF-8) is an error of its own,
 # never "unreachable": with unavail=ignore it would otherwise pass.
 test_unsendable_password_not_ignored() {
@@ -531,22 +581,31 @@ test_unsendable_password_not_ignored() {
 }
 
 # A bus address sd-bus cannot parse is a misconfiguration, not an absent
-# daemon: it fails closed (PAM_SERVICE_ERR) even with unavail=ignore. A
-# missing socket under unavail=ignore still steps aside.
+# daemon: it fails closed (PAM_SERVICE_ERR) even with unavail=ignore, and
+# the module says why in its log, without debug. That holds for the
+# addresses sd-bus itself answers with ECONNREFUSED, "no bus there" (an
+# unknown transport, no transport at all, an empty entry), as for those it
+# calls EINVAL. A missing socket under unavail=ignore still steps aside.
 test_bad_bus_address_not_ignored() {
         sa_prepare
-        pt_service badaddr \
-                "auth required $PAM_MODULE bus=unix:foo=bar unavail=ignore" \
-                "auth required $PAM_SECURITY_DIR/pam_permit.so" \
-                "account required $PAM_MODULE bus=unix:foo=bar unavail=ignore" \
-                "account required $PAM_SECURITY_DIR/pam_permit.so"
+        local addr
+        for addr in "unix:foo=bar" "garbage" "unx:path=$T/bus.sock" "unix:path=$T/bus.sock;" "unix:path=%zz"; do
+                pt_service badaddr \
+                        "auth required $PAM_MODULE bus=$addr unavail=ignore" \
+                        "auth required $PAM_SECURITY_DIR/pam_permit.so" \
+                        "account required $PAM_MODULE bus=$addr unavail=ignore" \
+                        "account required $PAM_SECURITY_DIR/pam_permit.so"
+                export PAM_WRAPPER_DEBUGLEVEL=2
+                pt_pam badaddr alice "$(lines "$PW_WRONG")" authenticate
+                unset PAM_WRAPPER_DEBUGLEVEL
+                expect_pam_fail "Error in service module"
+                expect_match "$PAM_OUT" "not a valid D-Bus address" "log line for bus=$addr"
+                pt_pam badaddr alice "" acct_mgmt
+                expect_pam_fail "Error in service module"
+        done
         pt_service nosock \
                 "auth required $PAM_MODULE bus=unix:path=$T/no-such.sock unavail=ignore" \
                 "auth required $PAM_SECURITY_DIR/pam_permit.so"
-        pt_pam badaddr alice "$(lines "$PW_WRONG")" authenticate
-        expect_pam_fail "Error in service module"
-        pt_pam badaddr alice "" acct_mgmt
-        expect_pam_fail "Error in service module"
         pt_pam nosock alice "$(lines "$PW_WRONG")" authenticate
         expect_pam_ok "$MSG_AUTH_OK"
 }

@@ -458,6 +458,188 @@ test_usage() {
         expect_no_secret "$PW1"
 }
 
+# unlock, like faillock --reset: a PAM stack's failures (root's, counted
+# toward the account lock) lock alice; status shows the count and the
+# lock; enable leaves the lock; unlock clears it and the in-memory counts
+# of ordinary callers (bob's, which only stop bob), and is audited. Only
+# admins may unlock.
+test_unlock() {
+        sa_setup lockout.deny=3 lockout.unlock_time=600 lockout.caller_backoff=600
+        ctl_user alice "$PW1" > /dev/null
+        local i
+        # Bob (an ordinary caller) tries: after deny failures he is
+        # answered RateLimited for this account, in memory only.
+        CTL_AS=4243
+        for i in 1 2 3; do
+                ctl "$PW2" login-test alice
+        done
+        ctl "$PW2" login-test alice
+        expect_match "$ERR" "^sauthctl: RateLimited: " "bob is held back"
+        CTL_AS=""
+        for i in 1 2 3; do
+                ctl "$PW2" login-test alice
+                expect_rc 1 "wrong password $i"
+        done
+
+        ctl "" status alice
+        expect_rc 0 "status"
+        expect_match "$(field locked_until)" "^[0-9]{4}-" "status shows the lock"
+        expect_eq "$(field failures)" 3 "status shows the failures"
+        ctl "" --json status alice
+        expect_eq "$(jq -r .failures <<<"$OUT")" 3 "failures in --json"
+
+        # enable is about disabled accounts: the lock stays.
+        ctl "" enable alice
+        expect_rc 0 "enable"
+        ctl "$PW1" login-test alice
+        expect_rc 1 "still locked after enable"
+        expect_match "$ERR" "^sauthctl: AccountLocked: " "locked"
+
+        # Not for alice herself, nor for an unknown name.
+        CTL_AS=4242
+        ctl "" unlock alice
+        expect_rc 1 "self unlock"
+        expect_match "$ERR" "^sauthctl: AccessDenied: " "self unlock refused"
+        CTL_AS=""
+        ctl "" unlock nobody-here
+        expect_rc 1 "unknown user"
+        expect_match "$ERR" "^sauthctl: NotFound: " "unknown user"
+
+        ctl "" unlock alice
+        expect_rc 0 "unlock"
+        expect_eq "$OUT" "" "unlock prints nothing"
+        ctl "" status alice
+        expect_eq "$(field locked_until)" "-" "no lock after unlock"
+        expect_eq "$(field failures)" 0 "no failures after unlock"
+        ctl "$PW1" login-test alice
+        expect_rc 0 "login after unlock"
+        CTL_AS=4243
+        ctl "$PW2" login-test alice
+        expect_match "$ERR" "^sauthctl: InvalidCredentials: " "bob's count was cleared too"
+        CTL_AS=""
+        grep -q "SAUTH_EVENT=account_unlock SAUTH_RESULT=ok SAUTH_USER=alice SAUTH_CALLER_UID=0" "$T/sauthd.log" \
+                || fail "no account_unlock audit record"
+        expect_no_secret "$PW1" "$PW2"
+}
+
+# Every command of `sauthctl help` has --help: exit 0 and its usage on
+# stdout. Two-word commands ("apikey create") are taken with their area.
+test_every_verb_help() {
+        sa_prepare
+        local first second n=0
+        ctl "" help
+        expect_rc 0 help
+        local help=$OUT
+        while read -r first second; do
+                ctl "" $first --help
+                expect_rc 0 "$first --help"
+                expect_match "$OUT" "^Usage: sauthctl \[OPTIONS\] $first( |\$)" "$first --help"
+                if [ -n "$second" ]; then
+                        ctl "" $first $second --help
+                        expect_rc 0 "$first $second --help"
+                        expect_match "$OUT" "^Usage: sauthctl \[OPTIONS\] $first $second( |\$)" "$first $second --help"
+                        ctl "" help $first
+                        if [ "$(grep -c '^Usage:' <<<"$OUT")" -gt 1 ]; then
+                                ctl "" help $first $second
+                                expect_rc 0 "help $first $second"
+                        fi
+                fi
+                n=$((n + 1))
+        done < <(awk '/^  [a-z]/ { print $1, ($2 ~ /^[a-z][a-z-]*$/ ? $2 : "") }' <<<"$help")
+        [ "$n" -ge 25 ] || fail "only $n commands in the help"
+        # The exit codes, as the help and docs/sauthctl.md state them.
+        expect_match "$help" "Exit status: 0 done, 1 refused by the daemon, 2 usage, 3 daemon unreachable" "help: exit codes"
+        local doc=$TESTS_DIR/../docs/sauthctl.md code
+        for code in 0 1 2 3; do
+                grep -qE "^\| $code \| " "$doc" || fail "docs/sauthctl.md: exit code $code undocumented"
+        done
+}
+
+# Every listing takes --json and prints JSON that jq parses: status,
+# methods, roles, sessions, apikey list, mail, token verify.
+test_listings_json() {
+        sa_setup
+        local uid tok
+        uid=$(ctl_user alice "$PW1")
+        ctl "$PW1" --json --show-token login-test alice
+        expect_rc 0 "login-test --json"
+        tok=$(jq -r .jwt_token <<<"$OUT")
+        ctl "" apikey create alice --name ci
+        expect_rc 0 "apikey create"
+        ctl "" member add alice list_member 42 member
+        expect_rc 0 "member add"
+        local -a listing
+        while IFS='|' read -r -a listing; do
+                ctl "" --json "${listing[@]}"
+                expect_rc 0 "${listing[*]} --json"
+                jq -e . <<<"$OUT" > /dev/null || fail "${listing[*]} --json is not JSON: $OUT"
+                expect_eq "$(wc -l <<<"$OUT")" 1 "${listing[*]} --json: one line"
+        done <<LISTINGS
+status|alice
+methods
+roles|alice
+sessions|alice
+apikey|list|alice
+mail
+LISTINGS
+        ctl "$tok" --json token verify
+        expect_rc 0 "token verify --json"
+        expect_eq "$(jq -r .uid <<<"$OUT")" "$uid" "token verify --json uid"
+        ctl "" --json sessions alice
+        expect_eq "$(jq -r 'type' <<<"$OUT")" array "sessions --json is a list"
+        expect_eq "$(jq -r 'length' <<<"$OUT")" 1 "one session"
+        ctl "" --json apikey list alice
+        expect_eq "$(jq -r '.[0].name' <<<"$OUT")" ci "apikey list --json"
+        ctl "" --json roles alice
+        expect_match "$(jq -r '.roles | join(" ")' <<<"$OUT")" "list-42-member" "roles --json"
+        # The token was printed on purpose (--show-token); the password never.
+        expect_no_secret "$PW1"
+}
+
+# The bash completion file loads in bash, registers itself for sauthctl
+# and completes commands, areas' second words and options from the
+# program's own help.
+test_completion() {
+        local file=$TESTS_DIR/../sauthctl/sauthctl.bash-completion out
+        [ -f "$file" ] || fail "no completion file"
+        out=$(PATH="$(dirname "$SAUTHCTL"):$PATH" bash --norc --noprofile -c '
+                set -u
+                . "$1" || exit 1
+                complete -p sauthctl
+                comp() {
+                        COMP_WORDS=("$@")
+                        COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+                        COMPREPLY=()
+                        _sauthctl
+                        echo "${COMP_WORDS[*]}: ${COMPREPLY[*]}"
+                }
+                comp sauthctl ap
+                comp sauthctl apikey c
+                comp sauthctl apikey ""
+                comp sauthctl st
+                comp sauthctl --js
+                comp sauthctl --address unix:path=/x un
+                comp sauthctl set-admin alice ""
+                comp sauthctl help tok
+                comp sauthctl ""
+        ' bash "$file") || fail "completion: bash failed: $out"
+        expect_match "$out" "^complete -F _sauthctl sauthctl$" "complete -p"
+        expect_match "$out" "^sauthctl ap: apikey$" "ap<TAB>"
+        expect_match "$out" "^sauthctl apikey c: create$" "apikey c<TAB>"
+        expect_match "$out" "^sauthctl apikey : create list revoke$" "apikey <TAB>"
+        expect_match "$out" "^sauthctl st: status$" "st<TAB>"
+        expect_match "$out" "^sauthctl --js: --json$" "--js<TAB>"
+        expect_match "$out" "^sauthctl --address unix:path=/x un: unlock$" "after an option's argument"
+        expect_match "$out" "^sauthctl set-admin alice : yes no$" "set-admin USER <TAB>"
+        expect_match "$out" "^sauthctl help tok: token$" "help tok<TAB>"
+        local all
+        all=$(sed -n 's/^sauthctl : //p' <<<"$out")
+        local v
+        for v in status register passwd login-test unlock token key apikey mail help member roles; do
+                expect_match " $all " " $v " "all commands: $v"
+        done
+}
+
 test_unreachable() {
         sa_prepare
         local -a inputs
@@ -467,12 +649,24 @@ test_unreachable() {
         OUT=$(cat "$T/out"); ERR=$(cat "$T/err")
         expect_rc 3 "missing socket"
         expect_match "$ERR" "^sauthctl: cannot connect to the bus at unix:path=.*missing\.sock: " "message"
-        # An address sd-bus cannot parse is no absent daemon: exit 1, not 3.
+        # An address sd-bus cannot parse is no absent daemon: exit 1, not 3,
+        # with a message saying what is wrong. That includes the addresses
+        # sd-bus answers with ECONNREFUSED (unknown or no transport, an
+        # empty entry), in --address and in DBUS_SYSTEM_BUS_ADDRESS.
+        local addr
+        for addr in "unix:foo=bar" "garbage" "unx:path=$T/missing.sock" "unix:path=$T/missing.sock;" ";" ""; do
+                RC=0
+                "$SAUTHCTL" --address "$addr" status alice > "$T/out" 2> "$T/err" < /dev/null || RC=$?
+                OUT=$(cat "$T/out"); ERR=$(cat "$T/err")
+                expect_rc 1 "malformed address '$addr'"
+                expect_match "$ERR" "^sauthctl: not a valid D-Bus address: '$addr'" "malformed address message"
+                expect_eq "$(wc -l <<<"$ERR")" 1 "one line"
+        done
         RC=0
-        "$SAUTHCTL" --address "unix:foo=bar" status alice > "$T/out" 2> "$T/err" < /dev/null || RC=$?
-        ERR=$(cat "$T/err")
-        expect_rc 1 "malformed address"
-        expect_match "$ERR" "^sauthctl: cannot connect to the bus at unix:foo=bar: " "malformed address message"
+        DBUS_SYSTEM_BUS_ADDRESS=garbage "$SAUTHCTL" status alice > "$T/out" 2> "$T/err" < /dev/null || RC=$?
+        OUT=$(cat "$T/out"); ERR=$(cat "$T/err")
+        expect_rc 1 "malformed DBUS_SYSTEM_BUS_ADDRESS"
+        expect_match "$ERR" "DBUS_SYSTEM_BUS_ADDRESS" "names the variable"
 
         # A bus without sauthd.
         sa_start_bus
@@ -483,6 +677,21 @@ test_unreachable() {
         expect_rc 3 "login-test without daemon"
         ctl "" register a@example.org a
         expect_rc 3 "register without daemon"
+        expect_no_secret "$PW1"
+}
+
+# Activation without systemd: an activation file whose Exec= fails and no
+# sauthd. dbus-daemon answers Spawn.ChildExited; that is "unreachable",
+# exit 3, and the message names the D-Bus error.
+test_activation_failed() {
+        sa_prepare
+        sa_bus_failing_activation
+        sa_start_bus
+        ctl "" status alice
+        expect_rc 3 "failed activation"
+        expect_match "$ERR" "^sauthctl: Unreachable: .*org\.freedesktop\.DBus\.Error\.Spawn\.ChildExited" "message"
+        ctl "$PW1" login-test alice
+        expect_rc 3 "login-test, failed activation"
         expect_no_secret "$PW1"
 }
 

@@ -14,8 +14,10 @@
 #include <cmocka.h>
 #include <systemd/sd-bus.h>
 
+#include "client-bus.h"
 #include "dict.h"
 #include "parse-util.h"
+#include "sauth-errors.h"
 #include "util.h"
 
 typedef struct Pair {
@@ -250,6 +252,45 @@ static void test_parse_uint64(void **state) {
         }
 }
 
+/* Addresses sd-bus would skip entry by entry and then answer with
+ * ECONNREFUSED ("no bus there") are refused before it sees them. */
+static void test_bus_address_valid(void **state) {
+        static const char *const good[] = {
+                "unix:path=/run/dbus/system_bus_socket",
+                "unix:path=/tmp/a%20b",
+                "unix:abstract=foo",
+                "unix:path=/a;unix:path=/b",
+                "tcp:host=127.0.0.1,port=4711",
+                "unixexec:path=/usr/bin/ssh,argv1=-xT",
+                "x-machine-unix:machine=.host",
+                "unix:foo=bar",         /* well-formed; sd-bus says EINVAL */
+        };
+        static const char *const bad[] = {
+                "", "garbage", ";", "unix:path=/a;", ";unix:path=/a",
+                "unx:path=/a", "UNIX:path=/a", ":path=/a", "launchd:env=X",
+                "unix:path", "unix:=x", "unix:path=/a,", "unix:path=/a,,x=y",
+                "unix:Path=/a", "unix:path=%zz", "unix:path=%2", "unix:path=/a%",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(good); i++)
+                assert_true(sauth_bus_address_is_valid(good[i]));
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                assert_false(sauth_bus_address_is_valid(bad[i]));
+        assert_false(sauth_bus_address_is_valid(NULL));
+}
+
+/* A malformed address is EINVAL (a configuration error), never an errno
+ * that sauth_status_from_errno() counts as "unreachable". */
+static void test_connect_bad_address(void **state) {
+        sd_bus *bus = NULL;
+
+        assert_int_equal(sauth_client_connect("garbage", 1000000, &bus), -EINVAL);
+        assert_int_equal(sauth_client_connect("unx:path=/nonexistent", 1000000, &bus), -EINVAL);
+        assert_int_equal(sauth_client_connect("unix:foo=bar", 1000000, &bus), -EINVAL);
+        assert_null(bus);
+        assert_int_not_equal(sauth_status_from_errno(-EINVAL), SAUTH_E_UNREACHABLE);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_dict_read_types, pair_setup, pair_teardown),
@@ -260,6 +301,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_dict_read_shape_and_repeat, pair_setup, pair_teardown),
                 cmocka_unit_test(test_parse_uint),
                 cmocka_unit_test(test_parse_uint64),
+                cmocka_unit_test(test_bus_address_valid),
+                cmocka_unit_test(test_connect_bad_address),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

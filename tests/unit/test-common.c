@@ -213,9 +213,47 @@ static void test_errors_foreign_names(void **state) {
                 "org.freedesktop.DBus.Error.Timeout",
                 "org.freedesktop.DBus.Error.TimedOut",
                 "org.freedesktop.DBus.Error.Disconnected",
+                "org.freedesktop.DBus.Error.NoServer",
+                "org.freedesktop.DBus.Error.LimitsExceeded",
+                "org.freedesktop.DBus.Error.FileNotFound",
+                /* dbus-daemon's activation without systemd: the family. */
+                "org.freedesktop.DBus.Error.Spawn.ChildExited",
+                "org.freedesktop.DBus.Error.Spawn.ChildSignaled",
+                "org.freedesktop.DBus.Error.Spawn.ExecFailed",
+                "org.freedesktop.DBus.Error.Spawn.ForkFailed",
+                "org.freedesktop.DBus.Error.Spawn.Failed",
+                "org.freedesktop.DBus.Error.Spawn.FailedToSetup",
+                "org.freedesktop.DBus.Error.Spawn.ConfigInvalid",
+                "org.freedesktop.DBus.Error.Spawn.ServiceNotValid",
+                "org.freedesktop.DBus.Error.Spawn.ServiceNotFound",
+                "org.freedesktop.DBus.Error.Spawn.PermissionsInvalid",
+                "org.freedesktop.DBus.Error.Spawn.FileInvalid",
+                "org.freedesktop.DBus.Error.Spawn.NoMemory",
+                /* systemd's ActivationFailure, forwarded by dbus-daemon. */
+                "org.freedesktop.systemd1.NoSuchUnit",
+                "org.freedesktop.systemd1.LoadFailed",
+                "org.freedesktop.systemd1.BadUnitSetting",
+                "org.freedesktop.systemd1.UnitMasked",
+                "org.freedesktop.systemd1.OnlyByDependency",
+                "org.freedesktop.systemd1.JobTypeNotApplicable",
+                "org.freedesktop.systemd1.TransactionIsDestructive",
+                "org.freedesktop.systemd1.TransactionJobsConflicting",
+                "org.freedesktop.systemd1.TransactionOrderIsCyclic",
+                "org.freedesktop.systemd1.ShuttingDown",
         };
         static const char *const unknown[] = {
                 "",
+                /* Names nobody sends to a bus client. */
+                "org.freedesktop.DBus.Error.SpawnFailed",
+                "org.freedesktop.DBus.Error.NoNetwork",
+                /* The family's prefix is no name; look-alikes are not in it. */
+                "org.freedesktop.DBus.Error.Spawn.",
+                "org.freedesktop.DBus.Error.Spawn",
+                "org.freedesktop.DBus.Error.SpawnX.ChildExited",
+                "x.org.freedesktop.DBus.Error.Spawn.ChildExited",
+                /* Other systemd errors are no activation failure. */
+                "org.freedesktop.systemd1.NoSuchJob",
+                "org.freedesktop.systemd1.UnitExists",
                 "org.freedesktop.DBus.Error.AccessDenied",
                 "org.freedesktop.DBus.Error.UnknownMethod",
                 SAUTH_ERROR_PREFIX,
@@ -302,6 +340,16 @@ static void test_errors_from_call(void **state) {
                          SAUTH_E_UNREACHABLE);
         assert_int_equal(sauth_status_from_call(-ETIMEDOUT, "org.freedesktop.DBus.Error.NoReply"),
                          SAUTH_E_UNREACHABLE);
+        /* A failed activation, with the errno sd-bus makes of the name
+         * (EIO for the Spawn family, systemd's own for its names). */
+        assert_int_equal(sauth_status_from_call(-EIO, "org.freedesktop.DBus.Error.Spawn.ChildExited"),
+                         SAUTH_E_UNREACHABLE);
+        assert_int_equal(sauth_status_from_call(-ENOENT, "org.freedesktop.systemd1.NoSuchUnit"),
+                         SAUTH_E_UNREACHABLE);
+        assert_int_equal(sauth_status_from_call(-ERFKILL, "org.freedesktop.systemd1.UnitMasked"),
+                         SAUTH_E_UNREACHABLE);
+        assert_int_equal(sauth_status_to_pam(sauth_status_from_call(-EIO, "org.freedesktop.DBus.Error.Spawn.ExecFailed")),
+                         PAM_AUTHINFO_UNAVAIL);
 
         /* Other standard names fail closed, even with a transport errno. */
         assert_int_equal(sauth_status_from_call(-EACCES, "org.freedesktop.DBus.Error.AccessDenied"),
@@ -351,7 +399,7 @@ static void check_defaults(const SauthConfig *c) {
 
         assert_string_equal(c->admin_group, "sauth-admin");
         assert_int_equal(c->workers, 0);
-        assert_string_equal(c->store_path, "/var/lib/sauthd/sauth.db");
+        assert_string_equal(c->store_path, SAUTH_STATE_DIR "/sauth.db");
         assert_string_equal(c->store_driver, "sqlite");
         assert_null(c->store_conninfo_file);
         assert_int_equal(c->store_timeout, 5);
@@ -366,7 +414,7 @@ static void check_defaults(const SauthConfig *c) {
         assert_int_equal(c->fail_interval, 900);
         assert_int_equal(c->unlock_time, 600);
         assert_string_equal(c->issuer, host);
-        assert_string_equal(c->key_file, "/var/lib/sauthd/jwt.key");
+        assert_string_equal(c->key_file, SAUTH_STATE_DIR "/jwt.key");
         assert_int_equal(c->session_lifetime, 7200);
         assert_int_equal(c->admin_lifetime, 900);
         assert_int_equal(c->confirm_lifetime, 43200);
@@ -416,7 +464,7 @@ static void test_config_missing_required(void **state) {
 static void test_config_shipped(void **state) {
         _cleanup_free_ char *text = NULL;
         _cleanup_(config_freep) SauthConfig *c = NULL;
-        _cleanup_fclose_ FILE *f = fopen(TESTS_DIR "/../sauthd/data/sauthd.conf", "re");
+        _cleanup_fclose_ FILE *f = fopen(SHIPPED_CONFIG, "re");
         size_t n;
 
         assert_non_null(f);
@@ -425,13 +473,9 @@ static void test_config_shipped(void **state) {
         n = fread(text, 1, 65535, f);
         assert_true(n > 0 && n < 65535);
 
+        /* The file is generated from the same prefixes as the built-in
+         * defaults (state dir, templates), so it must match them all. */
         c = expect_load_ok(text);
-        /* The file names the installed templates; the build's default
-         * follows the prefix. Everything else is the default. */
-        assert_string_equal(c->mail_templates, "/usr/share/sauthd/templates");
-        free(c->mail_templates);
-        c->mail_templates = strdup(SAUTH_TEMPLATES_DIR);
-        assert_non_null(c->mail_templates);
         check_defaults(c);
 }
 
@@ -495,9 +539,7 @@ static const char full_config[] =
         "scopes = openid email profile\n"
         "redirect_uri = https://auth.example.org/cb\n"
         "[provider gitlab]\n"
-        "issuer = https://gitlab.example.org\n"
-        "[provider google]\n"
-        "client_id = xyz.apps\n";
+        "issuer = https://gitlab.example.org\n";
 
 static void test_config_full(void **state) {
         _cleanup_(config_freep) SauthConfig *c = expect_load_ok(full_config);
@@ -548,11 +590,10 @@ static void test_config_full(void **state) {
         assert_string_equal(c->resources[1].name, "mail");
         assert_string_equal(c->resources[1].value, "https://mail.example.org");
 
-        /* A section named twice adds to the same provider. */
         assert_int_equal(c->n_providers, 2);
         assert_string_equal(c->providers[0].name, "google");
         assert_string_equal(c->providers[0].issuer, "https://accounts.google.com");
-        assert_string_equal(c->providers[0].client_id, "xyz.apps");
+        assert_string_equal(c->providers[0].client_id, "abc.apps");
         assert_string_equal(c->providers[0].client_secret_file, "/etc/sauthd/google.secret");
         assert_string_equal(c->providers[0].scopes, "openid email profile");
         assert_string_equal(c->providers[0].redirect_uri, "https://auth.example.org/cb");
@@ -573,6 +614,33 @@ static void test_config_empty_value_comment(void **state) {
 
         assert_string_equal(c->settings_id, "");
         assert_string_equal(c->issuer, "");
+}
+
+/* A provider named twice stops sauthd, naming the section and its line;
+ * inih alone would merge the two into one provider. */
+static void test_config_duplicate_provider(void **state) {
+        SauthConfig *c = NULL;
+        _cleanup_free_ char *err = NULL;
+
+        assert_int_equal(load_text("[provider google]\n"
+                                   "issuer = https://accounts.google.com\n"
+                                   "[provider gitlab]\n"
+                                   "issuer = https://gitlab.example.org\n"
+                                   "[login]\n"
+                                   "external = closed\n"
+                                   "[provider google]\n"
+                                   "client_id = xyz.apps\n",
+                                   &c, &err), -EINVAL);
+        assert_null(c);
+        assert_non_null(err);
+        assert_non_null(strstr(err, ":7: duplicate section [provider google]"));
+
+        /* Other sections may repeat; a provider once, as before. */
+        c = expect_load_ok("[login]\ninternal = open\n[provider a]\nissuer = https://a\n"
+                           "[login]\nexternal = auto\n[provider b]\nissuer = https://b\n");
+        assert_int_equal(c->n_providers, 2);
+        assert_int_equal(c->login_external, LOGIN_AUTO);
+        config_free(c);
 }
 
 static void test_config_unknown_keys(void **state) {
@@ -932,6 +1000,7 @@ int main(void) {
                 cmocka_unit_test(test_config_shipped),
                 cmocka_unit_test(test_config_full),
                 cmocka_unit_test(test_config_empty_value_comment),
+                cmocka_unit_test(test_config_duplicate_provider),
                 cmocka_unit_test(test_config_unknown_keys),
                 cmocka_unit_test(test_config_bad_values),
                 cmocka_unit_test(test_config_bounds),

@@ -731,6 +731,37 @@ static void test_username_valid(void **state) {
         assert_false(username_valid(name));
 }
 
+/* apicrud's rule for the user name of an identity registered from a
+ * provider: the local part cut to 15, "-", 6 random characters. */
+static void test_identity_external_username(void **state) {
+        static const struct { const char *identity, *prefix; } cases[] = {
+                { "alice@example.org", "alice-" },
+                { "averyveryverylongname@example.org", "averyveryverylo-" },
+                { "o'brien@example.org", "o_brien-" },
+                { "1234@example.org", "_1234-" },
+                { "-x@example.org", "_-x-" },
+                { "123456789012345678@example.org", "_12345678901234-" },
+        };
+        char a[IDENTITY_USERNAME_MAX], b[IDENTITY_USERNAME_MAX];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                size_t n = strlen(cases[i].prefix);
+
+                assert_int_equal(identity_external_username(cases[i].identity, a), 0);
+                print_message("%s -> %s\n", cases[i].identity, a);
+                assert_int_equal(strlen(a), n + IDENTITY_SUFFIX_LEN);
+                assert_memory_equal(a, cases[i].prefix, n);
+                assert_int_equal(strspn(a + n, "abcdefghjkmnpqrstuvwxyz23456789"), IDENTITY_SUFFIX_LEN);
+                assert_true(username_valid(a));
+        }
+        /* Random: two names for one identity differ (31^6 choices). */
+        assert_int_equal(identity_external_username("alice@example.org", a), 0);
+        assert_int_equal(identity_external_username("alice@example.org", b), 0);
+        assert_string_not_equal(a, b);
+        assert_int_equal(identity_external_username("no-at-sign", a), -EINVAL);
+        assert_int_equal(identity_external_username("@example.org", a), -EINVAL);
+}
+
 static void test_template_name_valid(void **state) {
         static const char *const good[] = { "confirm_new", "password_reset", "a", "x-1", "0" };
         static const char *const bad[] = {
@@ -791,6 +822,33 @@ static void test_ratelimit_burst(void **state) {
         /* Time going backwards refills nothing. */
         assert_false(ratelimit_allow(&rl, 42, t - 500 * SEC));
         assert_false(ratelimit_allow(&rl, 42, t));
+}
+
+/* CheckPassword's limit, with its real parameters and an injected clock: a
+ * password dialog that checks on every keystroke of a person typing 10
+ * keys a second (and bursts of 15) for two minutes is never refused; a
+ * script asking as fast as it can gets no more than the burst and the
+ * sustained rate, 20 a second. */
+static void test_ratelimit_check_password_dialog(void **state) {
+        RateLimit rl;
+        uint64_t t = 1000 * SEC;
+        unsigned allowed = 0;
+
+        ratelimit_init(&rl, CHECK_RATE_PER_SEC, CHECK_BURST);
+        for (unsigned i = 0; i < 1200; i++, t += SEC / 10)
+                assert_true(ratelimit_allow(&rl, 4242, t));
+        /* Then a quicker burst: 15 keys a second for 10 seconds. */
+        for (unsigned i = 0; i < 150; i++, t += SEC / 15)
+                assert_true(ratelimit_allow(&rl, 4242, t));
+
+        /* A script: 1000 calls a second for 10 seconds. */
+        ratelimit_init(&rl, CHECK_RATE_PER_SEC, CHECK_BURST);
+        t = 1000 * SEC;
+        for (unsigned i = 0; i < 10000; i++, t += SEC / 1000)
+                allowed += ratelimit_allow(&rl, 4243, t);
+        assert_true(allowed <= (unsigned) (CHECK_BURST + 10 * 20 + 1));
+        assert_true(CHECK_RATE_PER_SEC <= 20.0);
+        assert_true(allowed >= (unsigned) (10 * CHECK_RATE_PER_SEC));
 }
 
 static void test_ratelimit_steady(void **state) {
@@ -854,7 +912,9 @@ int main(void) {
                 cmocka_unit_test(test_identity_normalize),
                 cmocka_unit_test(test_identity_refused),
                 cmocka_unit_test(test_username_valid),
+                cmocka_unit_test(test_identity_external_username),
                 cmocka_unit_test(test_template_name_valid),
+                cmocka_unit_test(test_ratelimit_check_password_dialog),
                 cmocka_unit_test(test_ratelimit_burst),
                 cmocka_unit_test(test_ratelimit_steady),
                 cmocka_unit_test(test_ratelimit_many_keys),

@@ -531,7 +531,7 @@ static unsigned closed_port(void) {
 
 static void check_smtp_delivery(Sink *s, const char *m) {
         _cleanup_(erase_file) char *got = NULL, *crlf = to_crlf(m);
-        const char *head = "X-Sink-Mail-From: " FROM "\r\nX-Sink-Rcpt-To: " TO "\r\n";
+        const char *head = "X-Sink-Mail-From: " FROM "\r\nX-Sink-Rcpt-To: " TO "\r\nX-Sink-TLS: none\r\n";
 
         got = read_single_message(s->new_dir);
         assert_non_null(got);

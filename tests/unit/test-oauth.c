@@ -2,8 +2,9 @@
 /*
  * The pure parts of OAuth logins: provider JSON (oauth-json.c), ID tokens
  * (idtoken.c: EdDSA tokens made here with libsodium, checked for
- * signature, iss, aud/azp, exp and nonce; "none" and HMAC refused — RS256
- * is checked end to end against the test provider in test-oauth.sh), the
+ * signature, iss, aud/azp, exp and nonce; ES256 tokens made here with a
+ * P-256 key from libcrypto; "none" and HMAC refused — RS256 is checked end
+ * to end against the test provider in test-oauth.sh), the
  * URL rule of http.c and the QR text.
  */
 #include <errno.h>
@@ -14,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <openssl/core_names.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "curl-loader.h"
@@ -181,6 +185,119 @@ static void test_idtoken(void **state) {
         assert_int_equal(verify(good, "n2", false), -EKEYREJECTED);
 }
 
+/* A P-256 key of our own, its JWKS entry (kid k1) with x and y. */
+static EVP_PKEY *es256_key(char **ret_jwk) {
+        unsigned char pub[65];
+        size_t len = 0;
+        EVP_PKEY *k = EVP_EC_gen("P-256");
+        _cleanup_free_ char *x = NULL, *y = NULL;
+
+        assert_non_null(k);
+        assert_int_equal(EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof pub, &len), 1);
+        assert_int_equal(len, 65);
+        assert_int_equal(pub[0], 0x04);
+        x = b64(pub + 1, 32);
+        y = b64(pub + 33, 32);
+        assert_true(asprintf(ret_jwk, "{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"k1\",\"use\":\"sig\","
+                                      "\"x\":\"%s\",\"y\":\"%s\"}", x, y) > 0);
+        return k;
+}
+
+typedef enum Es256Fault { ES_GOOD, ES_FLIP_SIG, ES_DER_SIG, ES_PAYLOAD_CHANGED } Es256Fault;
+
+/* An ES256 ID token over payload, signed by k: JOSE's r || s (RFC 7518
+ * 3.4), or a fault. */
+static char *es256_token(EVP_PKEY *k, const char *payload, Es256Fault fault) {
+        const char *header = "{\"alg\":\"ES256\",\"kid\":\"k1\",\"typ\":\"JWT\"}";
+        _cleanup_free_ char *h = b64(header, strlen(header)), *p = b64(payload, strlen(payload));
+        _cleanup_free_ char *signing = NULL, *s = NULL, *p2 = NULL;
+        unsigned char der[128], raw[64] = {};
+        const unsigned char *q = der;
+        size_t derlen = sizeof der;
+        const BIGNUM *br, *bs;
+        EVP_MD_CTX *md = EVP_MD_CTX_new();
+        ECDSA_SIG *es;
+        char *token = NULL;
+
+        assert_true(asprintf(&signing, "%s.%s", h, p) > 0);
+        assert_non_null(md);
+        assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k), 1);
+        assert_int_equal(EVP_DigestSign(md, der, &derlen, (unsigned char *) signing, strlen(signing)), 1);
+        EVP_MD_CTX_free(md);
+        es = d2i_ECDSA_SIG(NULL, &q, (long) derlen);
+        assert_non_null(es);
+        ECDSA_SIG_get0(es, &br, &bs);
+        assert_int_equal(BN_bn2binpad(br, raw, 32), 32);
+        assert_int_equal(BN_bn2binpad(bs, raw + 32, 32), 32);
+        ECDSA_SIG_free(es);
+        if (fault == ES_FLIP_SIG)
+                raw[10] ^= 0x01;
+        s = fault == ES_DER_SIG ? b64(der, derlen) : b64(raw, sizeof raw);
+        if (fault == ES_PAYLOAD_CHANGED) {
+                /* The same claims but a later exp: signed text differs. */
+                const char *other = "{\"iss\":\"https://idp\",\"aud\":\"client\",\"sub\":\"alice\",\"exp\":1700000200}";
+                p2 = b64(other, strlen(other));
+                assert_true(asprintf(&token, "%s.%s.%s", h, p2, s) > 0);
+        } else
+                assert_true(asprintf(&token, "%s.%s", signing, s) > 0);
+        return token;
+}
+
+static int es256_verify(const char *token, const char *jwk) {
+        _cleanup_free_ char *jwks = NULL;
+        OAuthClaims c = {};
+        int r;
+
+        assert_true(asprintf(&jwks, "{\"keys\":[%s]}", jwk) > 0);
+        r = idtoken_verify(token, jwks, strlen(jwks), &(IdTokenCheck) {
+                .issuer = "https://idp", .client_id = "client", .nonce = "n1", .now = NOW,
+        }, &c);
+        if (r == 0) {
+                assert_string_equal(c.sub, "alice");
+                assert_string_equal(c.email, "alice@example.org");
+                assert_true(c.email_verified);
+        }
+        oauth_claims_done(&c);
+        return r;
+}
+
+/* ES256, as many providers sign (Apple, some Keycloak realms): a good
+ * token verifies; a changed signature, a changed payload, a DER signature
+ * (what libcrypto makes, not JOSE's r || s), a token of another key with
+ * the same kid, and a key on another curve are refused. */
+static void test_idtoken_es256(void **state) {
+        const char *good = "{\"iss\":\"https://idp\",\"aud\":\"client\",\"sub\":\"alice\",\"exp\":1700000100,"
+                           "\"nonce\":\"n1\",\"email\":\"alice@example.org\",\"email_verified\":true}";
+        _cleanup_free_ char *jwk = NULL, *jwk2 = NULL, *t = NULL, *flipped = NULL, *der = NULL, *changed = NULL,
+                            *other = NULL, *p384 = NULL, *wrong_nonce = NULL;
+        EVP_PKEY *k = es256_key(&jwk), *k2 = es256_key(&jwk2);
+
+        t = es256_token(k, good, ES_GOOD);
+        flipped = es256_token(k, good, ES_FLIP_SIG);
+        der = es256_token(k, good, ES_DER_SIG);
+        changed = es256_token(k, good, ES_PAYLOAD_CHANGED);
+        other = es256_token(k2, good, ES_GOOD);
+        wrong_nonce = es256_token(k, "{\"iss\":\"https://idp\",\"aud\":\"client\",\"sub\":\"alice\","
+                                     "\"exp\":1700000100,\"nonce\":\"n2\"}", ES_GOOD);
+
+        assert_int_equal(es256_verify(t, jwk), 0);
+        assert_int_equal(es256_verify(flipped, jwk), -EKEYREJECTED);
+        assert_int_equal(es256_verify(der, jwk), -EKEYREJECTED);
+        assert_int_equal(es256_verify(changed, jwk), -EKEYREJECTED);
+        assert_int_equal(es256_verify(other, jwk), -EKEYREJECTED);
+        assert_int_equal(es256_verify(other, jwk2), 0);
+        assert_int_equal(es256_verify(wrong_nonce, jwk), -EKEYREJECTED);
+        /* The same x and y named as another curve. */
+        p384 = strdup(jwk);
+        assert_non_null(p384);
+        memcpy(strstr(p384, "P-256"), "P-384", 5);
+        assert_int_equal(es256_verify(t, p384), -EKEYREJECTED);
+        /* An RSA-only JWKS has no key for it. */
+        assert_int_equal(es256_verify(t, "{\"kty\":\"RSA\",\"kid\":\"k1\",\"n\":\"AQAB\",\"e\":\"AQAB\"}"), -ENOKEY);
+        EVP_PKEY_free(k);
+        EVP_PKEY_free(k2);
+}
+
 static void test_idtoken_refuses_none_and_unknown_keys(void **state) {
         const char *jwks = "{\"keys\":[]}";
         /* {"alg":"none"}.{"sub":"x"}. and {"alg":"HS256"} */
@@ -238,6 +355,7 @@ int main(void) {
                 cmocka_unit_test(test_tokens_and_errors),
                 cmocka_unit_test(test_claims),
                 cmocka_unit_test(test_idtoken),
+                cmocka_unit_test(test_idtoken_es256),
                 cmocka_unit_test(test_idtoken_refuses_none_and_unknown_keys),
                 cmocka_unit_test(test_url_rule),
                 cmocka_unit_test(test_form),

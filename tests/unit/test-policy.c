@@ -34,15 +34,15 @@ typedef struct Case {
 
 /* Checked against the real libraries; every refused case is clear-cut. */
 static const Case table[] = {
-        { "password123",                  false, { POLICY_PWQUALITY, POLICY_TOO_GUESSABLE }, "dictionary" },
+        { "password123",                  false, { "pwquality-dictionary", POLICY_TOO_GUESSABLE }, "dictionary" },
         { "P@ssw0rd2024",                 false, { POLICY_TOO_GUESSABLE },                   "substitutions" },
-        { "qwertyuiop",                   false, { POLICY_PWQUALITY, POLICY_TOO_GUESSABLE }, NULL },
-        { "aaaaaaaaaaaa",                 false, { POLICY_PWQUALITY, POLICY_TOO_GUESSABLE }, "palindrome" },
-        { "1234567890",                   false, { POLICY_PWQUALITY, POLICY_TOO_GUESSABLE }, "sequence" },
-        { "iloveyou",                     false, { POLICY_PWQUALITY, POLICY_TOO_GUESSABLE }, NULL },
-        { "monkey12",                     false, { POLICY_PWQUALITY, POLICY_TOO_GUESSABLE }, NULL },
-        { "abc123abc123",                 false, { POLICY_PWQUALITY, POLICY_TOO_GUESSABLE }, NULL },
-        { "letmein",                      false, { POLICY_PWQUALITY, POLICY_TOO_GUESSABLE }, "shorter than 8" },
+        { "qwertyuiop",                   false, { "pwquality-dictionary", POLICY_TOO_GUESSABLE }, NULL },
+        { "aaaaaaaaaaaa",                 false, { "pwquality-palindrome", POLICY_TOO_GUESSABLE }, "palindrome" },
+        { "1234567890",                   false, { "pwquality-dictionary", POLICY_TOO_GUESSABLE }, "sequence" },
+        { "iloveyou",                     false, { "pwquality-dictionary", POLICY_TOO_GUESSABLE }, NULL },
+        { "monkey12",                     false, { "pwquality-dictionary", POLICY_TOO_GUESSABLE }, NULL },
+        { "abc123abc123",                 false, { "pwquality-dictionary", POLICY_TOO_GUESSABLE }, NULL },
+        { "letmein",                      false, { "pwquality-min-length", POLICY_TOO_GUESSABLE }, "shorter than 8" },
         { "Summer2024!",                  false, { POLICY_TOO_GUESSABLE },                   "date" },
         { "Monkey123!",                   false, { POLICY_TOO_GUESSABLE },                   "common word" },
         { "correct horse battery staple", true,  {},                                         NULL },
@@ -360,7 +360,7 @@ static void test_pwquality_conf(void **state) {
 
         p = new_policy_with(c, minlen);
         check(p, "xK9#mW2$vL7q@R8", NULL, &v);
-        assert_problems(&v, (const char *const[]) { POLICY_PWQUALITY }, 1);
+        assert_problems(&v, (const char *const[]) { "pwquality-min-length" }, 1);
         assert_non_null(strstr(v.message, "shorter than 20"));
 
         /* A missing file is pwquality's defaults. */
