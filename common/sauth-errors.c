@@ -36,6 +36,9 @@ static const struct status_row status_table[_SAUTH_STATUS_MAX] = {
         [SAUTH_E_RATE_LIMITED]         = ROW("RateLimited",         PAM_MAXTRIES),
         [SAUTH_E_LIMIT_EXCEEDED]       = ROW("LimitExceeded",       PAM_SERVICE_ERR),
         [SAUTH_E_INTERNAL]             = ROW("Internal",            PAM_SYSTEM_ERR),
+        /* The daemon answered, but its store did not: for PAM the same
+         * as a daemon that is not there, so unavail= applies. */
+        [SAUTH_E_STORE_UNAVAILABLE]    = ROW("StoreUnavailable",    PAM_AUTHINFO_UNAVAIL),
         [SAUTH_E_UNREACHABLE]          = { "Unreachable", NULL, PAM_AUTHINFO_UNAVAIL },
         [SAUTH_E_MUST_CHANGE]          = { "MustChange",  NULL, PAM_NEW_AUTHTOK_REQD },
         [SAUTH_E_UNKNOWN]              = { "Unknown",     NULL, PAM_SERVICE_ERR },

@@ -26,6 +26,7 @@ typedef enum SauthStatus {
         SAUTH_E_RATE_LIMITED,
         SAUTH_E_LIMIT_EXCEEDED,
         SAUTH_E_INTERNAL,
+        SAUTH_E_STORE_UNAVAILABLE,    /* the credential store (PostgreSQL) cannot be reached */
         /* Conditions with no error name of ours: the module meets them as
          * D-Bus transport errors or as values in a reply. */
         SAUTH_E_UNREACHABLE,          /* daemon not running, bus gone, timed out */

@@ -236,8 +236,11 @@ static int context_result(Context *c, SauthStatus s, const char *what) {
         if (s == SAUTH_OK)
                 return PAM_SUCCESS;
 
-        if (s == SAUTH_E_UNREACHABLE) {
-                pam_syslog(c->pamh, LOG_ERR, "%s: sauthd unreachable%s", what,
+        /* sauthd's store (a fleet's PostgreSQL) down is the service down,
+         * as for the daemon itself: unavail= decides. */
+        if (s == SAUTH_E_UNREACHABLE || s == SAUTH_E_STORE_UNAVAILABLE) {
+                pam_syslog(c->pamh, LOG_ERR, "%s: %s%s", what,
+                           s == SAUTH_E_UNREACHABLE ? "sauthd unreachable" : "sauthd's store unreachable",
                            c->args.unavail_ignore ? ", ignoring (unavail=ignore)" : "");
                 if (c->args.unavail_ignore)
                         return PAM_IGNORE;

@@ -304,6 +304,21 @@ int apikeys_flush(ApiKeys *k, Store *store) {
         return (int) n;
 }
 
+static bool entry_of_uid(const char *key, void *value, void *userdata) {
+        return !userdata || streq(((const ApiKeyEntry *) value)->uid, userdata);
+}
+
+int apikeys_reload(ApiKeys *k, Store *store, const char *uid, int64_t now) {
+        int r;
+
+        /* What this host counted is written before its entries go. */
+        r = apikeys_flush(k, store);
+        if (r < 0)
+                log_warning("API keys: last use not written before a reload: %s", strerror(-r));
+        (void) idmap_remove_if(k->keys, entry_of_uid, (void *) uid, entry_free);
+        return store_apikeys_foreach(store, uid, now, apikeys_load_one, k);
+}
+
 static bool entry_expired(const char *key, void *value, void *userdata) {
         const ApiKeyEntry *e = value;
 

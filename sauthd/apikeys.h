@@ -69,6 +69,10 @@ ApiAccessResult apikeys_access(ApiKeys *k, const char *full, char *const *requir
                                const ApiKeyEntry **ret);
 
 /* The owner's account became active or not: its keys follow at once. */
+/* Reads the keys of uid (of everyone when NULL) from the store again:
+ * another host sharing it made or revoked some. */
+int apikeys_reload(ApiKeys *k, Store *store, const char *uid, int64_t now);
+
 void apikeys_set_account_active(ApiKeys *k, const char *uid, bool active);
 
 /* Writes the noted last_used times to the store. */

@@ -135,6 +135,9 @@ int bus_error_errno(sd_bus_error *error, int r, const char *what) {
                 return bus_error(error, SAUTH_E_LIMIT_EXCEEDED, "Too many requests in progress; try again.");
         case -EINVAL:
                 return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "Invalid %s.", what);
+        case -EHOSTDOWN:
+                /* The store's driver has logged why. */
+                return bus_error(error, SAUTH_E_STORE_UNAVAILABLE, "The credential store cannot be reached.");
         default:
                 log_error("%s: internal error: %s", what, strerror(-r));
                 return bus_error(error, SAUTH_E_INTERNAL, "Internal error.");

@@ -54,6 +54,10 @@ static const KeyDef key_table[] = {
         N("daemon",   "max_calls_per_connection", KEY_UINT, max_calls_per_connection, 1, 1024),
         K("daemon",   "audit_unknown_users", KEY_BOOL,   audit_unknown_users),
         K("store",    "path",                KEY_STRING, store_path),
+        K("store",    "driver",              KEY_STRING, store_driver),
+        K("store",    "conninfo_file",       KEY_STRING, store_conninfo_file),
+        N("store",    "pool_size",           KEY_UINT,   store_pool_size, 1, 64),
+        N("store",    "timeout",             KEY_UINT,   store_timeout, 1, 600),
         N("password", "hash_ops",            KEY_U64,    hash_ops, 1, 64),
         N("password", "hash_mem_kib",        KEY_U64,    hash_mem_kib, 8, 4 * 1024 * 1024),
         K("password", "pwquality_conf",      KEY_STRING, pwquality_conf),
@@ -164,6 +168,9 @@ int config_new_default(SauthConfig **ret) {
 
         c->admin_group = strdup("sauth-admin");
         c->store_path = strdup(SAUTH_STATE_DIR "/sauth.db");
+        c->store_driver = strdup("sqlite");
+        c->store_pool_size = 4;
+        c->store_timeout = 5;
         c->pwquality_conf = strdup("/etc/security/pwquality.conf");
         c->issuer = strdup(host);
         c->key_file = strdup(SAUTH_STATE_DIR "/jwt.key");
@@ -178,7 +185,7 @@ int config_new_default(SauthConfig **ret) {
         c->apikey_pepper_file = strdup(SAUTH_STATE_DIR "/apikey.key");
         c->apikey_scopes = strdup("full readonly");
 
-        if (!c->admin_group || !c->store_path || !c->pwquality_conf || !c->issuer ||
+        if (!c->admin_group || !c->store_path || !c->store_driver || !c->pwquality_conf || !c->issuer ||
             !c->key_file || !c->mail_sender || !c->mail_from || !c->mail_templates || !c->mail_outbox_key_file ||
             !c->privacy_levels || !c->roles_resource || !c->settings_id ||
             !c->apikey_pepper_file || !c->apikey_scopes)
@@ -579,6 +586,8 @@ void config_free(SauthConfig *c) {
 
         free(c->admin_group);
         free(c->store_path);
+        free(c->store_driver);
+        free(c->store_conninfo_file);
         free(c->pwquality_conf);
         free(c->issuer);
         free(c->key_file);

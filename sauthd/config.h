@@ -42,7 +42,11 @@ typedef struct SauthConfig {
         bool audit_unknown_users;       /* audit records may name unknown users */
 
         /* [store] */
-        char *store_path;
+        char *store_path;               /* sqlite */
+        char *store_driver;             /* "sqlite" | "postgresql" */
+        char *store_conninfo_file;      /* postgresql: libpq conninfo, mode 0600 */
+        unsigned store_pool_size;       /* postgresql: connections off the loop */
+        unsigned store_timeout;         /* postgresql: seconds for any wait on the server */
 
         /* [password] */
         uint64_t hash_ops;

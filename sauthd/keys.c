@@ -237,6 +237,35 @@ static bool keys_has_kid(const Keyring *ring, const char *kid) {
         return false;
 }
 
+int keys_ring_new_verify_only(Keyring **ret) {
+        Keyring *ring = calloc(1, sizeof *ring);
+
+        if (!ring)
+                return -ENOMEM;
+        *ret = ring;
+        return 0;
+}
+
+int keys_ring_add_public(Keyring *ring, const char *kid, const char *public_b64, uint64_t created,
+                         uint64_t not_after) {
+        SigningKey k = { .created = created, .not_after = not_after };
+
+        if (!ring || !kid || !public_b64)
+                return -EINVAL;
+        if (ring->n_keys >= KEYS_MAX)
+                return -E2BIG;
+        if (b64url_decode_exact(k.public_key, sizeof k.public_key, public_b64, strlen(public_b64)) < 0)
+                return -EBADMSG;
+        key_set_public(&k);
+        /* The kid names this key and no other. */
+        if (!streq(k.kid, kid))
+                return -EBADMSG;
+        if (keys_has_kid(ring, k.kid))
+                return -EEXIST;
+        ring->keys[ring->n_keys++] = k;
+        return 0;
+}
+
 int keys_parse(const char *text, size_t len, Keyring **ret) {
         _cleanup_keys_ Keyring *ring = NULL;
         size_t pos = strlen(KEYS_MAGIC);

@@ -66,6 +66,15 @@ _must_check_ int keys_parse(const char *text, size_t len, Keyring **ret);
 _must_check_ int keys_rotate(Keyring *ring, const char *path, uint64_t now, uint64_t keep_verify_for,
                              char *msg, size_t msg_size);
 
+/* An empty ring for public keys only (other hosts' keys): no current key,
+ * nothing to sign with, never saved. */
+_must_check_ int keys_ring_new_verify_only(Keyring **ret);
+/* Adds a public key (base64url) that verifies until not_after (0: no
+ * retire time). -EBADMSG if kid is not its thumbprint, -EEXIST if the
+ * ring has it, -E2BIG if the ring is full. */
+_must_check_ int keys_ring_add_public(Keyring *ring, const char *kid, const char *public_b64,
+                                      uint64_t created, uint64_t not_after);
+
 /* The current (signing) key. */
 const SigningKey *keys_current(const Keyring *ring);
 

@@ -111,7 +111,8 @@ int login_bus_reply(Request *req, Manager *m, const StoreAccount *a, const char 
         }, (uint64_t) time(NULL), &token, &expires, NULL, &roles);
         if (r < 0) {
                 log_error("account %s: no session token: %s", a->username, strerror(-r));
-                return request_reply_error(req, SAUTH_E_INTERNAL, "The session could not be recorded.");
+                return request_reply_error(req, r == -EHOSTDOWN ? SAUTH_E_STORE_UNAVAILABLE : SAUTH_E_INTERNAL,
+                                           "The session could not be recorded.");
         }
 
         r = bus_dict_new(request_call(req), &reply);

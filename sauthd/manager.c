@@ -15,6 +15,7 @@
 #include "mail.h"
 #include "oauth.h"
 #include "password.h"
+#include "fleet.h"
 #include "manager.h"
 #include "outbox.h"
 #include "roles.h"
@@ -207,6 +208,34 @@ static int manager_setup_event(Manager *m) {
 
 /* The session token keys and the API keys, with what the store remembers
  * of them: revoked sessions, keys in use. */
+/* [store] driver picks the engine: the SQLite file at path, or the
+ * PostgreSQL database named by the conninfo in conninfo_file. */
+static int manager_open_store(Manager *m) {
+        const SauthConfig *c = m->config;
+        StoreOptions o = {
+                .driver = c->store_driver,
+                .path = c->store_path,
+                .conninfo_file = c->store_conninfo_file,
+                .timeout_ms = c->store_timeout * 1000,
+        };
+        int r;
+
+        if (!store_driver_by_name(c->store_driver)) {
+                log_error("[store] driver: expected sqlite or postgresql");
+                return -EINVAL;
+        }
+        if (streq(c->store_driver, "postgresql") && !c->store_conninfo_file) {
+                log_error("[store] driver = postgresql needs conninfo_file");
+                return -EINVAL;
+        }
+        r = store_open_with(&o, &m->store);
+        if (r < 0)
+                log_error("cannot open the %s store %s: %s", c->store_driver,
+                          streq(c->store_driver, "sqlite") ? c->store_path : c->store_conninfo_file,
+                          strerror(-r));
+        return r;
+}
+
 static int manager_load_tokens(Manager *m) {
         const SauthConfig *c = m->config;
         char msg[512] = "";
@@ -267,11 +296,9 @@ static int manager_load(Manager *m, const ManagerOptions *o) {
         r = lockout_init(m);
         if (r < 0)
                 return r;
-        r = store_open(m->config->store_path, &m->store);
-        if (r < 0) {
-                log_error("cannot open the store %s: %s", m->config->store_path, strerror(-r));
+        r = manager_open_store(m);
+        if (r < 0)
                 return r;
-        }
         r = manager_load_tokens(m);
         if (r < 0)
                 return r;
@@ -342,6 +369,9 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         r = manager_outbox_new(m);
         if (r < 0)
                 return r;
+        r = fleet_start(m);
+        if (r < 0)
+                return r;
         r = oauth_new(m, &m->oauth);
         if (r < 0)
                 return r;
@@ -364,8 +394,9 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         }
 
         manager_trim_heap();
-        log_info("sauthd %s ready: %u hash workers, Argon2id t=%llu m=%llu KiB, store %s",
-                SAUTH_VERSION, pool_workers(m->hash_pool), m->cost.ops, m->cost.mem_kib, m->config->store_path);
+        log_info("sauthd %s ready: %u hash workers, Argon2id t=%llu m=%llu KiB, store %s %s",
+                SAUTH_VERSION, pool_workers(m->hash_pool), m->cost.ops, m->cost.mem_kib, m->config->store_driver,
+                streq(m->config->store_driver, "sqlite") ? m->config->store_path : m->config->store_conninfo_file);
         *ret = TAKE_PTR(m);
         return 0;
 }
@@ -382,6 +413,7 @@ void manager_free(Manager *m) {
          * while the bus and the store are still there. A message still in
          * flight records its result in the outbox, which goes after. */
         outbox_stop(m->outbox);
+        fleet_stop(m);
         pool_free(m->hash_pool);
         if (m->store)
                 manager_flush_pending(m);

@@ -45,6 +45,7 @@ typedef struct Manager {
         struct OAuth *oauth;    /* providers, device flows, code states (oauth.c) */
         Pool *mail_pool;        /* sending mail: only what the outbox has in flight */
         struct Outbox *outbox;  /* mail waiting in the store (outbox.c) */
+        struct Fleet *fleet;    /* other hosts' changes to a shared store (fleet.c) */
         HashCost cost;
         char dummy_hash[HASH_STR_MAX];
         RateLimit check_limit;  /* CheckPassword, per caller uid */

@@ -20,6 +20,9 @@
 /* The pump runs this soon after a kick: a mailed token may live only
  * seconds ([tokens] confirm_lifetime). */
 #define OUTBOX_TIMER_ACCURACY_USEC 1000
+/* A claimed message waits this long past [mail] timeout before another host
+ * takes it over. */
+#define OUTBOX_CLAIM_SLACK 30
 
 struct Outbox {
         sd_event *event;
@@ -46,7 +49,7 @@ typedef struct OutboxSending {
 /* One due row, copied out of the walk (the store is written afterwards). */
 typedef struct OutboxDue {
         char *id, *template_name, *recipient, *body, *last_error;
-        int64_t attempts, expires;
+        int64_t attempts, expires, next_attempt;
 } OutboxDue;
 
 static void outbox_sending_free(OutboxSending *s) {
@@ -195,7 +198,27 @@ static int outbox_hand(Outbox *o, const OutboxDue *d) {
         OutboxSending *s;
         int r;
 
+        if (store_is_remote(o->store)) {
+                /* Other hosts pump the same outbox: take the message for
+                 * as long as a send may take, so that it goes out once. A
+                 * host that dies meanwhile leaves it to the others after
+                 * that. */
+                r = store_mail_claim(o->store, d->id, d->next_attempt,
+                                     (int64_t) time(NULL) + o->config->mail_timeout + OUTBOX_CLAIM_SLACK);
+                if (r == -EALREADY)
+                        return 0;
+                if (r < 0)
+                        return r;
+        }
         r = outbox_unseal(o->key, d->body, &message);
+        if (r < 0 && store_is_remote(o->store)) {
+                /* Perhaps sealed by a host with another key: not ours to
+                 * delete. It expires like any message no host can send. */
+                log_error("mail %s (%s to %s): cannot be opened with this host's outbox key: %s "
+                          "(every host sharing the store needs the same [mail] outbox_key_file)",
+                          d->id, d->template_name, d->recipient, strerror(-r));
+                return 0;
+        }
         if (r < 0) {
                 /* Another key, or a damaged row: it can never be sent. */
                 log_error("mail %s (%s to %s): not sent, cannot be opened with the outbox key: %s", d->id,
@@ -238,7 +261,7 @@ static int outbox_collect(const StoreMail *m, void *userdata) {
         *d = (OutboxDue) {
                 .id = strdup(m->id), .template_name = strdup(m->template_name),
                 .recipient = strdup(m->recipient), .body = strdup(m->body), .last_error = strdup(m->last_error),
-                .attempts = m->attempts, .expires = m->expires,
+                .attempts = m->attempts, .expires = m->expires, .next_attempt = m->next_attempt,
         };
         w->n++;
         if (!d->id || !d->template_name || !d->recipient || !d->body || !d->last_error)

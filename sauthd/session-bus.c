@@ -136,14 +136,15 @@ static int method_auth_params(sd_bus_message *msg, Manager *m, const Caller *cal
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(jwt_claims_done) JwtClaims c = {};
         _cleanup_free_ char *jwks = NULL;
-        KeysJwk keys[KEYS_MAX];
+        KeysJwk keys[KEYS_MAX * (SESSIONS_FLEET_RINGS + 1)];
         size_t n;
         int r;
 
         r = session_bus_verify(msg, m, &c, error);
         if (r < 0)
                 return r;
-        n = keys_jwks(m->sessions->ring, (uint64_t) time(NULL), keys);
+        /* This host's keys, then those of the hosts sharing its store. */
+        n = sessions_jwks(m->sessions, (uint64_t) time(NULL), keys, ELEMENTSOF(keys));
         jwks = session_jwks_json(keys, n);
         if (!jwks)
                 return -ENOMEM;
@@ -268,6 +269,11 @@ static int method_rotate_key(sd_bus_message *msg, Manager *m, const Caller *call
                 session_audit(AUDIT_KEY_ROTATE, AUDIT_ERROR, caller, "write");
                 return bus_error(error, SAUTH_E_INTERNAL, "The new key could not be stored.");
         }
+        /* The other hosts sharing the store learn the new key from it; the
+         * ring file holds it already, and the next start publishes it if
+         * this fails. */
+        if (store_is_remote(m->store) && sessions_publish_keys(m->sessions, m->store) < 0)
+                log_warning("key rotation: the new public key is not in the store yet");
         session_audit(AUDIT_KEY_ROTATE, AUDIT_OK, caller, NULL);
         r = bus_dict_new(msg, &reply);
         if (r >= 0)

@@ -127,6 +127,8 @@ void sessions_free(Sessions *s) {
         if (!s)
                 return;
         keys_free(s->ring);
+        for (size_t i = 0; i < s->n_fleet; i++)
+                keys_free(s->fleet[i]);
         idmap_free(s->revoked, free);
         idmap_free(s->verified, claims_free);
         free(s->key_file);
@@ -187,6 +189,9 @@ int session_verify_peek(Sessions *s, const char *token, uint64_t now, JwtClaims 
                         return -ETIME;
         } else {
                 r = jwt_verify(token, s->ring, s->issuer, now, scratch);
+                /* Not one of ours: perhaps another host's. */
+                for (size_t i = 0; r == -ENOKEY && i < s->n_fleet; i++)
+                        r = jwt_verify(token, s->fleet[i], s->issuer, now, scratch);
                 if (r < 0)
                         return r;
                 sessions_remember_verified(s, digest, scratch);
@@ -284,6 +289,85 @@ int sessions_rotate_key(Sessions *s, uint64_t now, char *msg, size_t msg_size) {
                 (void) idmap_new(&s->verified);
         }
         return r;
+}
+
+int sessions_publish_keys(Sessions *s, Store *store) {
+        int r;
+
+        for (size_t i = 0; i < s->ring->n_keys; i++) {
+                const SigningKey *k = &s->ring->keys[i];
+
+                r = store_signing_key_put(store, &(StoreSigningKey) {
+                        .kid = k->kid,
+                        .issuer = s->issuer,
+                        .public_key = k->public_b64,
+                        .created = (int64_t) k->created,
+                        .not_after = (int64_t) k->not_after,
+                });
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+typedef struct FleetLoad {
+        const Keyring *own;
+        Keyring *rings[SESSIONS_FLEET_RINGS];
+        size_t n;
+} FleetLoad;
+
+static int fleet_load_one(const StoreSigningKey *k, void *userdata) {
+        FleetLoad *f = userdata;
+        int r;
+
+        if (keys_find(f->own, k->kid, 0) || k->created < 0 || k->not_after < 0)
+                return 0;
+        if (f->n == 0 || f->rings[f->n - 1]->n_keys >= KEYS_MAX) {
+                if (f->n == SESSIONS_FLEET_RINGS) {
+                        log_warning("more than %d signing keys in the store: the rest are not loaded",
+                                    SESSIONS_FLEET_RINGS * KEYS_MAX);
+                        return -E2BIG;
+                }
+                r = keys_ring_new_verify_only(&f->rings[f->n]);
+                if (r < 0)
+                        return r;
+                f->n++;
+        }
+        r = keys_ring_add_public(f->rings[f->n - 1], k->kid, k->public_key, (uint64_t) k->created,
+                                 (uint64_t) k->not_after);
+        if (r == -EBADMSG)
+                log_warning("signing key %s in the store: not the key its kid names, ignored", k->kid);
+        return r == -EBADMSG || r == -EEXIST ? 0 : r;
+}
+
+int sessions_load_fleet_keys(Sessions *s, Store *store, uint64_t now) {
+        FleetLoad f = { .own = s->ring };
+        int r;
+
+        r = store_signing_keys_foreach(store, (int64_t) now, fleet_load_one, &f);
+        if (r < 0 && r != -E2BIG) {
+                for (size_t i = 0; i < f.n; i++)
+                        keys_free(f.rings[i]);
+                return r;
+        }
+        for (size_t i = 0; i < s->n_fleet; i++)
+                keys_free(s->fleet[i]);
+        memcpy(s->fleet, f.rings, sizeof f.rings);
+        s->n_fleet = f.n;
+        return 0;
+}
+
+size_t sessions_jwks(const Sessions *s, uint64_t now, KeysJwk *out, size_t max) {
+        KeysJwk ring[KEYS_MAX];
+        size_t n = 0;
+
+        for (size_t i = 0; i <= s->n_fleet; i++) {
+                size_t k = keys_jwks(i == 0 ? s->ring : s->fleet[i - 1], now, ring);
+
+                for (size_t j = 0; j < k && n < max; j++)
+                        out[n++] = ring[j];
+        }
+        return n;
 }
 
 static bool claims_expired(const char *key, void *value, void *userdata) {

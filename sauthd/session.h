@@ -16,6 +16,8 @@
  * verify and one map lookup. Nothing here knows sd-bus; loop thread only.
  */
 
+#define SESSIONS_FLEET_RINGS 16       /* up to 256 keys of other hosts */
+
 typedef struct Sessions {
         Keyring *ring;
         char *key_file;
@@ -23,6 +25,10 @@ typedef struct Sessions {
         uint64_t keep_verify_for;       /* the longest token lifetime */
         IdMap *revoked;                 /* jti -> expiry (uint64_t *) */
         IdMap *verified;                /* BLAKE2b of a token -> its claims (JwtClaims *) */
+        /* The public keys of the other hosts sharing the store, in rings
+         * of KEYS_MAX, verify only. */
+        Keyring *fleet[SESSIONS_FLEET_RINGS];
+        size_t n_fleet;
 } Sessions;
 
 typedef struct SessionGrant {
@@ -77,6 +83,14 @@ int sessions_reload_revoked(Sessions *s, Store *store, const char *uid, uint64_t
 
 /* A new current key; the previous one verifies for keep_verify_for more. */
 int sessions_rotate_key(Sessions *s, uint64_t now, char *msg, size_t msg_size);
+
+/* Writes this host's public keys to the store, for the other hosts. */
+int sessions_publish_keys(Sessions *s, Store *store);
+/* Reads the public keys of every host from the store (replacing those
+ * read before): a token another host signed verifies here. */
+int sessions_load_fleet_keys(Sessions *s, Store *store, uint64_t now);
+/* The keys that verify at now, this host's first: up to max. */
+size_t sessions_jwks(const Sessions *s, uint64_t now, KeysJwk *out, size_t max);
 
 /* Forgets revocations of tokens that have expired by now. */
 void sessions_prune(Sessions *s, uint64_t now);

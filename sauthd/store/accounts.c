@@ -224,7 +224,11 @@ int store_set_status(Store *s, const char *username, const char *status) {
         r = store_run(s, "UPDATE accounts SET status = ? WHERE username = ?", "ss", status, username);
         if (r < 0)
                 return r;
-        return r == 0 ? -ENOENT : 0;
+        if (r == 0)
+                return -ENOENT;
+        /* Other hosts hold the account's API keys as usable or not. */
+        (void) store_changed(s, "account", username);
+        return 0;
 }
 
 int store_set_admin(Store *s, const char *username, bool admin) {

@@ -31,7 +31,24 @@ int store_apikey_add(Store *s, const StoreApiKey *k, unsigned max_per_user, int6
                 r = store_run(s, "INSERT INTO api_keys (id, uid, name, scopes, hash, created, expires,"
                                  " revoked, last_used) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0)",
                               "sssssii", k->id, k->uid, k->name, k->scopes, k->hash, k->created, k->expires);
+        if (r >= 0)
+                r = store_changed(s, "apikeys", k->uid);
         return store_end(s, r < 0 ? r : 0);
+}
+
+static int store_apikey_revoked_changed(Store *s, const char *id) {
+        _cleanup_cursor_ StoreCursor q = {};
+        const char *uid = NULL;
+        int r;
+
+        r = store_query(s, &q, "SELECT uid FROM api_keys WHERE id = ?", "s", id);
+        if (r >= 0)
+                r = store_step(s, &q);
+        if (r > 0)
+                r = store_column_text(&q, 0, &uid);
+        if (r < 0)
+                return r;
+        return store_changed(s, "apikeys", uid);
 }
 
 int store_apikey_revoke(Store *s, const char *id, int64_t now) {
@@ -39,10 +56,23 @@ int store_apikey_revoke(Store *s, const char *id, int64_t now) {
 
         if (!s || isempty(id))
                 return -EINVAL;
-        r = store_run(s, "UPDATE api_keys SET revoked = ? WHERE id = ? AND revoked = 0", "is", now, id);
+        if (!store_shared(s)) {
+                r = store_run(s, "UPDATE api_keys SET revoked = ? WHERE id = ? AND revoked = 0", "is", now, id);
+                if (r < 0)
+                        return r;
+                return r == 0 ? -ENOENT : 0;
+        }
+        /* Shared: the revocation and its notice in one transaction, so no
+         * host keeps accepting a key revoked here. */
+        r = store_begin(s);
         if (r < 0)
                 return r;
-        return r == 0 ? -ENOENT : 0;
+        r = store_run(s, "UPDATE api_keys SET revoked = ? WHERE id = ? AND revoked = 0", "is", now, id);
+        if (r == 0)
+                r = -ENOENT;
+        if (r > 0)
+                r = store_apikey_revoked_changed(s, id);
+        return store_end(s, r < 0 ? r : 0);
 }
 
 int store_apikeys_foreach(Store *s, const char *uid, int64_t now, store_apikey_fn fn, void *userdata) {

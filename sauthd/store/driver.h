@@ -24,13 +24,20 @@
 
 typedef struct StoreConn StoreConn;     /* one connection, driver-defined */
 typedef struct StoreStmt StoreStmt;     /* one prepared statement, driver-defined */
+typedef struct StoreWatch StoreWatch;   /* a connection that listens for changes */
 
 typedef struct StoreDriver {
         const char *name;
+        /* The database is across a network (PostgreSQL): its calls may
+         * wait on it, so they do not belong on the event loop. */
+        bool remote;
 
         /* Opens the database at path (for SQLite a file, made 0600 and
          * refused if group or other may write it). */
         int (*open)(const char *path, StoreConn **ret);
+        /* Optional: open() with every wait on the database bounded by
+         * timeout_ms (0: the driver's default). */
+        int (*open_timeout)(const char *target, unsigned timeout_ms, StoreConn **ret);
         /* Takes NULL. Finalizes every cached statement. */
         void (*close)(StoreConn *c);
 
@@ -81,6 +88,27 @@ typedef struct StoreDriver {
         int (*schema_init)(StoreConn *c);
         int (*schema_version_get)(StoreConn *c, int *ret);
         int (*schema_version_set)(StoreConn *c, int version, int64_t applied);
+
+        /* Optional, for a database several daemons share: held from before
+         * schema_init() until the migrations are done, so that of daemons
+         * starting together one migrates and the others find it done. */
+        int (*migrate_lock)(StoreConn *c);
+        int (*migrate_unlock)(StoreConn *c);
+
+        /* Optional, for a database several daemons share: the change
+         * feed. notify() tells every listener (this host's too) the
+         * payload, at the commit of the transaction it is in, at once
+         * outside one. watch_open() opens a second connection to the same
+         * database that listens; its fd becomes readable when payloads
+         * came; watch_read() hands each to fn without waiting, and fails
+         * (-EIO) once the connection is lost: the caller reopens it and,
+         * as payloads sent meanwhile are lost, reloads what it caches. */
+        int (*notify)(StoreConn *c, const char *payload);
+        int (*watch_open)(StoreConn *c, StoreWatch **ret);
+        int (*watch_fd)(StoreWatch *w);
+        int (*watch_read)(StoreWatch *w, void (*fn)(const char *payload, void *userdata), void *userdata);
+        void (*watch_close)(StoreWatch *w);
 } StoreDriver;
 
 extern const StoreDriver store_driver_sqlite;
+extern const StoreDriver store_driver_postgresql;

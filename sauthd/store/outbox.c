@@ -125,6 +125,21 @@ int store_mail_retry(Store *s, const char *id, int64_t next_attempt, const char 
         return r == 0 ? -ENOENT : 0;
 }
 
+int store_mail_claim(Store *s, const char *id, int64_t seen_next_attempt, int64_t until) {
+        int r;
+
+        if (!s || isempty(id))
+                return -EINVAL;
+        /* Compare and set: of hosts that read the same row, one moves its
+         * next_attempt, the others find it moved. */
+        r = store_run(s, "UPDATE outbox SET next_attempt = CASE WHEN ? < expires THEN ? ELSE expires END"
+                         " WHERE id = ? AND next_attempt = ?",
+                      "iisi", until, until, id, seen_next_attempt);
+        if (r < 0)
+                return r;
+        return r == 0 ? -EALREADY : 0;
+}
+
 int store_mail_next(Store *s, int64_t after, int64_t *ret) {
         if (!s || !ret)
                 return -EINVAL;

@@ -109,6 +109,8 @@ static int store_set_password_rows(Store *s, const StorePasswordChange *chg) {
          * holds no session past its change. */
         r = store_run(s, "UPDATE sessions SET revoked = ? WHERE revoked = 0 AND account_id = ?",
                       "is", chg->now, chg->account_id);
+        if (r > 0)
+                r = store_changed(s, "sessions", owner);
         if (r < 0)
                 return r;
         r = store_run(s, "UPDATE accounts SET password = ?, must_change = 0, failures = 0,"

@@ -23,6 +23,19 @@ int store_session_add(Store *s, const StoreSession *x) {
         return r < 0 ? r : 0;
 }
 
+/* Other hosts reload the revocations of the session's person. The row
+ * is revoked already: a failure here is logged by the driver, and the
+ * other hosts learn of it at their next full reload. */
+static int store_session_revoked_changed(Store *s, const char *jti) {
+        _cleanup_cursor_ StoreCursor q = {};
+        const char *uid = NULL;
+
+        if (store_query(s, &q, "SELECT uid FROM sessions WHERE jti = ?", "s", jti) >= 0 &&
+            store_step(s, &q) > 0 && store_column_text(&q, 0, &uid) >= 0 && uid)
+                (void) store_changed(s, "sessions", uid);
+        return 1;
+}
+
 int store_session_revoke(Store *s, const char *jti, int64_t now) {
         int64_t revoked;
         int r;
@@ -30,6 +43,8 @@ int store_session_revoke(Store *s, const char *jti, int64_t now) {
         if (!s || isempty(jti))
                 return -EINVAL;
         r = store_run(s, "UPDATE sessions SET revoked = ? WHERE jti = ? AND revoked = 0", "is", now, jti);
+        if (r > 0 && store_shared(s))
+                return store_session_revoked_changed(s, jti);
         if (r != 0)
                 return r < 0 ? r : 1;
         r = store_query_int64(s, &revoked, "SELECT revoked FROM sessions WHERE jti = ?", "s", jti);

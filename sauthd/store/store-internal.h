@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "driver.h"
@@ -63,6 +64,18 @@ int64_t store_column_int64(StoreCursor *q, unsigned col);
  * it returns r, or the error of a failed commit. */
 int store_begin(Store *s);
 int store_end(Store *s, int r);
+
+/* Tells the other hosts sharing the store that something they may cache
+ * changed: kind and id as store_change_fn gets them. Inside a transaction
+ * it goes out at the commit (and not at all on a rollback). A no-op on a
+ * store only one host uses. */
+#define STORE_CHANGE_MAX 128
+int store_changed(Store *s, const char *kind, const char *id);
+/* Whether other hosts may share the store (a change feed exists): what is
+ * read only to name a change is not read otherwise. */
+static inline bool store_shared(Store *s) {
+        return s->driver->notify != NULL;
+}
 
 /* Domain helpers used by more than one domain file. */
 int store_token_insert(Store *s, const char *token_hash, const char *uid,

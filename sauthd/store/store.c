@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "secret-file.h"
 #include "sauth-names.h"
 #include "store-internal.h"
 #include "tokens.h"
@@ -134,6 +136,18 @@ static const char *const store_migrations[] = {
         " next_attempt BIGINT NOT NULL,"
         " last_error TEXT NOT NULL DEFAULT '');"
         "CREATE INDEX outbox_next ON outbox(next_attempt, created);",
+
+        /* 6: the public session-token keys of every host sharing the
+         * store (a fleet on PostgreSQL; on SQLite only this host's), so
+         * that a token one host signed verifies on the others. kid is the
+         * RFC 7638 thumbprint of public_key (base64url); not_after 0 for
+         * a host's current key. */
+        "CREATE TABLE signing_keys ("
+        " kid TEXT PRIMARY KEY,"
+        " issuer TEXT NOT NULL,"
+        " public_key TEXT NOT NULL,"
+        " created BIGINT NOT NULL,"
+        " not_after BIGINT NOT NULL DEFAULT 0);",
 };
 
 _Static_assert(ELEMENTSOF(store_migrations) == STORE_SCHEMA_VERSION,
@@ -288,6 +302,79 @@ int store_end(Store *s, int r) {
         return r;
 }
 
+/* ---- the change feed ---- */
+
+int store_changed(Store *s, const char *kind, const char *id) {
+        char payload[STORE_CHANGE_MAX];
+
+        if (!s->driver->notify)
+                return 0;       /* one host: nobody else caches */
+        if (snprintf(payload, sizeof payload, "%s:%s", kind, id ? id : "") >= (int) sizeof payload)
+                return -E2BIG;
+        return store_errno(s->driver->notify(s->conn, payload));
+}
+
+struct StoreFeed {
+        const StoreDriver *driver;
+        StoreWatch *watch;
+};
+
+int store_feed_open(Store *s, StoreFeed **ret) {
+        StoreFeed *f;
+        int r;
+
+        if (!s || !ret)
+                return -EINVAL;
+        if (!s->driver->watch_open)
+                return -EOPNOTSUPP;
+        f = calloc(1, sizeof *f);
+        if (!f)
+                return -ENOMEM;
+        f->driver = s->driver;
+        r = s->driver->watch_open(s->conn, &f->watch);
+        if (r < 0) {
+                free(f);
+                return store_errno(r);
+        }
+        *ret = f;
+        return 0;
+}
+
+int store_feed_fd(StoreFeed *f) {
+        return f->driver->watch_fd(f->watch);
+}
+
+typedef struct FeedCall {
+        store_change_fn fn;
+        void *userdata;
+} FeedCall;
+
+static void store_feed_one(const char *payload, void *userdata) {
+        FeedCall *call = userdata;
+        char kind[32];
+        const char *colon = strchr(payload, ':');
+
+        /* Anything else on the channel is not ours: passed over. */
+        if (!colon || (size_t) (colon - payload) >= sizeof kind)
+                return;
+        memcpy(kind, payload, (size_t) (colon - payload));
+        kind[colon - payload] = 0;
+        call->fn(kind, colon + 1, call->userdata);
+}
+
+int store_feed_dispatch(StoreFeed *f, store_change_fn fn, void *userdata) {
+        FeedCall call = { fn, userdata };
+
+        return store_errno(f->driver->watch_read(f->watch, store_feed_one, &call));
+}
+
+void store_feed_close(StoreFeed *f) {
+        if (!f)
+                return;
+        f->driver->watch_close(f->watch);
+        free(f);
+}
+
 /* ---- opening and migrating ---- */
 
 /* Inside a transaction: applies step 'version' unless another process did
@@ -304,7 +391,7 @@ static int store_migrate_step(Store *s, int version) {
         return store_errno(s->driver->schema_version_set(s->conn, version, (int64_t) time(NULL)));
 }
 
-static int store_migrate(Store *s, const char *path, int target) {
+static int store_migrate_locked(Store *s, const char *path, int target) {
         int current, r;
 
         r = s->driver->schema_init(s->conn);
@@ -314,8 +401,9 @@ static int store_migrate(Store *s, const char *path, int target) {
         if (r < 0)
                 return store_errno(r);
         if (current > STORE_SCHEMA_VERSION) {
-                log_error("store: %s: schema version %d is newer than this sauthd knows (%d)",
-                        path, current, STORE_SCHEMA_VERSION);
+                log_error("store: %s: the database has schema version %d, newer than this sauthd knows (%d): "
+                          "refused; run the sauthd that migrated it, or a newer one",
+                          path, current, STORE_SCHEMA_VERSION);
                 return -EIO;
         }
         for (int v = current + 1; v <= target; v++) {
@@ -331,7 +419,25 @@ static int store_migrate(Store *s, const char *path, int target) {
         return 0;
 }
 
-static int store_open_impl(const StoreDriver *driver, const char *path, int target, Store **ret) {
+static int store_migrate(Store *s, const char *path, int target) {
+        int r, q;
+
+        if (!s->driver->migrate_lock)
+                return store_migrate_locked(s, path, target);
+        r = s->driver->migrate_lock(s->conn);
+        if (r < 0) {
+                log_error("store: %s: cannot take the migration lock", path);
+                return store_errno(r);
+        }
+        r = store_migrate_locked(s, path, target);
+        q = s->driver->migrate_unlock(s->conn);
+        return r < 0 ? r : store_errno(q);
+}
+
+/* path is what the driver opens; label names it in the log (a conninfo
+ * may hold a password: its file's name is logged instead). */
+static int store_open_impl(const StoreDriver *driver, const char *path, const char *label, unsigned timeout_ms,
+                           int target, Store **ret) {
         _cleanup_(store_closep) Store *s = NULL;
         int r;
 
@@ -339,10 +445,10 @@ static int store_open_impl(const StoreDriver *driver, const char *path, int targ
         if (!s)
                 return -ENOMEM;
         s->driver = driver;
-        r = driver->open(path, &s->conn);
+        r = driver->open_timeout ? driver->open_timeout(path, timeout_ms, &s->conn) : driver->open(path, &s->conn);
         if (r < 0)
                 return store_errno(r);
-        r = store_migrate(s, path, target);
+        r = store_migrate(s, label, target);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(s);
@@ -359,9 +465,61 @@ int store_open_at_version(const char *path, int target, Store **ret) {
         /* Whatever the driver creates while we set up (SQLite's -wal and
          * -shm) is ours only. */
         old_umask = umask(0077);
-        r = store_open_impl(&store_driver_sqlite, path, target, ret);
+        r = store_open_impl(&store_driver_sqlite, path, path, 0, target, ret);
         umask(old_umask);
         return r;
+}
+
+int store_open_conninfo_at_version(const char *conninfo, int target, Store **ret) {
+        if (!conninfo || !ret || target < 0 || target > STORE_SCHEMA_VERSION)
+                return -EINVAL;
+        return store_open_impl(&store_driver_postgresql, conninfo, "postgresql", 0, target, ret);
+}
+
+const StoreDriver *store_driver_by_name(const char *name) {
+        if (!name || streq(name, "sqlite"))
+                return &store_driver_sqlite;
+        if (streq(name, "postgresql"))
+                return &store_driver_postgresql;
+        return NULL;
+}
+
+int store_open_with(const StoreOptions *o, Store **ret) {
+        _cleanup_secret_ char *conninfo = NULL;
+        const StoreDriver *driver;
+        char msg[PATH_MAX + 160];
+        size_t len;
+        int r;
+
+        if (!o || !ret)
+                return -EINVAL;
+        driver = store_driver_by_name(o->driver);
+        if (!driver)
+                return -EINVAL;
+        if (driver == &store_driver_sqlite)
+                return store_open(o->path, ret);
+
+        /* The conninfo may hold a password: the file gets the checks of
+         * every secret file of the daemon, its text lives in guarded
+         * memory and is never logged; a trailing newline is not part of
+         * it. */
+        if (!o->conninfo_file)
+                return -EINVAL;
+        r = secret_file_read(o->conninfo_file, 4096, &conninfo, &len, msg, sizeof msg);
+        if (r < 0) {
+                if (r == -ENOENT)
+                        log_error("store: %s: no such file", o->conninfo_file);
+                else
+                        log_error("store: %s", msg);
+                return r;
+        }
+        while (len > 0 && (conninfo[len - 1] == '\n' || conninfo[len - 1] == '\r'))
+                conninfo[--len] = 0;
+        return store_open_impl(driver, conninfo, o->conninfo_file, o->timeout_ms, STORE_SCHEMA_VERSION, ret);
+}
+
+bool store_is_remote(Store *s) {
+        return s && s->driver->remote;
 }
 
 int store_open(const char *path, Store **ret) {

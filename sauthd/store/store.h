@@ -21,7 +21,7 @@
  * included (logged without values).
  */
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 typedef struct Store Store;
 
@@ -54,6 +54,27 @@ int store_open(const char *path, Store **ret);
 
 /* Same, but stops migrating at version target (for upgrade tests). */
 int store_open_at_version(const char *path, int target, Store **ret);
+
+typedef struct StoreOptions {
+        const char *driver;             /* "sqlite" (NULL) or "postgresql" */
+        const char *path;               /* sqlite: the database file */
+        const char *conninfo_file;      /* postgresql: a file holding the conninfo */
+        unsigned timeout_ms;            /* postgresql: every wait on the server */
+} StoreOptions;
+
+/* Opens the store o describes and migrates it. A PostgreSQL store's
+ * migrations run under an advisory lock. -EIO (logged) for a database
+ * whose schema is newer than this sauthd. */
+int store_open_with(const StoreOptions *o, Store **ret);
+
+/* A PostgreSQL store from a conninfo string (tests), migrated to target. */
+int store_open_conninfo_at_version(const char *conninfo, int target, Store **ret);
+
+/* The driver of that name, NULL if there is none. */
+const struct StoreDriver *store_driver_by_name(const char *name);
+
+/* Whether the store's database is across the network (its calls may wait). */
+bool store_is_remote(Store *s);
 
 void store_close(Store *s);
 static inline void store_closep(Store **s) {
@@ -97,6 +118,10 @@ int store_mail_foreach(Store *s, int64_t due, unsigned limit, store_mail_fn fn, 
 int store_mail_delete(Store *s, const char *id);
 /* Not sent: attempts + 1, the next attempt and the reason (no secrets). */
 int store_mail_retry(Store *s, const char *id, int64_t next_attempt, const char *last_error);
+/* Takes a due message for sending until 'until' (capped at its expiry),
+ * if its next_attempt is still seen_next_attempt: hosts sharing the store
+ * send each message once. -EALREADY if another host took it (or it went). */
+int store_mail_claim(Store *s, const char *id, int64_t seen_next_attempt, int64_t until);
 /* The earliest next_attempt later than after; -ENOENT if none. */
 int store_mail_next(Store *s, int64_t after, int64_t *ret);
 
@@ -293,6 +318,44 @@ int store_membership_remove(Store *s, const char *uid, const char *member_model,
  * not NULL — ordered by member_model, resource, resource_id. One query. */
 int store_memberships_foreach(Store *s, const char *uid, const char *member_model, const char *resource,
                               const char *resource_id, store_membership_fn fn, void *userdata);
+
+/* ---- signing keys of the hosts sharing the store (signing-keys.c) ---- */
+
+typedef struct StoreSigningKey {
+        const char *kid;
+        const char *issuer;
+        const char *public_key;         /* base64url, 32 bytes */
+        int64_t created;
+        int64_t not_after;              /* 0: a host's current key */
+} StoreSigningKey;
+
+typedef int (*store_signing_key_fn)(const StoreSigningKey *k, void *userdata);
+
+/* Adds the key, or sets the not_after of the one with its kid. */
+int store_signing_key_put(Store *s, const StoreSigningKey *k);
+/* The keys that verify at now (not_after 0 or later than now). */
+int store_signing_keys_foreach(Store *s, int64_t now, store_signing_key_fn fn, void *userdata);
+
+/* ---- the change feed (a store several hosts share) ---- */
+
+/* What another host changed, as kind and id: "sessions" uid (sessions of
+ * the person revoked), "apikeys" uid (keys of the person added or
+ * revoked), "account" username (status or admin flag), "keys" "" (a host
+ * published a signing key). Strings borrowed for the call. */
+typedef void (*store_change_fn)(const char *kind, const char *id, void *userdata);
+
+typedef struct StoreFeed StoreFeed;
+
+/* A connection that listens for changes. -EOPNOTSUPP on a store only one
+ * host uses (SQLite). */
+int store_feed_open(Store *s, StoreFeed **ret);
+/* Readable when changes came. */
+int store_feed_fd(StoreFeed *f);
+/* Hands every change that came to fn, without waiting. -EIO once the
+ * connection is lost: close, reopen, and reload whatever is cached, as
+ * changes made meanwhile were not seen. */
+int store_feed_dispatch(StoreFeed *f, store_change_fn fn, void *userdata);
+void store_feed_close(StoreFeed *f);
 
 /* ---- housekeeping ---- */
 

@@ -8,6 +8,11 @@
 
 set -eu -o pipefail
 
+# SAUTH_STORE_DRIVER=postgresql runs a case on a private PostgreSQL
+# (pg-lib.sh) instead of the SQLite file; the meson tests named *-pg do.
+SAUTH_STORE_DRIVER=${SAUTH_STORE_DRIVER:-sqlite}
+. "$(dirname "${BASH_SOURCE[0]}")/pg-lib.sh"
+
 BUS_NAME=org.sessionauth.SessionAuth1
 BUS_PATH=/org/sessionauth/SessionAuth1
 BUS_IFACE=org.sessionauth.SessionAuth1
@@ -46,6 +51,7 @@ sa_cleanup() {
         for pid in "${EXTRA_PIDS[@]}" $SAUTHD_PID $BUS_PID; do
                 wait "$pid" 2>/dev/null || true
         done
+        pg_stop
         if [ -n "$T" ] && [ -f "$T/sauthd.log" ] &&
            grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$T/sauthd.log"; then
                 echo "FAIL: sanitizer report in the sauthd log" >&2
@@ -77,8 +83,12 @@ sa_prepare() {
         sed "s|@DIR@|$T|g" "$TESTS_DIR/private-bus.conf.in" > "$T/bus.conf"
         : > "$T/pwquality.conf"
         sa_write_users
-        sa_write_config "$@"
         trap sa_cleanup EXIT
+        if [ "$SAUTH_STORE_DRIVER" = postgresql ]; then
+                pg_start
+                pg_conninfo
+        fi
+        sa_write_config "$@"
 }
 
 # Test users through nss_wrapper: dbus-daemon and sauthd resolve callers'
@@ -123,6 +133,10 @@ sa_write_config() {
                 [mail.from]=sauthd@test.example
                 [mail.templates]="$TEMPLATES_DIR"
         )
+        if [ "$SAUTH_STORE_DRIVER" = postgresql ]; then
+                kv[store.driver]=postgresql
+                kv[store.conninfo_file]="$T/conninfo"
+        fi
         local arg
         for arg in "$@"; do
                 kv[${arg%%=*}]=${arg#*=}
@@ -204,6 +218,25 @@ sa_main() {
         declare -F "test_$1" >/dev/null || { echo "no such case: $1" >&2; exit 2; }
         "test_$1"
         echo "ok $1"
+}
+
+# sa_sql SQL — runs SQL on the store of the case, whichever the driver;
+# one row a line, columns separated by |. sa_sql_dump: the whole database
+# as text.
+sa_sql() {
+        if [ "$SAUTH_STORE_DRIVER" = postgresql ]; then
+                pg_psql "$1"
+        else
+                sqlite3 "$T/sauth.db" "$1"
+        fi
+}
+
+sa_sql_dump() {
+        if [ "$SAUTH_STORE_DRIVER" = postgresql ]; then
+                pg_dump -h "$PG_SOCKET_DIR" -U sauth "$PG_DB"
+        else
+                sqlite3 "$T/sauth.db" .dump
+        fi
 }
 
 # ---------------------------------------------------------------- bus calls

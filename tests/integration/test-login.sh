@@ -18,7 +18,7 @@ test_register_token_first_password_login() {
         expect_eq "${#tok}" 43 "token length"
         # The token is only in the mail: not in the reply, not in the store.
         expect_no_match "$reply" "$tok" "Register reply"
-        if sqlite3 "$T/sauth.db" .dump | grep -q -- "$tok"; then fail "token text stored in the database"; fi
+        if sa_sql_dump | grep -q -- "$tok"; then fail "token text stored in the database"; fi
         # Before the first password: no login, status says must change.
         expect_eq "$(sa_error AccountLogin alice "$PW" local '@a{sv} {}')" InvalidCredentials "login before password"
         expect_eq "$(sa_call AccountStatus s alice | jget password_must_change)" true "must change"
@@ -175,12 +175,12 @@ test_success_resets_failure_count() {
 test_rehash_when_cost_changes() {
         sa_setup
         sa_user alice "$PW" > /dev/null
-        expect_match "$(sqlite3 "$T/sauth.db" "select password from accounts where username='alice'")" 'm=8192,t=1,' "hash cost before"
+        expect_match "$(sa_sql "select password from accounts where username='alice'")" 'm=8192,t=1,' "hash cost before"
         sa_stop_daemon
         sa_write_config "password.hash_mem_kib=16384" "password.hash_ops=2"
         sa_start_daemon
         sa_login alice "$PW" > /dev/null
-        expect_match "$(sqlite3 "$T/sauth.db" "select password from accounts where username='alice'")" 'm=16384,t=2,' "hash cost after"
+        expect_match "$(sa_sql "select password from accounts where username='alice'")" 'm=16384,t=2,' "hash cost after"
         sa_login alice "$PW" > /dev/null
 }
 

@@ -282,7 +282,7 @@ test_apikey_access() {
         expect_eq "$(try ApiAccess "$key" "@as []")" InvalidCredentials "revoked, after a restart"
         expect_eq "$(sa_call ApiAccess sas "$key2" 0 | jget uid)" "$uid" "a key in use, after a restart"
         # Only the hash is stored; no secret in the logs.
-        sqlite3 "$T/sauth.db" "SELECT hash FROM api_keys" | grep -q -- "${key2#*.}" && fail "secret stored"
+        sa_sql "SELECT hash FROM api_keys" | grep -q -- "${key2#*.}" && fail "secret stored"
         grep -qF -- "${key2#*.}" "$T/sauthd.log" && fail "secret in the log"
         grep -qF -- "$secret" "$T/sauthd.log" && fail "revoked key's secret in the log"
         true
@@ -352,9 +352,9 @@ test_apikey_last_used_batched() {
         used=$(sa_call ListApiKeys s "$uid" | jq -r '.data[0].keys.data[0].last_used.data')
         [ "$used" -ge "$before" ] || fail "last_used $used, expected >= $before"
         # Not written per call; written at the latest on a clean stop.
-        expect_eq "$(sqlite3 "$T/sauth.db" "SELECT last_used FROM api_keys")" 0 "not yet in the store"
+        expect_eq "$(sa_sql "SELECT last_used FROM api_keys")" 0 "not yet in the store"
         sa_stop_daemon
-        expect_eq "$(sqlite3 "$T/sauth.db" "SELECT last_used FROM api_keys")" "$used" "in the store after a stop"
+        expect_eq "$(sa_sql "SELECT last_used FROM api_keys")" "$used" "in the store after a stop"
 }
 
 sa_main "$@"

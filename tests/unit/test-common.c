@@ -105,12 +105,14 @@ static char *hostname_now(void) {
 
 /* ---- the error table ---- */
 
-/* The error names of DESIGN.md, each must be in the table. */
+/* The error names of DESIGN.md, and StoreUnavailable added with the
+ * PostgreSQL store (docs/dbus-api.md); each must be in the table. */
 static const char *const design_error_names[] = {
         "InvalidCredentials", "AccountLocked", "AccountDisabled", "PasswordMismatch",
         "WeakPassword", "InvalidToken", "AlreadyRegistered", "InvalidArgument",
         "AccessDenied", "NotFound", "UnsupportedMethod", "ProviderError",
         "AuthorizationDenied", "ExpiredToken", "RateLimited", "LimitExceeded", "Internal",
+        "StoreUnavailable",
 };
 
 static void test_errors_roundtrip(void **state) {
@@ -170,6 +172,7 @@ static void test_errors_pam(void **state) {
                 { SAUTH_E_ACCOUNT_DISABLED,    PAM_ACCT_EXPIRED },
                 { SAUTH_E_NOT_FOUND,           PAM_USER_UNKNOWN },
                 { SAUTH_E_UNREACHABLE,         PAM_AUTHINFO_UNAVAIL },
+                { SAUTH_E_STORE_UNAVAILABLE,   PAM_AUTHINFO_UNAVAIL },
                 { SAUTH_E_WEAK_PASSWORD,       PAM_AUTHTOK_ERR },
                 { SAUTH_E_INVALID_TOKEN,       PAM_AUTHTOK_ERR },
                 { SAUTH_E_MUST_CHANGE,         PAM_NEW_AUTHTOK_REQD },
@@ -397,6 +400,10 @@ static void check_defaults(const SauthConfig *c) {
         assert_string_equal(c->admin_group, "sauth-admin");
         assert_int_equal(c->workers, 0);
         assert_string_equal(c->store_path, SAUTH_STATE_DIR "/sauth.db");
+        assert_string_equal(c->store_driver, "sqlite");
+        assert_null(c->store_conninfo_file);
+        assert_int_equal(c->store_timeout, 5);
+        assert_int_equal(c->store_pool_size, 4);
         assert_int_equal(c->hash_ops, 2);
         assert_int_equal(c->hash_mem_kib, 65536);
         assert_string_equal(c->pwquality_conf, "/etc/security/pwquality.conf");
@@ -481,6 +488,10 @@ static const char full_config[] =
         "max_queue = 7\n"
         "[store]\n"
         "path = /srv/sauth/db.sqlite\n"
+        "driver = postgresql\n"
+        "conninfo_file = /etc/sauthd/pg.conninfo\n"
+        "timeout = 9\n"
+        "pool_size = 2\n"
         "[password]\n"
         "hash_ops = 3\n"
         "hash_mem_kib = 1024\n"
@@ -537,6 +548,10 @@ static void test_config_full(void **state) {
         assert_int_equal(c->workers, 3);
         assert_int_equal(c->max_queue, 7);
         assert_string_equal(c->store_path, "/srv/sauth/db.sqlite");
+        assert_string_equal(c->store_driver, "postgresql");
+        assert_string_equal(c->store_conninfo_file, "/etc/sauthd/pg.conninfo");
+        assert_int_equal(c->store_timeout, 9);
+        assert_int_equal(c->store_pool_size, 2);
         assert_int_equal(c->hash_ops, 3);
         assert_int_equal(c->hash_mem_kib, 1024);
         assert_string_equal(c->pwquality_conf, "/etc/pwq.conf");

@@ -256,11 +256,23 @@ static void test_schema_version(void **state) {
         drv->close(c);
 }
 
-/* ---- only sqlite.c speaks SQLite ---- */
+/* ---- only sqlite.c speaks SQLite, only postgresql.c libpq ---- */
 
-/* Whether a line is an #include of sqlite3.h, in any spacing or quoting. */
-static bool includes_sqlite(const char *line) {
+typedef struct Engine {
+        const char *header;     /* its C header */
+        const char *name;       /* no other store file may name it */
+        const char *driver;     /* the one file that includes it */
+} Engine;
+
+static const Engine engines[] = {
+        { "sqlite3.h", "sqlite3", "sauthd/store/sqlite.c" },
+        { "libpq-fe.h", "libpq", "sauthd/store/postgresql.c" },
+};
+
+/* Whether a line is an #include of header, in any spacing or quoting. */
+static bool includes_header(const char *line, const char *header) {
         const char *p = line + strspn(line, " \t");
+        size_t n = strlen(header);
 
         if (*p != '#')
                 return false;
@@ -270,19 +282,25 @@ static bool includes_sqlite(const char *line) {
                 return false;
         p += 7;
         p += strspn(p, " \t");
-        return strncmp(p, "<sqlite3.h>", 11) == 0 || strncmp(p, "\"sqlite3.h\"", 11) == 0;
+        if (*p != '<' && *p != '"')
+                return false;
+        return strncmp(p + 1, header, n) == 0 && p[n + 1] == (*p == '<' ? '>' : '"');
 }
 
-/* Counts lines of the file that include sqlite3.h, or (any_mention) that
- * name sqlite3 at all. */
-static unsigned scan_file(const char *path, bool any_mention) {
+static bool includes_sqlite(const char *line) {
+        return includes_header(line, "sqlite3.h");
+}
+
+/* Counts lines of the file that include the engine's header, or
+ * (any_mention) that name it at all. */
+static unsigned scan_file(const char *path, const Engine *e, bool any_mention) {
         _cleanup_fclose_ FILE *f = fopen(path, "re");
         char line[4096];
         unsigned n = 0;
 
         assert_non_null(f);
         while (fgets(line, sizeof line, f))
-                if (includes_sqlite(line) || (any_mention && strstr(line, "sqlite3")))
+                if (includes_header(line, e->header) || (any_mention && strstr(line, e->name)))
                         n++;
         return n;
 }
@@ -296,28 +314,33 @@ static bool is_source(const char *p) {
         return n > 2 && p[n - 2] == '.' && (p[n - 1] == 'c' || p[n - 1] == 'h');
 }
 
+static void check_engine(const char *p, const char *rel, const Engine *e) {
+        bool in_store = strncmp(rel, "sauthd/store/", 13) == 0;
+
+        if (streq(rel, e->driver)) {
+                /* The positive case: the scanner does see an include. */
+                if (scan_file(p, e, false) != 1) {
+                        print_error("%s: expected one #include <%s>\n", rel, e->header);
+                        offenders++;
+                }
+                return;
+        }
+        if (scan_file(p, e, in_store) > 0) {
+                print_error("%s: %s %s\n", rel, in_store ? "names" : "includes", e->name);
+                offenders++;
+        }
+}
+
 static int check_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw) {
         const char *rel = p + strlen(src_root) + 1;
-        bool in_store;
 
         if (flag != FTW_F || !is_source(p))
                 return 0;
         seen_sources++;
-        if (streq(rel, "sauthd/store/sqlite.c")) {
-                /* The positive case: the scanner does see an include. */
-                if (scan_file(p, false) != 1) {
-                        print_error("%s: expected one #include <sqlite3.h>\n", rel);
-                        offenders++;
-                }
-                return 0;
-        }
-        in_store = strncmp(rel, "sauthd/store/", 13) == 0;
-        if (in_store)
+        if (strncmp(rel, "sauthd/store/", 13) == 0)
                 seen_store++;
-        if (scan_file(p, in_store) > 0) {
-                print_error("%s: %s sqlite3\n", rel, in_store ? "names" : "includes");
-                offenders++;
-        }
+        for (size_t i = 0; i < ELEMENTSOF(engines); i++)
+                check_engine(p, rel, &engines[i]);
         return 0;
 }
 
@@ -350,6 +373,9 @@ static void test_include_scanner(void **state) {
         assert_false(includes_sqlite("#include <sqlite3ext.h>\n"));
         assert_false(includes_sqlite("/* #include <sqlite3.h> */\n"));
         assert_false(includes_sqlite("#include \"store.h\"\n"));
+        assert_false(includes_sqlite("#include <sqlite3.h\"\n"));
+        assert_true(includes_header("#include <libpq-fe.h>\n", "libpq-fe.h"));
+        assert_false(includes_header("#include <libpq-fe.h>\n", "sqlite3.h"));
 }
 
 int main(void) {

@@ -1,0 +1,294 @@
+#!/bin/bash
+# A fleet: two sauthd hosts, A and B, each on its own private bus with its
+# own signing key, sharing one PostgreSQL store (and, as a fleet does, the
+# API key pepper and the outbox key). What one host writes, the other
+# sees at once. Always on PostgreSQL, whatever SAUTH_STORE_DRIVER says.
+SAUTH_STORE_DRIVER=postgresql
+. "$(dirname "$0")/lib.sh"
+SAUTH_STORE_DRIVER=postgresql
+
+PW="correct horse battery staple"
+B_ADDRESS=""
+B_PID=""
+
+# fleet_setup [section.key=value...] — host A as sa_setup makes it, then
+# host B: the same config but for its bus and its key ring.
+fleet_setup() {
+        sa_setup "$@"
+        mkdir -p "$T/b"
+        sed "s|@DIR@|$T/b|g" "$TESTS_DIR/private-bus.conf.in" > "$T/b/bus.conf"
+        sed "s|^key_file = .*|key_file = $T/b/jwt.key|" "$T/sauthd.conf" > "$T/b/sauthd.conf"
+        chmod 600 "$T/b/sauthd.conf"
+        B_ADDRESS="unix:path=$T/b/bus.sock"
+        env "${NSS_ENV[@]}" dbus-daemon --config-file="$T/b/bus.conf" --nofork --nopidfile 2>> "$T/b/bus.log" &
+        EXTRA_PIDS+=($!)
+        local i
+        for i in $(seq 1 200); do
+                [ -S "$T/b/bus.sock" ] && break
+                sleep 0.02
+        done
+        [ -S "$T/b/bus.sock" ] || fail "bus B did not start"
+        fleet_start_b
+}
+
+fleet_start_b() {
+        env "${NSS_ENV[@]}" "$SAUTHD" --address "$B_ADDRESS" --config "$T/b/sauthd.conf" --verbose \
+                >> "$T/b/sauthd.log" 2>&1 &
+        B_PID=$!
+        EXTRA_PIDS+=("$B_PID")
+        local i
+        for i in $(seq 1 250); do
+                timeout 5 busctl --address="$B_ADDRESS" status "$BUS_NAME" >/dev/null 2>&1 && return 0
+                kill -0 "$B_PID" 2>/dev/null || fail "sauthd B exited at start: $(tail -n 5 "$T/b/sauthd.log")"
+                sleep 0.02
+        done
+        fail "sauthd B did not take its bus name"
+}
+
+# on_b CMD... — runs a helper of lib.sh against host B.
+on_b() {
+        local BUS_ADDRESS=$B_ADDRESS
+        "$@"
+}
+
+test_register_on_a_login_on_b() {
+        fleet_setup
+        local uid
+        uid=$(sa_user alice "$PW")
+        expect_eq "$(on_b sa_login alice "$PW" | jget uid)" "$uid" "login on B"
+        expect_eq "$(on_b sa_call AccountStatus s alice | jget exists)" true "status on B"
+}
+
+test_password_change_on_b_old_fails_on_a() {
+        fleet_setup
+        local uid new="quite another secret phrase 77"
+        uid=$(sa_user alice "$PW")
+        sa_login alice "$PW" > /dev/null
+        on_b sa_call ChangePassword sssss "$uid" "$new" "" "$PW" "$new" > /dev/null
+        expect_eq "$(sa_error AccountLogin alice "$PW" local '@a{sv} {}')" InvalidCredentials "old password on A"
+        expect_eq "$(sa_login alice "$new" | jget username)" alice "new password on A"
+}
+
+# 50 uses of one reset token at once, 25 on each host: exactly one wins.
+test_reset_token_single_use_across_hosts() {
+        fleet_setup "lockout.deny=0" "daemon.workers=16"
+        local uid tok i pids=() addr ok
+        uid=$(sa_user alice "$PW")
+        sa_call ForgotPassword sss "" alice "" > /dev/null
+        sa_wait_mails 3 > /dev/null
+        tok=$(sa_mailed_token alice@example.org)
+        for i in $(seq 1 50); do
+                addr=$BUS_ADDRESS
+                [ $((i % 2)) = 0 ] && addr=$B_ADDRESS
+                (
+                        pw="parallel reset password number $i"
+                        if busctl --address="$addr" --timeout=60 -- call "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" \
+                                ChangePassword sssss "$uid" "$pw" "$tok" "" "$pw" >/dev/null 2>&1; then
+                                echo "$i" > "$T/won.$i"
+                        fi
+                ) &
+                pids+=($!)
+        done
+        for i in "${pids[@]}"; do wait "$i" || true; done
+        ok=$(cat "$T"/won.* 2>/dev/null | wc -l)
+        expect_eq "$ok" 1 "uses of one reset token that succeeded"
+        i=$(cat "$T"/won.*)
+        expect_eq "$(on_b sa_login alice "parallel reset password number $i" | jget username)" alice "winner on B"
+        expect_eq "$(sa_login alice "parallel reset password number $i" | jget username)" alice "winner on A"
+}
+
+# Failures on A and on B add up to one count; the lock holds on both.
+test_lockout_adds_up_across_hosts() {
+        fleet_setup "lockout.deny=4" "lockout.unlock_time=600"
+        sa_user alice "$PW" > /dev/null
+        local i
+        for i in 1 2; do
+                expect_eq "$(sa_error AccountLogin alice wrong local '@a{sv} {}')" InvalidCredentials "A failure $i"
+                expect_eq "$(on_b sa_error AccountLogin alice wrong local '@a{sv} {}')" InvalidCredentials "B failure $i"
+        done
+        # The refusal goes out before its failure is written: wait (bounded).
+        for i in $(seq 1 100); do
+                [ "$(sa_sql "SELECT failures FROM accounts WHERE username = 'alice'")" = 4 ] && break
+                sleep 0.05
+        done
+        expect_eq "$(sa_sql "SELECT failures FROM accounts WHERE username = 'alice'")" 4 "failures counted"
+        expect_eq "$(sa_error AccountLogin alice "$PW" local '@a{sv} {}')" AccountLocked "locked on A"
+        expect_eq "$(on_b sa_error AccountLogin alice "$PW" local '@a{sv} {}')" AccountLocked "locked on B"
+}
+
+# An API key made on A works on B; revoked on A, B refuses it at once.
+test_apikey_across_hosts() {
+        fleet_setup
+        local uid key id
+        uid=$(sa_user alice "$PW")
+        key=$(sa_call CreateApiKey ssast "$uid" ci 1 full 0)
+        id=$(jget id <<<"$key")
+        key=$(jget apikey <<<"$key")
+        expect_eq "$(on_b sa_call ApiAccess sas "$key" 1 full | jget uid)" "$uid" "key from A on B"
+        sa_call RevokeApiKey s "$id" > /dev/null
+        expect_eq "$(on_b sa_error ApiAccess "'$key'" "['full']")" InvalidCredentials "revoked on A, on B"
+}
+
+# VERIFY_WITHIN TOKEN SECONDS — on B: polls VerifyToken (bounded) until it
+# refuses the token; prints the milliseconds it took, fails after SECONDS.
+refused_on_b_within() {
+        local tok=$1 limit_ms=$(($2 * 1000)) start now
+        start=$(date +%s%3N)
+        while :; do
+                on_b sa_error VerifyToken "'$tok'" 2>/dev/null | grep -q InvalidToken && break
+                now=$(date +%s%3N)
+                [ $((now - start)) -le "$limit_ms" ] || fail "B still accepts the token after $((now - start)) ms"
+                sleep 0.05
+        done
+        echo $(($(date +%s%3N) - start))
+}
+
+# Each host signs with its own key; the public keys are in the store, so a
+# token from A verifies on B (and the other way), and AuthParams on either
+# lists both hosts' keys.
+test_token_from_a_verifies_on_b() {
+        fleet_setup
+        local uid ta tb kids
+        uid=$(sa_user alice "$PW")
+        ta=$(sa_login alice "$PW" | jget jwt_token)
+        tb=$(on_b sa_login alice "$PW" | jget jwt_token)
+        expect_eq "$(on_b sa_call VerifyToken s "$ta" | jget uid)" "$uid" "A's token on B"
+        expect_eq "$(sa_call VerifyToken s "$tb" | jget uid)" "$uid" "B's token on A"
+        expect_ne "$(sa_call AuthParams s "$ta" | jget public_key)" "$(on_b sa_call AuthParams s "$tb" | jget public_key)" \
+                "each host its own key"
+        for host in sa_call "on_b sa_call"; do
+                kids=$($host AuthParams s "$ta" | jget jwks | jq -r '.keys | length')
+                expect_eq "$kids" 2 "keys listed by $host"
+        done
+        expect_eq "$(sa_sql "SELECT COUNT(*) FROM signing_keys")" 2 "keys in the store"
+}
+
+# Logout on A: B refuses the token within a second (the change feed), and
+# again after B's feed connection was cut and came back (a full reload).
+test_logout_on_a_refused_on_b() {
+        fleet_setup
+        local ta tb ms uid
+        uid=$(sa_user alice "$PW")
+        ta=$(sa_login alice "$PW" | jget jwt_token)
+        tb=$(sa_login alice "$PW" | jget jwt_token)
+        on_b sa_call VerifyToken s "$ta" > /dev/null
+        on_b sa_call VerifyToken s "$tb" > /dev/null
+        sa_call Logout s "$ta" > /dev/null
+        ms=$(refused_on_b_within "$ta" 1)
+        note "refused on B after $ms ms"
+        expect_eq "$(on_b sa_call VerifyToken s "$tb" | jget uid)" "$uid" "the other session lives"
+        # Cut every connection of the hosts (as a failover does), revoke
+        # meanwhile: B learns it from the reload once its feed is back.
+        local pids i
+        pids=$(sa_sql "SELECT string_agg(pid::text, ',') FROM pg_stat_activity
+                WHERE application_name = 'sauthd' AND pid <> pg_backend_pid()")
+        [ -n "$pids" ] || fail "no sauthd connections to cut"
+        sa_sql "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid IN ($pids)" > /dev/null
+        # Gone, not only told to go: a statement a backend is still running
+        # when it dies fails (as in a failover), and is not what this tests.
+        for i in $(seq 1 100); do
+                [ "$(sa_sql "SELECT COUNT(*) FROM pg_stat_activity WHERE pid IN ($pids)")" = 0 ] && break
+                sleep 0.05
+        done
+        sa_call Logout s "$tb" > /dev/null
+        ms=$(refused_on_b_within "$tb" 5)
+        note "refused on B after a reconnect in $ms ms"
+        grep -q "change feed back" "$T/b/sauthd.log" || fail "B did not log its feed's return"
+}
+
+# Both hosts pump the one outbox: each message goes out once.
+test_mail_sent_once_across_hosts() {
+        fleet_setup
+        local i
+        for i in $(seq 1 10); do
+                sa_register "a$i" > /dev/null
+                on_b sa_register "b$i" > /dev/null
+        done
+        sa_mail_drain 30
+        on_b sa_mail_drain 30
+        sleep 1
+        expect_eq "$(sa_mail_count)" 20 "messages sent"
+        expect_eq "$(grep -l '^To: ' "$T"/mail/*.eml | xargs grep -h '^To: ' | sort | uniq -d | wc -l)" 0 \
+                "recipients mailed twice"
+}
+
+# millis CMD... — runs CMD; prints how long it took in ms (its output and
+# status are dropped).
+millis() {
+        local start
+        start=$(date +%s%3N)
+        ("$@") > /dev/null 2>&1 || true
+        echo $(($(date +%s%3N) - start))
+}
+
+# One host whose database stops answering ([store] timeout = 2): a call
+# that needs the store fails within the timeout as StoreUnavailable (PAM:
+# AUTHINFO_UNAVAIL), later ones at once; what needs no database still
+# answers; once the database is back, so is the service.
+test_store_unreachable_bounded() {
+        sa_setup "store.timeout=2"
+        local tok ms out rc=0 i
+        sa_user alice "$PW" > /dev/null
+        tok=$(sa_login alice "$PW" | jget jwt_token)
+        sa_pam_service sa
+        pg_freeze
+        ms=$(millis sa_error AccountLogin alice "$PW" local '@a{sv} {}')
+        expect_eq "$(sa_error AccountLogin alice "$PW" local '@a{sv} {}')" StoreUnavailable "login, store frozen"
+        [ "$ms" -lt 4500 ] || fail "the first login waited $ms ms for a frozen store"
+        ms=$(millis sa_error AccountLogin alice "$PW" local '@a{sv} {}')
+        [ "$ms" -lt 1000 ] || fail "a later login waited $ms ms"
+        ms=$(millis sa_call Methods)
+        [ "$ms" -lt 1000 ] || fail "Methods took $ms ms"
+        ms=$(millis sa_call VerifyToken s "$tok")
+        [ "$ms" -lt 1000 ] || fail "VerifyToken took $ms ms"
+        expect_eq "$(sa_call VerifyToken s "$tok" | jget method)" local "VerifyToken from memory"
+        out=$(echo "$PW" | sa_pam sa alice authenticate) || rc=$?
+        [ "$rc" -ne 0 ] || fail "PAM succeeded with the store frozen"
+        expect_match "$out" "Authentication service cannot retrieve authentication info" "PAM, store frozen"
+        pg_thaw
+        for i in $(seq 1 100); do
+                (sa_login alice "$PW") > /dev/null 2>&1 && break
+                sleep 0.1
+        done
+        expect_eq "$(sa_login alice "$PW" | jget username)" alice "login once the store is back"
+}
+
+# kill -9 of A during a flood of writes: everything A acknowledged is in
+# the store, and B answers throughout.
+test_sigkill_of_a_loses_nothing_acknowledged() {
+        fleet_setup
+        local uid client user missing=0 i
+        uid=$(sa_user pwuser "$PW")
+        sa_user bob "$PW" > /dev/null
+        : > "$T/acked"
+        /usr/bin/python3 "$TESTS_DIR/integration/flood.py" "$BUS_ADDRESS" "$BUS_NAME" "$BUS_PATH" \
+                "$BUS_IFACE" "fl" "$uid" "$T/acked" &
+        client=$!
+        for i in $(seq 1 500); do
+                [ "$(grep -c '^register' "$T/acked")" -ge 3 ] && break
+                sleep 0.02
+        done
+        expect_eq "$(on_b sa_login bob "$PW" | jget username)" bob "B during the flood"
+        sleep "0.$((RANDOM % 5 + 1))"
+        kill -KILL "$SAUTHD_PID"
+        wait "$SAUTHD_PID" 2>/dev/null || true
+        SAUTHD_PID=""
+        wait "$client" 2>/dev/null || true
+        grep -q "^register" "$T/acked" || fail "the flood acknowledged nothing"
+        while read -r kind user; do
+                [ "$kind" = register ] || continue
+                [ "$(sa_sql "SELECT COUNT(*) FROM accounts WHERE username = '$user'")" = 1 ] ||
+                        { note "lost: $user"; missing=$((missing + 1)); }
+        done < "$T/acked"
+        expect_eq "$missing" 0 "acknowledged registrations lost"
+        while read -r kind user; do
+                [ "$kind" = reset ] || continue
+                [ "$(sa_sql "SELECT COUNT(*) FROM tokens t JOIN accounts a ON a.uid = t.uid
+                        WHERE a.username = '$user' AND t.purpose = 'reset'")" -ge 1 ] ||
+                        { note "reset lost: $user"; missing=$((missing + 1)); }
+        done < "$T/acked"
+        expect_eq "$missing" 0 "acknowledged reset tokens lost"
+        expect_eq "$(on_b sa_login bob "$PW" | jget username)" bob "B after A died"
+}
+
+sa_main "$@"
