@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 
 #include "crypto-loader.h"
-#include "log.h"
+#include "dlopen-util.h"
 #include "util.h"
 
 /* The soname of OpenSSL 3's libcrypto. */
@@ -38,11 +37,8 @@ CRYPTO_SYM(i2d_ECDSA_SIG);
 CRYPTO_SYM(CRYPTO_free);
 #undef CRYPTO_SYM
 
-#define ROW(name) { #name, (void **) &sym_##name }
-static const struct {
-        const char *name;
-        void **ptr;
-} crypto_symbols[] = {
+#define ROW(name) DL_SYMBOL(name)
+static const DlSymbol crypto_symbols[] = {
         ROW(BN_bin2bn), ROW(BN_free),
         ROW(OSSL_PARAM_BLD_new), ROW(OSSL_PARAM_BLD_push_BN), ROW(OSSL_PARAM_BLD_to_param),
         ROW(OSSL_PARAM_BLD_free), ROW(OSSL_PARAM_free), ROW(OSSL_PARAM_construct_utf8_string),
@@ -59,24 +55,10 @@ static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
 static int crypto_result = -EOPNOTSUPP;
 
 static void crypto_load_once(void) {
-        void *dl = dlopen(CRYPTO_SONAME, RTLD_NOW | RTLD_LOCAL);
+        void *dl;
 
-        if (!dl) {
-                log_error("cannot load %s: %s", CRYPTO_SONAME, dlerror());
-                return;
-        }
-        for (size_t i = 0; i < ELEMENTSOF(crypto_symbols); i++) {
-                *crypto_symbols[i].ptr = dlsym(dl, crypto_symbols[i].name);
-                if (!*crypto_symbols[i].ptr) {
-                        log_error("%s has no %s", CRYPTO_SONAME, crypto_symbols[i].name);
-                        for (size_t j = 0; j < ELEMENTSOF(crypto_symbols); j++)
-                                *crypto_symbols[j].ptr = NULL;
-                        dlclose(dl);
-                        return;
-                }
-        }
-        log_debug("loaded %s", CRYPTO_SONAME);
-        crypto_result = 0;
+        /* Never closed: OpenSSL 3 pins itself. */
+        crypto_result = dlopen_symbols(CRYPTO_SONAME, crypto_symbols, ELEMENTSOF(crypto_symbols), &dl);
 }
 
 int crypto_loader_load(void) {

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <dlfcn.h>
 #include <errno.h>
 #include <stddef.h>
 
 #include "curl-loader.h"
+#include "dlopen-util.h"
 #include "log.h"
 #include "util.h"
 
@@ -35,10 +35,7 @@ CURLUcode (*sym_curl_url_set)(CURLU *u, CURLUPart what, const char *part, unsign
 /* The soname of libcurl's current ABI (unchanged since 7.16). */
 #define CURL_SONAME "libcurl.so.4"
 
-static const struct {
-        const char *name;
-        void **ptr;
-} curl_symbols[] = {
+static const DlSymbol curl_symbols[] = {
         { "curl_global_init",    (void **) &sym_curl_global_init },
         { "curl_global_cleanup", (void **) &sym_curl_global_cleanup },
         { "curl_easy_init",      (void **) &sym_curl_easy_init },
@@ -67,39 +64,22 @@ static const struct {
 
 static void *curl_dl;
 
-static void curl_symbols_clear(void) {
-        for (size_t i = 0; i < ELEMENTSOF(curl_symbols); i++)
-                *curl_symbols[i].ptr = NULL;
-}
-
 int curl_loader_load(void) {
         void *dl;
+        int r;
 
         if (curl_dl)
                 return 0;
-        dl = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-        if (!dl) {
-                log_error("cannot load %s: %s", CURL_SONAME, dlerror());
-                return -EOPNOTSUPP;
-        }
-        for (size_t i = 0; i < ELEMENTSOF(curl_symbols); i++) {
-                *curl_symbols[i].ptr = dlsym(dl, curl_symbols[i].name);
-                if (!*curl_symbols[i].ptr) {
-                        log_error("%s has no %s", CURL_SONAME, curl_symbols[i].name);
-                        goto fail;
-                }
-        }
+        r = dlopen_symbols(CURL_SONAME, curl_symbols, ELEMENTSOF(curl_symbols), &dl);
+        if (r < 0)
+                return r;
         if (sym_curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
                 log_error("libcurl's global set-up failed");
-                goto fail;
+                dlopen_symbols_close(dl, curl_symbols, ELEMENTSOF(curl_symbols));
+                return -EOPNOTSUPP;
         }
         curl_dl = dl;
-        log_debug("loaded %s", CURL_SONAME);
         return 0;
-fail:
-        curl_symbols_clear();
-        dlclose(dl);
-        return -EOPNOTSUPP;
 }
 
 bool curl_loader_loaded(void) {
@@ -110,7 +90,6 @@ void curl_loader_unload(void) {
         if (!curl_dl)
                 return;
         sym_curl_global_cleanup();
-        curl_symbols_clear();
-        dlclose(curl_dl);
+        dlopen_symbols_close(curl_dl, curl_symbols, ELEMENTSOF(curl_symbols));
         curl_dl = NULL;
 }

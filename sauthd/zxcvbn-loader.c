@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 
-#include "log.h"
+#include "dlopen-util.h"
+#include "util.h"
 #include "zxcvbn-loader.h"
 
 #define ZXCVBN_SONAME "libzxcvbn.so.0"
@@ -12,29 +12,15 @@
 typeof(ZxcvbnMatch) *sym_ZxcvbnMatch;
 typeof(ZxcvbnFreeInfo) *sym_ZxcvbnFreeInfo;
 
+static const DlSymbol zxcvbn_symbols[] = { DL_SYMBOL(ZxcvbnMatch), DL_SYMBOL(ZxcvbnFreeInfo) };
+
 /* Guards the handle, the pointers and the count of checks in flight. */
 static pthread_mutex_t zxcvbn_lock = PTHREAD_MUTEX_INITIALIZER;
 static void *zxcvbn_dl;
 static unsigned zxcvbn_users;
 
 static int zxcvbn_open_locked(void) {
-        void *dl = dlopen(ZXCVBN_SONAME, RTLD_NOW | RTLD_LOCAL);
-
-        if (!dl) {
-                log_error("cannot load %s: %s", ZXCVBN_SONAME, dlerror());
-                return -EOPNOTSUPP;
-        }
-        sym_ZxcvbnMatch = (typeof(ZxcvbnMatch) *) dlsym(dl, "ZxcvbnMatch");
-        sym_ZxcvbnFreeInfo = (typeof(ZxcvbnFreeInfo) *) dlsym(dl, "ZxcvbnFreeInfo");
-        if (!sym_ZxcvbnMatch || !sym_ZxcvbnFreeInfo) {
-                log_error("%s lacks ZxcvbnMatch or ZxcvbnFreeInfo", ZXCVBN_SONAME);
-                sym_ZxcvbnMatch = NULL;
-                sym_ZxcvbnFreeInfo = NULL;
-                dlclose(dl);
-                return -EOPNOTSUPP;
-        }
-        zxcvbn_dl = dl;
-        return 0;
+        return dlopen_symbols(ZXCVBN_SONAME, zxcvbn_symbols, ELEMENTSOF(zxcvbn_symbols), &zxcvbn_dl);
 }
 
 int zxcvbn_loader_acquire(void) {
@@ -52,9 +38,7 @@ int zxcvbn_loader_acquire(void) {
 void zxcvbn_loader_release(void) {
         pthread_mutex_lock(&zxcvbn_lock);
         if (zxcvbn_users > 0 && --zxcvbn_users == 0 && zxcvbn_dl) {
-                sym_ZxcvbnMatch = NULL;
-                sym_ZxcvbnFreeInfo = NULL;
-                dlclose(zxcvbn_dl);
+                dlopen_symbols_close(zxcvbn_dl, zxcvbn_symbols, ELEMENTSOF(zxcvbn_symbols));
                 zxcvbn_dl = NULL;
         }
         pthread_mutex_unlock(&zxcvbn_lock);

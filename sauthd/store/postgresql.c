@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dlopen-util.h"
 #include "driver.h"
 #include "log.h"
 #include "util.h"
@@ -38,6 +39,89 @@
  *   logged only for classes that cannot quote a bound value (not 22 data
  *   exceptions, not 23 constraint violations: their text holds the key).
  */
+
+/* libpq is loaded when the store is first opened on PostgreSQL: linked,
+ * it maps libssl, libcrypto, Kerberos and LDAP into every sauthd, also
+ * the SQLite ones (see dlopen-util.h). Never closed. */
+#define PQ_SONAME "libpq.so.5"
+
+#define PQ_SYM(name) static typeof(name) *sym_##name
+PQ_SYM(PQclear);
+PQ_SYM(PQcmdStatus);
+PQ_SYM(PQcmdTuples);
+PQ_SYM(PQconnectdbParams);
+PQ_SYM(PQconninfo);
+PQ_SYM(PQconninfoFree);
+PQ_SYM(PQconsumeInput);
+PQ_SYM(PQerrorMessage);
+PQ_SYM(PQfinish);
+PQ_SYM(PQfreemem);
+PQ_SYM(PQftype);
+PQ_SYM(PQgetResult);
+PQ_SYM(PQgetisnull);
+PQ_SYM(PQgetvalue);
+PQ_SYM(PQisBusy);
+PQ_SYM(PQnfields);
+PQ_SYM(PQnotifies);
+PQ_SYM(PQntuples);
+PQ_SYM(PQreset);
+PQ_SYM(PQresultErrorField);
+PQ_SYM(PQresultStatus);
+PQ_SYM(PQsendPrepare);
+PQ_SYM(PQsendQuery);
+PQ_SYM(PQsendQueryPrepared);
+PQ_SYM(PQsetNoticeProcessor);
+PQ_SYM(PQsetnonblocking);
+PQ_SYM(PQsocket);
+PQ_SYM(PQstatus);
+PQ_SYM(PQtransactionStatus);
+#undef PQ_SYM
+
+static const DlSymbol pq_symbols[] = {
+        DL_SYMBOL(PQclear),
+        DL_SYMBOL(PQcmdStatus),
+        DL_SYMBOL(PQcmdTuples),
+        DL_SYMBOL(PQconnectdbParams),
+        DL_SYMBOL(PQconninfo),
+        DL_SYMBOL(PQconninfoFree),
+        DL_SYMBOL(PQconsumeInput),
+        DL_SYMBOL(PQerrorMessage),
+        DL_SYMBOL(PQfinish),
+        DL_SYMBOL(PQfreemem),
+        DL_SYMBOL(PQftype),
+        DL_SYMBOL(PQgetResult),
+        DL_SYMBOL(PQgetisnull),
+        DL_SYMBOL(PQgetvalue),
+        DL_SYMBOL(PQisBusy),
+        DL_SYMBOL(PQnfields),
+        DL_SYMBOL(PQnotifies),
+        DL_SYMBOL(PQntuples),
+        DL_SYMBOL(PQreset),
+        DL_SYMBOL(PQresultErrorField),
+        DL_SYMBOL(PQresultStatus),
+        DL_SYMBOL(PQsendPrepare),
+        DL_SYMBOL(PQsendQuery),
+        DL_SYMBOL(PQsendQueryPrepared),
+        DL_SYMBOL(PQsetNoticeProcessor),
+        DL_SYMBOL(PQsetnonblocking),
+        DL_SYMBOL(PQsocket),
+        DL_SYMBOL(PQstatus),
+        DL_SYMBOL(PQtransactionStatus),
+};
+
+static pthread_once_t pq_once = PTHREAD_ONCE_INIT;
+static int pq_result = -EOPNOTSUPP;
+
+static void pq_load_once(void) {
+        void *dl;
+
+        pq_result = dlopen_symbols(PQ_SONAME, pq_symbols, ELEMENTSOF(pq_symbols), &dl);
+}
+
+static int pq_load(void) {
+        (void) pthread_once(&pq_once, pq_load_once);
+        return pq_result;
+}
 
 #define PG_STMT_CACHE 128
 #define PG_MAX_PARAMS 32
@@ -116,10 +200,10 @@ static int pg_errno_of_state(const char *state) {
 }
 
 static int pg_fail_result(StoreConn *c, const PGresult *res, const char *what) {
-        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        const char *state = res ? sym_PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
         int r = pg_errno_of_state(state);
 
-        if (PQstatus(c->pg) != CONNECTION_OK) {
+        if (sym_PQstatus(c->pg) != CONNECTION_OK) {
                 c->broken = true;
                 log_error("store: %s: connection to PostgreSQL lost", what);
                 return -EHOSTDOWN;
@@ -127,14 +211,14 @@ static int pg_fail_result(StoreConn *c, const PGresult *res, const char *what) {
         if (r == -EEXIST || r == -ENOENT || r == -ENOMEM)
                 return r;
         if (state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0)) {
-                const char *table = PQresultErrorField(res, PG_DIAG_TABLE_NAME);
-                const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+                const char *table = sym_PQresultErrorField(res, PG_DIAG_TABLE_NAME);
+                const char *constraint = sym_PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
 
                 log_error("store: %s: SQLSTATE %s (table %s, constraint %s)", what, state,
                           table ?: "-", constraint ?: "-");
         } else
                 log_error("store: %s: SQLSTATE %s: %s", what, state ?: "-",
-                          res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) ?: "-" : PQerrorMessage(c->pg));
+                          res ? sym_PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) ?: "-" : sym_PQerrorMessage(c->pg));
         return r;
 }
 
@@ -142,7 +226,7 @@ static int pg_fail_result(StoreConn *c, const PGresult *res, const char *what) {
 
 static void pg_forget_statements(StoreConn *c) {
         for (size_t i = 0; i < PG_STMT_CACHE && c->stmts[i]; i++) {
-                PQclear(c->stmts[i]->res);
+                sym_PQclear(c->stmts[i]->res);
                 c->stmts[i]->res = NULL;
                 c->stmts[i]->generation = 0;
         }
@@ -175,7 +259,7 @@ static void pg_params_free(PgParams *p) {
 }
 
 static PgParams *pg_params_of(StoreConn *c) {
-        PQconninfoOption *opts = PQconninfo(c->pg);
+        PQconninfoOption *opts = sym_PQconninfo(c->pg);
         PgParams *p;
         size_t n = 0;
 
@@ -190,7 +274,7 @@ static PgParams *pg_params_of(StoreConn *c) {
                 p->values = calloc(n + 1, sizeof *p->values);
         }
         if (!p || !p->keys || !p->values) {
-                PQconninfoFree(opts);
+                sym_PQconninfoFree(opts);
                 pg_params_free(p);
                 return NULL;
         }
@@ -201,13 +285,13 @@ static PgParams *pg_params_of(StoreConn *c) {
                 p->values[p->n] = strdup(o->val);
                 if (!p->keys[p->n] || !p->values[p->n]) {
                         p->n++;
-                        PQconninfoFree(opts);
+                        sym_PQconninfoFree(opts);
                         pg_params_free(p);
                         return NULL;
                 }
                 p->n++;
         }
-        PQconninfoFree(opts);
+        sym_PQconninfoFree(opts);
         return p;
 }
 
@@ -216,10 +300,10 @@ static void *pg_reconnect_thread(void *arg) {
         StoreConn *c = p->c;
 
         for (unsigned attempt = 0;; attempt++) {
-                PGconn *pg = PQconnectdbParams((const char *const *) p->keys, (const char *const *) p->values, 0);
+                PGconn *pg = sym_PQconnectdbParams((const char *const *) p->keys, (const char *const *) p->values, 0);
                 bool stop;
 
-                if (pg && PQstatus(pg) == CONNECTION_OK) {
+                if (pg && sym_PQstatus(pg) == CONNECTION_OK) {
                         pthread_mutex_lock(&c->lock);
                         c->fresh = pg;
                         pthread_mutex_unlock(&c->lock);
@@ -227,8 +311,8 @@ static void *pg_reconnect_thread(void *arg) {
                 }
                 if (attempt == 0)
                         log_error("store: PostgreSQL unreachable, retrying every second: %s",
-                                  pg ? PQerrorMessage(pg) : "out of memory");
-                PQfinish(pg);
+                                  pg ? sym_PQerrorMessage(pg) : "out of memory");
+                sym_PQfinish(pg);
                 pthread_mutex_lock(&c->lock);
                 if (!c->closing) {
                         struct timespec until;
@@ -257,13 +341,13 @@ static bool pg_adopt(StoreConn *c) {
                 return false;
         (void) pthread_join(c->thread, NULL);
         c->thread_running = false;
-        PQfinish(c->pg);
+        sym_PQfinish(c->pg);
         c->pg = fresh;
         return true;
 }
 
 static void pg_connected(StoreConn *c) {
-        PQsetNoticeProcessor(c->pg, pg_notice, NULL);
+        sym_PQsetNoticeProcessor(c->pg, pg_notice, NULL);
         c->broken = c->down = false;
         c->generation++;
         log_notice("store: reconnected to PostgreSQL");
@@ -285,8 +369,8 @@ static int pg_reconnect(StoreConn *c) {
         if (c->thread_running)
                 return -EHOSTDOWN;
         if (!c->down) {
-                PQreset(c->pg);
-                if (PQstatus(c->pg) == CONNECTION_OK) {
+                sym_PQreset(c->pg);
+                if (sym_PQstatus(c->pg) == CONNECTION_OK) {
                         pg_connected(c);
                         return 0;
                 }
@@ -308,20 +392,20 @@ static int pg_reconnect(StoreConn *c) {
  * pg_terminate_backend) has said so on its socket. Reading that now lets
  * us reconnect before sending, instead of failing the statement. */
 static bool pg_closed_while_idle(StoreConn *c) {
-        struct pollfd p = { .fd = PQsocket(c->pg), .events = POLLIN };
+        struct pollfd p = { .fd = sym_PQsocket(c->pg), .events = POLLIN };
 
         if (c->in_tx || p.fd < 0)
                 return p.fd < 0;
         /* The server's last words, then the end of the stream: each may
          * take a read of its own. */
         for (unsigned i = 0; i < 4 && poll(&p, 1, 0) > 0; i++)
-                if (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK)
+                if (!sym_PQconsumeInput(c->pg) || sym_PQstatus(c->pg) != CONNECTION_OK)
                         return true;
         return false;
 }
 
 static int pg_ready(StoreConn *c) {
-        if (!c->broken && PQstatus(c->pg) == CONNECTION_OK && !pg_closed_while_idle(c))
+        if (!c->broken && sym_PQstatus(c->pg) == CONNECTION_OK && !pg_closed_while_idle(c))
                 return 0;
         if (c->in_tx)
                 return -EHOSTDOWN;      /* the transaction is gone with its connection */
@@ -337,29 +421,29 @@ static PGresult *pg_wait(StoreConn *c, const char *what, int *ret_r) {
         PGresult *keep = NULL, *res;
 
         for (;;) {
-                while (!PQisBusy(c->pg)) {
-                        res = PQgetResult(c->pg);
+                while (!sym_PQisBusy(c->pg)) {
+                        res = sym_PQgetResult(c->pg);
                         if (!res) {
                                 if (!keep)
                                         *ret_r = pg_fail_result(c, NULL, what);
                                 return keep;
                         }
-                        if (keep && PQresultStatus(keep) == PGRES_FATAL_ERROR)
-                                PQclear(res);
+                        if (keep && sym_PQresultStatus(keep) == PGRES_FATAL_ERROR)
+                                sym_PQclear(res);
                         else {
-                                PQclear(keep);
+                                sym_PQclear(keep);
                                 keep = res;
                         }
                 }
                 int64_t left = deadline - now_ms();
-                struct pollfd p = { .fd = PQsocket(c->pg), .events = POLLIN };
+                struct pollfd p = { .fd = sym_PQsocket(c->pg), .events = POLLIN };
                 int k;
 
                 if (left <= 0) {
                         /* The server may still be working on it: the
                          * connection cannot be trusted with the next
                          * query. */
-                        PQclear(keep);
+                        sym_PQclear(keep);
                         log_error("store: %s: PostgreSQL did not answer within %d ms", what, c->timeout_ms);
                         c->broken = true;
                         c->down = true;
@@ -368,12 +452,12 @@ static PGresult *pg_wait(StoreConn *c, const char *what, int *ret_r) {
                 }
                 k = poll(&p, 1, (int) left);
                 if (k < 0 && errno != EINTR) {
-                        PQclear(keep);
+                        sym_PQclear(keep);
                         *ret_r = -errno;
                         return NULL;
                 }
-                if (k > 0 && !PQconsumeInput(c->pg)) {
-                        PQclear(keep);
+                if (k > 0 && !sym_PQconsumeInput(c->pg)) {
+                        sym_PQclear(keep);
                         *ret_r = pg_fail_result(c, NULL, what);
                         return NULL;
                 }
@@ -383,23 +467,23 @@ static PGresult *pg_wait(StoreConn *c, const char *what, int *ret_r) {
 /* Takes what pg_wait() gave: 0 (command), 1 (rows, *ret keeps them), or a
  * negative errno. */
 static int pg_take(StoreConn *c, PGresult *res, const char *what, PGresult **ret) {
-        switch (PQresultStatus(res)) {
+        switch (sym_PQresultStatus(res)) {
         case PGRES_COMMAND_OK:
-                c->changes = atoi(PQcmdTuples(res));
-                PQclear(res);
+                c->changes = atoi(sym_PQcmdTuples(res));
+                sym_PQclear(res);
                 return 0;
         case PGRES_TUPLES_OK:
-                c->changes = atoi(PQcmdTuples(res));
+                c->changes = atoi(sym_PQcmdTuples(res));
                 if (ret) {
                         *ret = res;
                         return 1;
                 }
-                PQclear(res);
+                sym_PQclear(res);
                 return 0;
         default: {
                 int r = pg_fail_result(c, res, what);
 
-                PQclear(res);
+                sym_PQclear(res);
                 return r;
         }
         }
@@ -409,7 +493,7 @@ static int pg_simple(StoreConn *c, const char *sql, const char *what, PGresult *
         PGresult *res;
         int r = 0;
 
-        if (!PQsendQuery(c->pg, sql))
+        if (!sym_PQsendQuery(c->pg, sql))
                 return pg_fail_result(c, NULL, what);
         res = pg_wait(c, what, &r);
         if (!res)
@@ -456,7 +540,7 @@ static int pg_rewrite(const char *sql, char **ret, unsigned *ret_n) {
 static void pg_stmt_free(StoreStmt *st) {
         if (!st)
                 return;
-        PQclear(st->res);
+        sym_PQclear(st->res);
         free(st->text);
         free(st);
 }
@@ -531,7 +615,7 @@ static int pg_stmt_ready(StoreStmt *st) {
 
         if (st->generation == c->generation)
                 return 0;
-        if (!PQsendPrepare(c->pg, st->name, st->text, (int) st->n_params, st->types))
+        if (!sym_PQsendPrepare(c->pg, st->name, st->text, (int) st->n_params, st->types))
                 return pg_fail_result(c, NULL, "prepare");
         res = pg_wait(c, "prepare", &r);
         if (!res)
@@ -551,7 +635,7 @@ static int pg_execute(StoreStmt *st) {
         r = pg_stmt_ready(st);
         if (r < 0)
                 return r;
-        if (!PQsendQueryPrepared(c->pg, st->name, (int) st->n_params, st->values, NULL, NULL, 0))
+        if (!sym_PQsendQueryPrepared(c->pg, st->name, (int) st->n_params, st->values, NULL, NULL, 0))
                 return pg_fail_result(c, NULL, "step");
         res = pg_wait(c, "step", &r);
         if (!res)
@@ -596,12 +680,12 @@ static int pg_step(StoreStmt *st) {
         if (!st->res)
                 return 0;
         st->row++;
-        return st->row < PQntuples(st->res) ? 1 : 0;
+        return st->row < sym_PQntuples(st->res) ? 1 : 0;
 }
 
 static bool pg_column_is_null(StoreStmt *st, unsigned col) {
-        return !st->res || col >= (unsigned) PQnfields(st->res) || st->row < 0 ||
-               st->row >= PQntuples(st->res) || PQgetisnull(st->res, st->row, (int) col);
+        return !st->res || col >= (unsigned) sym_PQnfields(st->res) || st->row < 0 ||
+               st->row >= sym_PQntuples(st->res) || sym_PQgetisnull(st->res, st->row, (int) col);
 }
 
 static int pg_column_text(StoreStmt *st, unsigned col, const char **ret) {
@@ -609,7 +693,7 @@ static int pg_column_text(StoreStmt *st, unsigned col, const char **ret) {
                 *ret = NULL;
                 return 0;
         }
-        *ret = PQgetvalue(st->res, st->row, (int) col);
+        *ret = sym_PQgetvalue(st->res, st->row, (int) col);
         return 0;
 }
 
@@ -618,9 +702,9 @@ static int64_t pg_column_int64(StoreStmt *st, unsigned col) {
 
         if (pg_column_is_null(st, col))
                 return 0;
-        v = PQgetvalue(st->res, st->row, (int) col);
+        v = sym_PQgetvalue(st->res, st->row, (int) col);
         /* A comparison is a boolean in PostgreSQL, 0 or 1 in SQLite. */
-        if (PQftype(st->res, (int) col) == PG_OID_BOOL)
+        if (sym_PQftype(st->res, (int) col) == PG_OID_BOOL)
                 return v[0] == 't';
         return strtoll(v, NULL, 10);
 }
@@ -632,7 +716,7 @@ static int pg_changes(StoreConn *c) {
 static void pg_reset(StoreStmt *st) {
         if (!st)
                 return;
-        PQclear(st->res);
+        sym_PQclear(st->res);
         st->res = NULL;
         st->row = -1;
         /* Bindings may point at a caller's secret: forget them. */
@@ -674,14 +758,14 @@ static int pg_commit(StoreConn *c) {
                 c->in_tx = false;
                 return -EHOSTDOWN;
         }
-        if (!PQsendQuery(c->pg, "COMMIT"))
+        if (!sym_PQsendQuery(c->pg, "COMMIT"))
                 return pg_fail_result(c, NULL, "commit");
         res = pg_wait(c, "commit", &r);
         if (!res)
                 return r;
         /* COMMIT of a transaction that had failed answers ROLLBACK. */
-        if (PQresultStatus(res) == PGRES_COMMAND_OK && !streq(PQcmdStatus(res), "COMMIT")) {
-                PQclear(res);
+        if (sym_PQresultStatus(res) == PGRES_COMMAND_OK && !streq(sym_PQcmdStatus(res), "COMMIT")) {
+                sym_PQclear(res);
                 log_error("store: commit: the transaction was rolled back");
                 c->in_tx = false;
                 return -EIO;
@@ -694,7 +778,7 @@ static int pg_commit(StoreConn *c) {
 
 static int pg_rollback(StoreConn *c) {
         c->in_tx = false;
-        if (c->broken || PQtransactionStatus(c->pg) == PQTRANS_IDLE)
+        if (c->broken || sym_PQtransactionStatus(c->pg) == PQTRANS_IDLE)
                 return 0;
         return pg_simple(c, "ROLLBACK", "rollback", NULL);
 }
@@ -718,12 +802,12 @@ static int pg_schema_version_get(StoreConn *c, int *ret) {
         r = pg_simple(c, "SELECT COALESCE(MAX(version), 0) FROM schema_version", "schema", &res);
         if (r < 0)
                 return r;
-        if (r == 0 || PQntuples(res) != 1) {
-                PQclear(res);
+        if (r == 0 || sym_PQntuples(res) != 1) {
+                sym_PQclear(res);
                 return -EIO;
         }
-        v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        PQclear(res);
+        v = strtoll(sym_PQgetvalue(res, 0, 0), NULL, 10);
+        sym_PQclear(res);
         if (v < 0 || v > INT_MAX)
                 return -EIO;
         *ret = (int) v;
@@ -787,7 +871,7 @@ static int pg_watch_open(StoreConn *c, StoreWatch **ret) {
         r = pg_ready(c);
         if (r < 0)
                 return r;
-        opts = PQconninfo(c->pg);
+        opts = sym_PQconninfo(c->pg);
         if (!opts)
                 return -ENOMEM;
         for (PQconninfoOption *o = opts; o->keyword && n < ELEMENTSOF(keys) - 1; o++)
@@ -798,23 +882,23 @@ static int pg_watch_open(StoreConn *c, StoreWatch **ret) {
         keys[n] = values[n] = NULL;
         w = calloc(1, sizeof *w);
         if (!w) {
-                PQconninfoFree(opts);
+                sym_PQconninfoFree(opts);
                 return -ENOMEM;
         }
         w->conn.timeout_ms = c->timeout_ms;
-        w->conn.pg = PQconnectdbParams(keys, values, 0);
-        PQconninfoFree(opts);
-        if (!w->conn.pg || PQstatus(w->conn.pg) != CONNECTION_OK) {
+        w->conn.pg = sym_PQconnectdbParams(keys, values, 0);
+        sym_PQconninfoFree(opts);
+        if (!w->conn.pg || sym_PQstatus(w->conn.pg) != CONNECTION_OK) {
                 log_error("store: change feed: cannot connect to PostgreSQL: %s",
-                          w->conn.pg ? PQerrorMessage(w->conn.pg) : "out of memory");
-                PQfinish(w->conn.pg);
+                          w->conn.pg ? sym_PQerrorMessage(w->conn.pg) : "out of memory");
+                sym_PQfinish(w->conn.pg);
                 free(w);
                 return -EIO;
         }
-        PQsetNoticeProcessor(w->conn.pg, pg_notice, NULL);
+        sym_PQsetNoticeProcessor(w->conn.pg, pg_notice, NULL);
         r = pg_simple(&w->conn, "LISTEN " PG_CHANNEL, "listen", NULL);
-        if (r < 0 || PQsetnonblocking(w->conn.pg, 1) < 0) {
-                PQfinish(w->conn.pg);
+        if (r < 0 || sym_PQsetnonblocking(w->conn.pg, 1) < 0) {
+                sym_PQfinish(w->conn.pg);
                 free(w);
                 return r < 0 ? r : -EIO;
         }
@@ -823,19 +907,19 @@ static int pg_watch_open(StoreConn *c, StoreWatch **ret) {
 }
 
 static int pg_watch_fd(StoreWatch *w) {
-        return PQsocket(w->conn.pg);
+        return sym_PQsocket(w->conn.pg);
 }
 
 static int pg_watch_read(StoreWatch *w, void (*fn)(const char *payload, void *userdata), void *userdata) {
         PGnotify *n;
 
-        if (!PQconsumeInput(w->conn.pg) || PQstatus(w->conn.pg) != CONNECTION_OK) {
+        if (!sym_PQconsumeInput(w->conn.pg) || sym_PQstatus(w->conn.pg) != CONNECTION_OK) {
                 log_error("store: change feed: connection to PostgreSQL lost");
                 return -EIO;
         }
-        while ((n = PQnotifies(w->conn.pg))) {
+        while ((n = sym_PQnotifies(w->conn.pg))) {
                 fn(n->extra, userdata);
-                PQfreemem(n);
+                sym_PQfreemem(n);
         }
         return 0;
 }
@@ -843,7 +927,7 @@ static int pg_watch_read(StoreWatch *w, void (*fn)(const char *payload, void *us
 static void pg_watch_close(StoreWatch *w) {
         if (!w)
                 return;
-        PQfinish(w->conn.pg);
+        sym_PQfinish(w->conn.pg);
         free(w);
 }
 
@@ -859,12 +943,12 @@ static void pg_close(StoreConn *c) {
                 pthread_mutex_unlock(&c->lock);
                 (void) pthread_join(c->thread, NULL);
         }
-        PQfinish(c->fresh);
+        sym_PQfinish(c->fresh);
         pthread_mutex_destroy(&c->lock);
         pthread_cond_destroy(&c->wake);
         for (size_t i = 0; i < PG_STMT_CACHE; i++)
                 pg_stmt_free(c->stmts[i]);
-        PQfinish(c->pg);        /* takes NULL */
+        sym_PQfinish(c->pg);        /* takes NULL */
         free(c);
 }
 
@@ -885,6 +969,8 @@ static int pg_open_timeout(const char *conninfo, unsigned timeout_ms, StoreConn 
 
         if (!conninfo || !ret)
                 return -EINVAL;
+        if (pq_load() < 0)
+                return -EOPNOTSUPP;
         c = calloc(1, sizeof *c);
         if (!c)
                 return -ENOMEM;
@@ -898,16 +984,16 @@ static int pg_open_timeout(const char *conninfo, unsigned timeout_ms, StoreConn 
          * deadline is for a server that does not answer at all. */
         server_ms = MAX(c->timeout_ms - 500, c->timeout_ms / 2);
         snprintf(options, sizeof options, "-c statement_timeout=%d -c lock_timeout=%d", server_ms, server_ms);
-        c->pg = PQconnectdbParams(keys, values, 1);
+        c->pg = sym_PQconnectdbParams(keys, values, 1);
         if (!c->pg)
                 return -ENOMEM;
-        if (PQstatus(c->pg) != CONNECTION_OK) {
+        if (sym_PQstatus(c->pg) != CONNECTION_OK) {
                 /* libpq's message names the host and the reason, not the
                  * password. */
-                log_error("store: cannot connect to PostgreSQL: %s", PQerrorMessage(c->pg));
+                log_error("store: cannot connect to PostgreSQL: %s", sym_PQerrorMessage(c->pg));
                 return -EIO;
         }
-        PQsetNoticeProcessor(c->pg, pg_notice, NULL);
+        sym_PQsetNoticeProcessor(c->pg, pg_notice, NULL);
         c->generation = 1;
         *ret = TAKE_PTR(c);
         return 0;

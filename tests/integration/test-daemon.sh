@@ -241,14 +241,14 @@ test_curl_loaded_only_for_smtp() {
 test_libraries_loaded_when_needed() {
         sa_setup
         local lib
-        for lib in libcrypto libzxcvbn; do
+        for lib in libcrypto libzxcvbn libpq libcurl; do
                 ! ldd "$SAUTHD" | grep -q "$lib" || fail "sauthd links $lib"
         done
         sa_call CheckPassword ss alice "correct horse battery staple" | jget ok | grep -qx true ||
                 fail "CheckPassword refused a good password"
         sa_user alice "correct horse battery staple" > /dev/null
         sa_login alice "correct horse battery staple" | jget jwt_token | grep -q . || fail "no token"
-        for lib in libcrypto libzxcvbn; do
+        for lib in libcrypto libzxcvbn libpq libcurl; do
                 ! grep -q "$lib" "/proc/$SAUTHD_PID/maps" || fail "$lib mapped in an idle sauthd"
         done
 }
