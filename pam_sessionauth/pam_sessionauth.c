@@ -106,6 +106,11 @@ static void context_locale(Context *c) {
                 name = getenv(vars[i]);
         if (isempty(name) || i18n_locale_new(name, &c->locale) < 0)
                 return;
+        /* Our catalog's folder, set only when there is something to
+         * translate: bindtextdomain() takes glibc's gettext write lock, and
+         * in the C locale the host program's gettext state stays untouched
+         * (sshd's PAM process of an ASan build hung waiting for it). */
+        i18n_bind();
         /* Valid, so it fits. */
         snprintf(c->locale_name, sizeof c->locale_name, "%s", name);
 }
@@ -811,7 +816,6 @@ static Context context_new(pam_handle_t *pamh, int flags, int argc, const char *
         Context c = { .pamh = pamh, .flags = flags, .daemon_uid_r = 1 };
 
         args_parse(pamh, argc, argv, &c.args);
-        i18n_bind();
         context_locale(&c);
         return c;
 }

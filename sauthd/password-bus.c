@@ -33,16 +33,49 @@ static const char *change_message(SauthStatus s) {
         }
 }
 
-/* The locale argument of a *WithLocale call: "" is none (untranslated);
- * a name that is not a locale name is refused; one the system does not
- * have means untranslated too, as gettext does for a missing catalog. */
+/* Locales are made once per name and kept until exit: glibc leaks a
+ * little with each newlocale() whose messages were looked up (freelocale()
+ * does not give it back), so one per call would grow without bound. Loop
+ * thread only; the hash workers borrow them. A name beyond LOCALES_MAX
+ * different ones gets untranslated messages. */
+#define LOCALES_MAX 16
+static struct {
+        char name[SAUTH_LOCALE_MAX + 1];
+        locale_t loc;
+} locales[LOCALES_MAX];
+static size_t n_locales;
+
+static int locale_get(const char *name, locale_t *ret) {
+        locale_t l;
+        int r;
+
+        for (size_t i = 0; i < n_locales; i++)
+                if (streq(locales[i].name, name)) {
+                        *ret = locales[i].loc;
+                        return 0;
+                }
+        if (n_locales == LOCALES_MAX)
+                return -ENOSPC;
+        r = i18n_locale_new(name, &l);
+        if (r < 0)
+                return r;
+        snprintf(locales[n_locales].name, sizeof locales[n_locales].name, "%s", name);
+        locales[n_locales++].loc = l;
+        *ret = l;
+        return 0;
+}
+
+/* The locale argument of a *WithLocale call, borrowed (see locale_get()):
+ * "" is none (untranslated); a name that is not a locale name is refused;
+ * one the system does not have means untranslated too, as gettext does for
+ * a missing catalog. */
 static int locale_arg(const char *name, locale_t *ret, sd_bus_error *error) {
         int r;
 
         *ret = (locale_t) 0;
         if (isempty(name))
                 return 0;
-        r = i18n_locale_new(name, ret);
+        r = locale_get(name, ret);
         if (r == -EINVAL)
                 return bus_error(error, SAUTH_E_INVALID_ARGUMENT, "Not a locale name (like de_DE.UTF-8).");
         if (r == -ENOMEM)
@@ -97,7 +130,7 @@ static int change_password(sd_bus_message *msg, Manager *m, const Caller *caller
 
 static int change_password_read(sd_bus_message *msg, Manager *m, const Caller *caller, bool with_locale,
                                 sd_bus_error *error) {
-        _cleanup_(i18n_locale_freep) locale_t loc = (locale_t) 0;
+        locale_t loc = (locale_t) 0;
         ChangeArgs args = {};
         const char *verify, *locale = "";
         int r;
@@ -136,7 +169,7 @@ static int check_password_read(sd_bus_message *msg, Manager *m, const Caller *ca
                                sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(policy_verdict_done) PolicyVerdict v = {};
-        _cleanup_(i18n_locale_freep) locale_t loc = (locale_t) 0;
+        locale_t loc = (locale_t) 0;
         const char *username, *password, *locale = "";
         SauthStatus s;
         int r;

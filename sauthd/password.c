@@ -31,7 +31,6 @@ void change_job_free(void *job) {
         strv_erase_free(j->history);
         policy_verdict_done(&j->verdict);
         sodium_memzero(j->new_hash, sizeof j->new_hash);
-        i18n_locale_freep(&j->locale);
         free(j);
 }
 static void change_job_freep(ChangeJob **j) {
@@ -173,13 +172,9 @@ SauthStatus change_start(Manager *m, const Caller *caller, const ChangeArgs *arg
         if (!j)
                 return SAUTH_E_INTERNAL;
         *j = (ChangeJob) { .m = m, .caller_uid = caller->uid, .caller_admin = caller->is_admin };
-        /* The worker judges in the caller's locale too; a copy of its own,
-         * as the caller's may be freed before the worker runs. */
-        if (args->locale) {
-                j->locale = duplocale(args->locale);
-                if (!j->locale)
-                        return SAUTH_E_INTERNAL;
-        }
+        /* The worker judges in the caller's locale too (kept until exit:
+         * password-bus.c's locale_get()). */
+        j->locale = args->locale;
         lockout_source(caller, "", "", "", &j->source);
         snprintf(j->name, sizeof j->name, "uid-arg:%s", args->uid);
 

@@ -54,7 +54,7 @@ typedef struct ChangeJob {
         PolicyVerdict verdict;          /* the full rules, history included */
         int hash_result;
         char new_hash[HASH_STR_MAX];
-        locale_t locale;                /* owned copy of ChangeArgs.locale: the worker's messages */
+        locale_t locale;                /* ChangeArgs.locale, borrowed: the worker's messages */
 } ChangeJob;
 
 void change_job_free(void *job);
