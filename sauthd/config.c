@@ -49,6 +49,7 @@ static const LoginPolicy external_values[] = { LOGIN_CLOSED, LOGIN_AUTO, LOGIN_O
 static const KeyDef key_table[] = {
         K("daemon",   "admin_group",         KEY_STRING, admin_group),
         N("daemon",   "workers",             KEY_UINT,   workers, 0, 1024),
+        N("daemon",   "admin_workers",       KEY_UINT,   admin_workers, 0, 64),
         N("daemon",   "max_queue",           KEY_UINT,   max_queue, 1, 65536),
         N("daemon",   "max_connections_per_uid",  KEY_UINT, max_connections_per_uid, 1, 4096),
         N("daemon",   "max_calls_per_connection", KEY_UINT, max_calls_per_connection, 1, 1024),
@@ -138,6 +139,7 @@ int config_new_default(SauthConfig **ret) {
 
         *c = (SauthConfig) {
                 .workers = 0,
+                .admin_workers = 1,
                 .max_queue = 64,
                 .hash_ops = 2,
                 .hash_mem_kib = 65536,
@@ -164,13 +166,13 @@ int config_new_default(SauthConfig **ret) {
                 .login_internal = LOGIN_OPEN,
                 .login_register = LOGIN_ADMIN,
                 .login_external = LOGIN_CLOSED,
+                .store_pool_size = 4,
+                .store_timeout = 5,
         };
 
         c->admin_group = strdup("sauth-admin");
         c->store_path = strdup(SAUTH_STATE_DIR "/sauth.db");
         c->store_driver = strdup("sqlite");
-        c->store_pool_size = 4;
-        c->store_timeout = 5;
         c->pwquality_conf = strdup("/etc/security/pwquality.conf");
         c->issuer = strdup(host);
         c->key_file = strdup(SAUTH_STATE_DIR "/jwt.key");

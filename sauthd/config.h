@@ -36,6 +36,7 @@ typedef struct SauthConfig {
         /* [daemon] */
         char *admin_group;
         unsigned workers;               /* 0 = number of CPUs */
+        unsigned admin_workers;         /* more, kept for admin callers */
         unsigned max_queue;             /* hash jobs queued or running at most */
         unsigned max_connections_per_uid;  /* of one non-admin uid with calls held */
         unsigned max_calls_per_connection; /* held (hashing or delayed) per non-admin connection */

@@ -33,7 +33,6 @@
 #define USEC_PER_SEC UINT64_C(1000000)
 #define HOUSEKEEPING_USEC (60 * USEC_PER_SEC)
 #define PRUNE_USEC (3600 * USEC_PER_SEC)
-#define HASH_POOL_ADMIN_WORKERS 1   /* see manager_new(): kept for admin callers */
 #define HASH_POOL_WORKER_NICE 5     /* the other hash workers' nice value */
 
 static void manager_prune(Manager *m) {
@@ -351,14 +350,14 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         r = manager_setup_event(m);
         if (r < 0)
                 return r;
-        /* One worker more than [daemon] workers is kept for admin callers
+        /* [daemon] admin_workers (1) more workers are kept for admin callers
          * (PAM stacks run as root): with every other worker busy with an
          * ordinary uid's flood, a login at the console starts hashing at
          * once instead of waiting for a hash to end. The other workers run
          * at a higher nice value, so that the loop thread (answering
          * Methods, ApiAccess, VerifyToken) and the kept worker win the CPU
          * from them on a host with as many workers as cores. */
-        r = pool_new_full(m->event, "hash-pool", m->config->workers, HASH_POOL_ADMIN_WORKERS,
+        r = pool_new_full(m->event, "hash-pool", m->config->workers, m->config->admin_workers,
                           HASH_POOL_WORKER_NICE, m->config->max_queue, &m->hash_pool);
         /* The outbox hands the pool at most OUTBOX_IN_FLIGHT_MAX messages;
          * everything else waits in the store, where nothing is dropped. */
