@@ -96,6 +96,13 @@ static void context_done(Context *c) {
  * own: gettext reads it from the process environment when the locale is
  * not C. A name we do not accept, or one the system does not have, leaves
  * the messages untranslated. */
+static bool locale_untranslated(const char *name) {
+        /* glibc's gettext honours LANGUAGE in C.UTF-8, never in C. */
+        if (streq(name, "C") || streq(name, "POSIX"))
+                return true;
+        return strncmp(name, "C.", 2) == 0 && isempty(getenv("LANGUAGE"));
+}
+
 static void context_locale(Context *c) {
         static const char *const vars[] = { "LC_ALL", "LC_MESSAGES", "LANG" };
         const char *name = NULL;
@@ -104,7 +111,9 @@ static void context_locale(Context *c) {
                 name = pam_getenv(c->pamh, vars[i]);
         for (size_t i = 0; i < ELEMENTSOF(vars) && isempty(name); i++)
                 name = getenv(vars[i]);
-        if (isempty(name) || i18n_locale_new(name, &c->locale) < 0)
+        /* In the C locale there is nothing to translate: gettext is left
+         * alone (no locale object, no binding). */
+        if (isempty(name) || locale_untranslated(name) || i18n_locale_new(name, &c->locale) < 0)
                 return;
         /* Our catalog's folder, set only when there is something to
          * translate: bindtextdomain() takes glibc's gettext write lock, and
