@@ -189,6 +189,16 @@ int ctl_lookup_uid(Ctl *c, const char *user, char **ret) {
         return *ret ? EXIT_OK : ctl_oom();
 }
 
+int ctl_call_noargs(Ctl *c, const char *method, sd_bus_message **ret_reply) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = ctl_new_call(c, method, &m);
+        if (r != EXIT_OK)
+                return r;
+        return ctl_call(c, m, ret_reply);
+}
+
 /* Calls a method that takes strings only and returns nothing. */
 int ctl_simple_call(Ctl *c, const char *method, const char *types, ...) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;

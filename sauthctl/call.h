@@ -31,5 +31,8 @@ int ctl_lookup_uid(Ctl *c, const char *user, char **ret);
 int ctl_status_reply(Ctl *c, const char *user, sd_bus_message **ret);
 
 
+/* Calls a method that takes no arguments; its reply in *ret_reply. */
+int ctl_call_noargs(Ctl *c, const char *method, sd_bus_message **ret_reply);
+
 /* Calls a method that returns nothing, with arguments of the given types. */
 int ctl_simple_call(Ctl *c, const char *method, const char *types, ...);

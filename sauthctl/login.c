@@ -38,13 +38,10 @@ int verb_login_test(Ctl *c, int argc, char **argv) {
 }
 
 int verb_methods(Ctl *c, int argc, char **argv) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
-        r = ctl_new_call(c, "Methods", &m);
-        if (r != EXIT_OK)
-                return r;
-        r = ctl_call(c, m, &reply);
+        r = ctl_call_noargs(c, "Methods", &reply);
         if (r != EXIT_OK)
                 return r;
         return output_reply(c, reply, (const char *const[]) { "items", "policies", NULL });

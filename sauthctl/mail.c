@@ -11,7 +11,7 @@
 #include "util.h"
 
 int verb_mail(Ctl *c, int argc, char **argv) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         static const OutputColumn cols[] = {
                 { "ID",           "id",           false, NULL },
                 { "TEMPLATE",     "template",     false, NULL },
@@ -24,10 +24,7 @@ int verb_mail(Ctl *c, int argc, char **argv) {
         };
         int r;
 
-        r = ctl_new_call(c, "MailQueue", &m);
-        if (r != EXIT_OK)
-                return r;
-        r = ctl_call(c, m, &reply);
+        r = ctl_call_noargs(c, "MailQueue", &reply);
         if (r != EXIT_OK)
                 return r;
         return output_list(c, reply, "messages", cols, ELEMENTSOF(cols));

@@ -156,13 +156,10 @@ int verb_providers(Ctl *c, int argc, char **argv) {
                 { "CLIENT", "client_type", false, NULL },
                 { "FLOWS",  "flows",       false, NULL },
         };
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
-        r = ctl_new_call(c, "Methods", &m);
-        if (r != EXIT_OK)
-                return r;
-        r = ctl_call(c, m, &reply);
+        r = ctl_call_noargs(c, "Methods", &reply);
         if (r != EXIT_OK)
                 return r;
         return output_list(c, reply, "providers", cols, ELEMENTSOF(cols));
