@@ -19,33 +19,38 @@
  * OpenSSL 3 pins itself in memory.
  */
 
-#define CRYPTO_SYM(name) extern typeof(name) *sym_##name
-CRYPTO_SYM(BN_bin2bn);
-CRYPTO_SYM(BN_free);
-CRYPTO_SYM(OSSL_PARAM_BLD_new);
-CRYPTO_SYM(OSSL_PARAM_BLD_push_BN);
-CRYPTO_SYM(OSSL_PARAM_BLD_to_param);
-CRYPTO_SYM(OSSL_PARAM_BLD_free);
-CRYPTO_SYM(OSSL_PARAM_free);
-CRYPTO_SYM(OSSL_PARAM_construct_utf8_string);
-CRYPTO_SYM(OSSL_PARAM_construct_octet_string);
-CRYPTO_SYM(OSSL_PARAM_construct_end);
-CRYPTO_SYM(EVP_PKEY_CTX_new_from_name);
-CRYPTO_SYM(EVP_PKEY_CTX_free);
-CRYPTO_SYM(EVP_PKEY_fromdata_init);
-CRYPTO_SYM(EVP_PKEY_fromdata);
-CRYPTO_SYM(EVP_PKEY_free);
-CRYPTO_SYM(EVP_MD_CTX_new);
-CRYPTO_SYM(EVP_MD_CTX_free);
-CRYPTO_SYM(EVP_DigestVerifyInit);
-CRYPTO_SYM(EVP_DigestVerify);
-CRYPTO_SYM(EVP_sha256);
-CRYPTO_SYM(ECDSA_SIG_new);
-CRYPTO_SYM(ECDSA_SIG_set0);
-CRYPTO_SYM(ECDSA_SIG_free);
-CRYPTO_SYM(i2d_ECDSA_SIG);
-CRYPTO_SYM(CRYPTO_free);
-#undef CRYPTO_SYM
+/* The functions used, once: declared here, defined and looked up in
+ * crypto-loader.c. */
+#define CRYPTO_SYMBOLS(X) \
+        X(BN_bin2bn) \
+        X(BN_free) \
+        X(OSSL_PARAM_BLD_new) \
+        X(OSSL_PARAM_BLD_push_BN) \
+        X(OSSL_PARAM_BLD_to_param) \
+        X(OSSL_PARAM_BLD_free) \
+        X(OSSL_PARAM_free) \
+        X(OSSL_PARAM_construct_utf8_string) \
+        X(OSSL_PARAM_construct_octet_string) \
+        X(OSSL_PARAM_construct_end) \
+        X(EVP_PKEY_CTX_new_from_name) \
+        X(EVP_PKEY_CTX_free) \
+        X(EVP_PKEY_fromdata_init) \
+        X(EVP_PKEY_fromdata) \
+        X(EVP_PKEY_free) \
+        X(EVP_MD_CTX_new) \
+        X(EVP_MD_CTX_free) \
+        X(EVP_DigestVerifyInit) \
+        X(EVP_DigestVerify) \
+        X(EVP_sha256) \
+        X(ECDSA_SIG_new) \
+        X(ECDSA_SIG_set0) \
+        X(ECDSA_SIG_free) \
+        X(i2d_ECDSA_SIG) \
+        X(CRYPTO_free)
+
+#define CRYPTO_SYM_DECLARE(name) extern typeof(name) *sym_##name;
+CRYPTO_SYMBOLS(CRYPTO_SYM_DECLARE)
+#undef CRYPTO_SYM_DECLARE
 
 /* Loads libcrypto once; 0, or -EOPNOTSUPP (not installed or a symbol
  * missing: logged once). Any thread. */
