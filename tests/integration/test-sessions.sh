@@ -116,12 +116,14 @@ PY
 }
 
 test_expired_token_refused() {
-        sa_setup "tokens.session_lifetime=1"
+        # Whole seconds: a lifetime of 3 s is valid for 2 s at least, so the
+        # first check cannot race the clock.
+        sa_setup "tokens.session_lifetime=3"
         sa_user alice "$PW" > /dev/null
         local tok
         tok=$(token_of alice "$PW")
         verify "$tok" > /dev/null
-        sleep 2.1
+        sleep 3.2
         expect_eq "$(try VerifyToken "$tok")" ExpiredToken "after its lifetime"
         expect_eq "$(try AuthParams "$tok")" ExpiredToken "AuthParams"
 }
