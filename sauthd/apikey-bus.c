@@ -205,7 +205,7 @@ const BusMethod apikey_bus_methods[] = {
                    method_revoke_api_key, BUS_SELF_APIKEY, 0),
         BUS_METHOD("ListApiKeys", BUS_ARGS("s", uid), BUS_RESULT("a{sv}", result),
                    method_list_api_keys, BUS_SELF_UID, 0),
-        BUS_METHOD("ApiAccess", BUS_ARGS("s", apikey, "as", required_scopes), BUS_RESULT("a{sv}", result),
+        BUS_METHOD_FROM_MEMORY("ApiAccess", BUS_ARGS("s", apikey, "as", required_scopes), BUS_RESULT("a{sv}", result),
                    method_api_access, BUS_ANYONE, SD_BUS_VTABLE_SENSITIVE),
         BUS_METHOD_END,
 };

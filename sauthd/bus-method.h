@@ -31,6 +31,10 @@ typedef struct BusMethod {
         sd_bus_vtable row;
         BusAccess access;
         bus_method_fn handler;
+        /* Never calls the store (answers from memory): stays on the loop
+         * when the store is remote. Every other row then runs on a store
+         * worker (store-work.h). */
+        bool from_memory;
 } BusMethod;
 
 /* Argument lists as SD_BUS_ARGS() takes them, in parentheses, so that they
@@ -49,6 +53,16 @@ typedef struct BusMethod {
                                                (flags) | SD_BUS_VTABLE_UNPRIVILEGED),   \
                 .access = (who),                                                        \
                 .handler = (fn),                                                        \
+        }
+/* A row whose handler never calls the store, however deep. */
+#define BUS_METHOD_FROM_MEMORY(member, args, result, fn, who, flags)                    \
+        {                                                                               \
+                .row = SD_BUS_METHOD_WITH_ARGS(member, SD_BUS_ARGS args, SD_BUS_RESULT result, \
+                                               bus_method_dispatch,                     \
+                                               (flags) | SD_BUS_VTABLE_UNPRIVILEGED),   \
+                .access = (who),                                                        \
+                .handler = (fn),                                                        \
+                .from_memory = true,                                                    \
         }
 #define BUS_METHOD_END { .handler = NULL }
 

@@ -237,7 +237,7 @@ static int method_account_login(sd_bus_message *msg, Manager *m, const Caller *c
 }
 
 const BusMethod login_bus_methods[] = {
-        BUS_METHOD("Methods", BUS_NO_ARGS, BUS_RESULT("a{sv}", result),
+        BUS_METHOD_FROM_MEMORY("Methods", BUS_NO_ARGS, BUS_RESULT("a{sv}", result),
                    method_methods, BUS_ANYONE, 0),
         BUS_METHOD("AccountLogin",
                    BUS_ARGS("s", username, "s", password, "s", method, "a{sv}", context),

@@ -21,6 +21,7 @@
 #include "roles-bus.h"
 #include "session-bus.h"
 #include "sauth-names.h"
+#include "store-work.h"
 
 static const BusMethod *const bus_areas[] = {
         login_bus_methods,
@@ -129,10 +130,88 @@ static bool bus_access_allowed(Manager *m, const BusMethod *bm, sd_bus_message *
         }
 }
 
+/* The row's access, then its handler. */
+static int bus_method_run(Manager *m, const BusMethod *bm, sd_bus_message *msg, const Caller *c,
+                          sd_bus_error *error) {
+        const char *member = bus_method_member(bm);
+
+        if (!bus_access_allowed(m, bm, msg, c)) {
+                audit_log(&(AuditRecord) {
+                        .event = AUDIT_ACCESS_DENIED, .result = AUDIT_DENIED,
+                        .caller_uid = c->uid, .method = member,
+                });
+                return bus_error(error, SAUTH_E_ACCESS_DENIED, "Only %s may call %s.",
+                                 bm->access == BUS_ADMIN || bm->access == BUS_REGISTER
+                                 ? "an admin" : "an admin or the account's user", member);
+        }
+        return bm->handler(msg, m, c, error);
+}
+
+/* A call on its way to a store worker. */
+typedef struct BusCall {
+        Manager *m;
+        const BusMethod *bm;
+        Caller caller;
+        Request *req;           /* holds the call and counts it against its connection */
+} BusCall;
+
+/* As sd-bus answers a handler's error. */
+static void bus_call_reply_error(sd_bus_message *msg, int r, const sd_bus_error *error) {
+        if (sd_bus_error_is_set(error))
+                (void) sd_bus_reply_method_error(msg, error);
+        else
+                (void) sd_bus_reply_method_errno(msg, r, NULL);
+}
+
+static void bus_call_run(void *userdata) {
+        BusCall *bc = userdata;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *msg = request_call(bc->req);
+        int r;
+
+        /* The handler counts what it holds on to itself. */
+        request_release(bc->req);
+        r = bus_method_run(bc->m, bc->bm, msg, &bc->caller, &error);
+        if (r < 0)
+                bus_call_reply_error(msg, r, &error);
+        request_free(bc->req);
+}
+
+/* Waited in the queue longer than the store's timeout: the workers are all
+ * held up by the database. */
+static void bus_call_expired(void *userdata) {
+        BusCall *bc = userdata;
+
+        (void) request_reply_error(bc->req, SAUTH_E_STORE_UNAVAILABLE, "The credential store did not answer in time.");
+        request_free(bc->req);
+}
+
+/* Hands the call to a store worker; its reply comes from there. Calls held
+ * count against the caller's connection like hash jobs do. */
+static int bus_method_defer(Manager *m, const BusMethod *bm, sd_bus_message *msg, const Caller *c,
+                            sd_bus_error *error) {
+        _cleanup_(request_freep) Request *req = NULL;
+        BusCall *bc;
+        int r;
+
+        bc = calloc(1, sizeof *bc);
+        if (!bc)
+                return -ENOMEM;
+        *bc = (BusCall) { .m = m, .bm = bm, .caller = *c };
+        r = request_new(&m->requests, msg, bc, free, &req);
+        if (r < 0)
+                return r;
+        bc->req = req;
+        if (request_admit_connection(req, &m->conns, c->uid, c->is_admin) < 0 ||
+            store_work_submit(m->store_work, bus_call_run, bus_call_expired, bc) < 0)
+                return bus_error(error, SAUTH_E_LIMIT_EXCEEDED, "Too many requests in progress; try again.");
+        TAKE_PTR(req);
+        return 1;
+}
+
 int bus_method_dispatch(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        const char *member = sd_bus_message_get_member(msg);
-        const BusMethod *bm = manager_bus_find(m, member);
+        const BusMethod *bm = manager_bus_find(m, sd_bus_message_get_member(msg));
         Caller caller;
         int r;
 
@@ -141,16 +220,9 @@ int bus_method_dispatch(sd_bus_message *msg, void *userdata, sd_bus_error *error
         r = caller_get(&m->callers, m->config->admin_group, msg, &caller, error);
         if (r < 0)
                 return r;
-        if (!bus_access_allowed(m, bm, msg, &caller)) {
-                audit_log(&(AuditRecord) {
-                        .event = AUDIT_ACCESS_DENIED, .result = AUDIT_DENIED,
-                        .caller_uid = caller.uid, .method = member,
-                });
-                return bus_error(error, SAUTH_E_ACCESS_DENIED, "Only %s may call %s.",
-                                 bm->access == BUS_ADMIN || bm->access == BUS_REGISTER
-                                 ? "an admin" : "an admin or the account's user", member);
-        }
-        return bm->handler(msg, m, &caller, error);
+        if (m->store_work && !bm->from_memory)
+                return bus_method_defer(m, bm, msg, &caller, error);
+        return bus_method_run(m, bm, msg, &caller, error);
 }
 
 int manager_bus_run_hash(Manager *m, Request *req, const Caller *caller,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <time.h>
 
 #include "bus-open.h"
+#include "daemon-lock.h"
 #include "manager-bus.h"
 #include "lockout.h"
 #include "log.h"
@@ -21,6 +23,7 @@
 #include "roles.h"
 #include "sauth-config.h"
 #include "sauth-names.h"
+#include "store-work.h"
 #include "util.h"
 
 /* UpdateAuth signs a token and writes a session row when it refreshes:
@@ -34,6 +37,8 @@
 #define HOUSEKEEPING_USEC (60 * USEC_PER_SEC)
 #define PRUNE_USEC (3600 * USEC_PER_SEC)
 #define HASH_POOL_WORKER_NICE 5     /* the other hash workers' nice value */
+/* Store jobs queued at most (calls held per connection are capped before). */
+#define STORE_WORK_QUEUE_MAX 1024
 
 static void manager_prune(Manager *m) {
         int64_t now = time(NULL);
@@ -66,14 +71,39 @@ static void manager_trim_heap(void) {
         (void) malloc_trim(0);
 }
 
-static int manager_on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
+void manager_store_defer(Manager *m, void (*fn)(void *userdata), void *userdata) {
+        if (m->store_work && store_work_submit(m->store_work, fn, NULL, userdata) >= 0)
+                return;
+        fn(userdata);
+}
+
+static int manager_defer_request(void (*fn)(void *arg), void *arg, void *userdata) {
         Manager *m = userdata;
+
+        return m->store_work ? store_work_submit(m->store_work, fn, NULL, arg) : -EOPNOTSUPP;
+}
+
+/* One round at a time: a round on a store worker that waits on the
+ * database may outlast the timer's period. */
+static void manager_housekeeping_round(void *userdata) {
+        Manager *m = userdata;
+        uint64_t now = now_usec();
 
         manager_flush(m);
         (void) lockout_retry(m, time(NULL));
-        if (usec - m->last_prune >= PRUNE_USEC) {
+        if (now - m->last_prune >= PRUNE_USEC) {
                 manager_prune(m);
-                m->last_prune = usec;
+                m->last_prune = now;
+        }
+        m->housekeeping_busy = false;
+}
+
+static int manager_on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        if (!m->housekeeping_busy) {
+                m->housekeeping_busy = true;
+                manager_store_defer(m, manager_housekeeping_round, m);
         }
         manager_trim_heap();
         return sd_event_source_set_time(s, usec + HOUSEKEEPING_USEC);
@@ -89,8 +119,27 @@ static void manager_flush_batch(Manager *m) {
         lockout_flush(m, time(NULL), wrote);
 }
 
+/* A batch on a store worker; what was asked meanwhile goes in the next. */
+static void manager_flush_round(void *userdata) {
+        Manager *m = userdata;
+
+        manager_flush_batch(m);
+        m->flush_busy = false;
+        if (m->flush_again) {
+                m->flush_again = false;
+                manager_schedule_flush(m);
+        }
+}
+
 static int manager_on_flush(sd_event_source *s, uint64_t usec, void *userdata) {
-        manager_flush_batch(userdata);
+        Manager *m = userdata;
+
+        if (m->flush_busy) {
+                m->flush_again = true;
+                return 0;
+        }
+        m->flush_busy = true;
+        manager_store_defer(m, manager_flush_round, m);
         return 0;
 }
 
@@ -101,7 +150,7 @@ void manager_schedule_flush(Manager *m) {
         if (!m->flush_timer) {
                 if (sd_event_add_time(m->event, &m->flush_timer, CLOCK_MONOTONIC, next, 1000,
                                       manager_on_flush, m) < 0)
-                        manager_flush_batch(m); /* no timer: now rather than never */
+                        (void) manager_on_flush(NULL, 0, m); /* no timer: now rather than never */
                 return;
         }
         (void) sd_event_source_get_enabled(m->flush_timer, &enabled);
@@ -109,7 +158,7 @@ void manager_schedule_flush(Manager *m) {
                 return;
         if (sd_event_source_set_time(m->flush_timer, next) < 0 ||
             sd_event_source_set_enabled(m->flush_timer, SD_EVENT_ONESHOT) < 0)
-                manager_flush_batch(m);
+                (void) manager_on_flush(NULL, 0, m);
 }
 
 /* At exit: what waits for the timer is done now. */
@@ -216,6 +265,7 @@ static int manager_open_store(Manager *m) {
                 .path = c->store_path,
                 .conninfo_file = c->store_conninfo_file,
                 .timeout_ms = c->store_timeout * 1000,
+                .n_workers = c->store_pool_size,
         };
         int r;
 
@@ -313,6 +363,42 @@ static int manager_load(Manager *m, const ManagerOptions *o) {
         return r;
 }
 
+/* The store's wait hooks: a thread that holds the daemon lock lets it go
+ * while its store call waits on the network. */
+static _Thread_local bool wait_released;
+
+static void manager_wait_leave(void) {
+        if (daemon_lock_held()) {
+                daemon_unlock();
+                wait_released = true;
+        }
+}
+
+static void manager_wait_enter(void) {
+        if (wait_released) {
+                wait_released = false;
+                daemon_lock();
+        }
+}
+
+/* With a remote store, the store workers; from here on the loop thread
+ * holds the daemon lock except while it polls (manager_run()). */
+static int manager_store_work_start(Manager *m) {
+        int r;
+
+        if (!store_is_remote(m->store))
+                return 0;
+        store_set_wait_hooks(manager_wait_leave, manager_wait_enter);
+        daemon_lock();
+        r = store_work_new(m->event, m->store, STORE_WORK_QUEUE_MAX,
+                           (uint64_t) m->config->store_timeout * USEC_PER_SEC, &m->store_work);
+        if (r < 0) {
+                log_error("cannot start the store workers: %s", strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
 static int manager_outbox_new(Manager *m) {
         char msg[512] = "";
         int r;
@@ -365,6 +451,9 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
                 r = pool_new(m->event, "mail-pool", 1, OUTBOX_IN_FLIGHT_MAX, &m->mail_pool);
         if (r < 0)
                 return r;
+        r = manager_store_work_start(m);
+        if (r < 0)
+                return r;
         r = manager_outbox_new(m);
         if (r < 0)
                 return r;
@@ -385,6 +474,7 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
                 return r;
         m->requests = (RequestTracker) {
                 .event = m->event, .idle = manager_on_requests_idle, .idle_userdata = m,
+                .defer = manager_defer_request, .defer_userdata = m,
         };
         r = manager_bus_install(m);
         if (r < 0) {
@@ -400,7 +490,36 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         return 0;
 }
 
+/* The loop with store workers beside it: sd_event_run() taken apart, so
+ * that the daemon lock is let go while the loop waits and only then. */
+static int manager_run_locked(Manager *m) {
+        struct pollfd p = { .fd = sd_event_get_fd(m->event), .events = POLLIN };
+        int r, code = 0;
+
+        if (m->store)
+                store_forbid_unbound(m->store, true);
+        while (sd_event_get_state(m->event) != SD_EVENT_FINISHED) {
+                r = sd_event_prepare(m->event);
+                if (r == 0) {
+                        daemon_unlock();
+                        (void) poll(&p, 1, -1);
+                        daemon_lock();
+                        r = sd_event_wait(m->event, 0);
+                }
+                if (r > 0)
+                        r = sd_event_dispatch(m->event);
+                if (r < 0)
+                        return r;
+        }
+        if (m->store)
+                store_forbid_unbound(m->store, false);
+        r = sd_event_get_exit_code(m->event, &code);
+        return r < 0 ? r : code;
+}
+
 int manager_run(Manager *m) {
+        if (m->store_work)
+                return manager_run_locked(m);
         return sd_event_loop(m->event);
 }
 
@@ -412,6 +531,12 @@ void manager_free(Manager *m) {
          * while the bus and the store are still there. A message still in
          * flight records its result in the outbox, which goes after. */
         outbox_stop(m->outbox);
+        /* What is left of the store's work runs on the store workers,
+         * then everything runs here. */
+        if (m->store)
+                store_forbid_unbound(m->store, false);
+        store_work_free(m->store_work);
+        m->store_work = NULL;
         fleet_stop(m);
         pool_free(m->hash_pool);
         if (m->store)
@@ -438,5 +563,7 @@ void manager_free(Manager *m) {
         sd_event_unref(m->event);
         strv_free(m->role_levels);
         config_free(m->config);
+        if (daemon_lock_held())
+                daemon_unlock();
         free(m);
 }

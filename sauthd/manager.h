@@ -46,6 +46,9 @@ typedef struct Manager {
         Pool *mail_pool;        /* sending mail: only what the outbox has in flight */
         struct Outbox *outbox;  /* mail waiting in the store (outbox.c) */
         struct Fleet *fleet;    /* other hosts' changes to a shared store (fleet.c) */
+        struct StoreWork *store_work; /* remote store: where store calls run (store-work.h) */
+        bool housekeeping_busy; /* a housekeeping or flush round is on a store worker */
+        bool flush_busy, flush_again;
         HashCost cost;
         char dummy_hash[HASH_STR_MAX];
         RateLimit check_limit;  /* CheckPassword, per caller uid */
@@ -76,6 +79,11 @@ typedef struct ManagerOptions {
  * batch, at the next multiple of its period: whatever was asked, real
  * account or not, the loop then makes a write (rule 11). */
 void manager_schedule_flush(Manager *m);
+
+/* Runs fn(userdata) where store calls belong: at once on the loop with a
+ * local store, on a store worker with a remote one (store-work.h). When no
+ * worker takes it (stopping, queue full) it runs at once all the same. */
+void manager_store_defer(Manager *m, void (*fn)(void *userdata), void *userdata);
 
 /* Exits the loop once stopping and nothing is left in flight. */
 void manager_maybe_exit(Manager *m);

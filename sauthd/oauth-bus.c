@@ -212,13 +212,13 @@ static int method_oauth_callback(sd_bus_message *msg, Manager *m, const Caller *
 }
 
 const BusMethod oauth_bus_methods[] = {
-        BUS_METHOD("OAuthCallback", BUS_ARGS("s", method, "s", code, "s", state),
+        BUS_METHOD_FROM_MEMORY("OAuthCallback", BUS_ARGS("s", method, "s", code, "s", state),
                    BUS_RESULT("a{sv}", result),
                    method_oauth_callback, BUS_ANYONE, SD_BUS_VTABLE_SENSITIVE),
-        BUS_METHOD("DeviceLoginStart", BUS_ARGS("s", method, "s", username),
+        BUS_METHOD_FROM_MEMORY("DeviceLoginStart", BUS_ARGS("s", method, "s", username),
                    BUS_RESULT("a{sv}", result),
                    method_device_login_start, BUS_ANYONE, SD_BUS_VTABLE_SENSITIVE),
-        BUS_METHOD("DeviceLoginPoll", BUS_ARGS("s", handle),
+        BUS_METHOD_FROM_MEMORY("DeviceLoginPoll", BUS_ARGS("s", handle),
                    BUS_RESULT("a{sv}", result),
                    method_device_login_poll, BUS_ANYONE, SD_BUS_VTABLE_SENSITIVE),
         BUS_METHOD_END,

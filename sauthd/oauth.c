@@ -905,8 +905,14 @@ static void op_conclude(OAuthOp *op) {
         op_finish(op, &(OAuthResult) { .status = SAUTH_OK, .account = a, .context = &op->context });
 }
 
+static void op_conclude_deferred(void *userdata) {
+        op_conclude(userdata);
+}
+
 /* After the tokens: the ID token checked (with the JWKS), the userinfo
- * when the ID token has no email, then the account. */
+ * when the ID token has no email, then the account — read, and the login
+ * written, where store calls run (a store worker with a remote store;
+ * the op stays busy on its flow meanwhile, so nothing frees it). */
 static void op_identity_step(OAuthOp *op) {
         OAuthProvider *p = op->p;
         int r;
@@ -929,7 +935,7 @@ static void op_identity_step(OAuthOp *op) {
                         .url = p->disc.userinfo_endpoint, .bearer = op->tokens.access_token,
                 }, on_userinfo, "userinfo");
         }
-        op_conclude(op);
+        request_tracker_defer(&op->o->m->requests, op_conclude_deferred, op);
 }
 
 static void op_step(OAuthOp *op) {

@@ -12,7 +12,8 @@
 #include "util.h"
 
 /*
- * The outbox pump: see outbox.h. Everything here runs on the loop; the
+ * The outbox pump: see outbox.h. Everything here runs on the loop, or
+ * with a remote store on a store worker under the daemon lock; the mail
  * pool's workers see only a rendered message and its recipient.
  */
 
@@ -34,6 +35,8 @@ struct Outbox {
         sd_event_source *timer; /* CLOCK_REALTIME: next_attempt is UNIX time */
         IdMap *in_flight;       /* id -> OutboxSending, handed to the pool */
         bool stopping;
+        bool pumping;           /* a pass runs (on a store worker, it may wait) */
+        bool pump_again;        /* the timer fired meanwhile */
 };
 
 /* One message on its way: what the result needs to be recorded. */
@@ -308,23 +311,22 @@ static int outbox_pump(Outbox *o, int64_t now) {
                idmap_size(o->in_flight) < OUTBOX_IN_FLIGHT_MAX;
 }
 
-static int outbox_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Outbox *o = userdata;
+static void outbox_pass(Outbox *o) {
         int64_t now = time(NULL), next;
         int r;
 
         if (o->stopping)
-                return 0;
+                return;
         r = outbox_pump(o, now);
         if (r < 0) {
                 /* The store may be busy or full: try again later. */
                 log_error("outbox: cannot read the outbox: %s", strerror(-r));
                 outbox_schedule(o, now + 1);
-                return 0;
+                return;
         }
         if (r > 0) {
                 outbox_kick(o);
-                return 0;
+                return;
         }
         /* Messages due now and not handed on wait for the end of a send,
          * which runs the pump again; the timer is for later ones. */
@@ -333,6 +335,32 @@ static int outbox_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 outbox_schedule(o, next);
         else if (r != -ENOENT)
                 outbox_schedule(o, now + 1);
+}
+
+/* One pass at a time, where the store is called (a store worker, with a
+ * remote store); a kick meanwhile runs another pass after it. */
+static void outbox_pass_deferred(void *userdata) {
+        Outbox *o = userdata;
+
+        outbox_pass(o);
+        o->pumping = false;
+        if (o->pump_again) {
+                o->pump_again = false;
+                outbox_kick(o);
+        }
+}
+
+static int outbox_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Outbox *o = userdata;
+
+        if (o->stopping)
+                return 0;
+        if (o->pumping) {
+                o->pump_again = true;
+                return 0;
+        }
+        o->pumping = true;
+        request_tracker_defer(o->requests, outbox_pass_deferred, o);
         return 0;
 }
 

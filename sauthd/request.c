@@ -54,16 +54,22 @@ int request_new(RequestTracker *t, sd_bus_message *call, void *job, void (*free_
         return 0;
 }
 
+void request_release(Request *req) {
+        if (req->quota)
+                quota_release(req->quota, req->quota_key);
+        if (req->conns)
+                connlimit_release(req->conns, req->sender);
+        req->quota = NULL;
+        req->conns = NULL;
+}
+
 Request *request_free(Request *req) {
         RequestTracker *t;
 
         if (!req)
                 return NULL;
         t = req->tracker;
-        if (req->quota)
-                quota_release(req->quota, req->quota_key);
-        if (req->conns)
-                connlimit_release(req->conns, req->sender);
+        request_release(req);
         if (req->free_job)
                 req->free_job(req->job);
         sd_event_source_disable_unref(req->timer);
@@ -126,8 +132,24 @@ static void request_pool_work(void *userdata) {
         req->work(req->job);
 }
 
-static void request_pool_done(void *userdata) {
+void request_tracker_defer(RequestTracker *t, void (*fn)(void *arg), void *arg) {
+        if (t->defer && t->defer(fn, arg, t->defer_userdata) >= 0)
+                return;
+        fn(arg);
+}
+
+static void request_complete_cb(void *userdata) {
         request_complete(userdata);
+}
+
+/* Runs the done callback where the tracker says (done callbacks may
+ * write to the store). */
+static void request_complete_deferred(Request *req) {
+        request_tracker_defer(req->tracker, request_complete_cb, req);
+}
+
+static void request_pool_done(void *userdata) {
+        request_complete_deferred(userdata);
 }
 
 int request_run(Request *req, Pool *pool, request_work_fn work, request_done_fn done) {
@@ -144,7 +166,7 @@ int request_run(Request *req, Pool *pool, request_work_fn work, request_done_fn 
 
 void request_finish(Request *req, request_done_fn done) {
         req->done = done;
-        request_complete(req);
+        request_complete_deferred(req);
 }
 
 static int request_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {

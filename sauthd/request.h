@@ -38,11 +38,17 @@ typedef struct RequestTracker {
         unsigned alive;
         void (*idle)(void *userdata);   /* called when alive drops to 0 */
         void *idle_userdata;
+        /* Where done callbacks run: NULL on the loop; else defer() takes
+         * fn(arg) elsewhere (the store workers, store-work.h) and returns
+         * >= 0, or fails and fn runs on the loop after all. */
+        int (*defer)(void (*fn)(void *arg), void *arg, void *userdata);
+        void *defer_userdata;
 } RequestTracker;
 
 /* Runs on a pool worker: no sd-bus, no store. */
 typedef void (*request_work_fn)(void *job);
-/* Runs on the loop once the work is done. */
+/* Runs once the work is done: on the loop, or where the tracker defers
+ * it to (a store worker, under the daemon lock). */
 typedef void (*request_done_fn)(Request *req, void *job);
 
 /* A request for call (NULL for internal work), owning job (freed with
@@ -50,6 +56,10 @@ typedef void (*request_done_fn)(Request *req, void *job);
  * until the end. */
 int request_new(RequestTracker *t, sd_bus_message *call, void *job, void (*free_job)(void *job),
                 Request **ret);
+
+/* Runs fn(arg) where the tracker runs done callbacks (on a store worker
+ * with a remote store), or at once when it has nowhere else. */
+void request_tracker_defer(RequestTracker *t, void (*fn)(void *arg), void *arg);
 
 /* Ends a request that was never started (its job is freed too). Takes NULL. */
 Request *request_free(Request *req);
@@ -67,6 +77,11 @@ int request_admit(Request *req, Quota *quota, uint64_t key, bool exempt);
  * connections of key, unless exempt. -EBUSY at a cap. Released when the
  * request ends. */
 int request_admit_connection(Request *req, ConnLimit *conns, uint64_t key, bool exempt);
+
+/* Gives back what request_admit() and request_admit_connection() took,
+ * before the request ends (a call handed on to a handler that admits it
+ * again). */
+void request_release(Request *req);
 
 /* Queues work on pool; done runs on the loop after it. Ownership of req
  * passes to the pool on success; on failure (-EBUSY: pool full) the caller

@@ -110,5 +110,10 @@ typedef struct StoreDriver {
         void (*watch_close)(StoreWatch *w);
 } StoreDriver;
 
+/* A driver calls these around every wait on the network (store.h,
+ * store_set_wait_hooks()): the thread lets the daemon run meanwhile. */
+void store_wait_begin(void);
+void store_wait_end(void);
+
 extern const StoreDriver store_driver_sqlite;
 extern const StoreDriver store_driver_postgresql;

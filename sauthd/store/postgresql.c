@@ -369,7 +369,9 @@ static int pg_reconnect(StoreConn *c) {
         if (c->thread_running)
                 return -EHOSTDOWN;
         if (!c->down) {
+                store_wait_begin();
                 sym_PQreset(c->pg);
+                store_wait_end();
                 if (sym_PQstatus(c->pg) == CONNECTION_OK) {
                         pg_connected(c);
                         return 0;
@@ -450,10 +452,14 @@ static PGresult *pg_wait(StoreConn *c, const char *what, int *ret_r) {
                         *ret_r = -EHOSTDOWN;
                         return NULL;
                 }
+                store_wait_begin();
                 k = poll(&p, 1, (int) left);
-                if (k < 0 && errno != EINTR) {
+                if (k < 0)
+                        k = -errno;
+                store_wait_end();
+                if (k < 0 && k != -EINTR) {
                         sym_PQclear(keep);
-                        *ret_r = -errno;
+                        *ret_r = k;
                         return NULL;
                 }
                 if (k > 0 && !sym_PQconsumeInput(c->pg)) {
@@ -886,7 +892,9 @@ static int pg_watch_open(StoreConn *c, StoreWatch **ret) {
                 return -ENOMEM;
         }
         w->conn.timeout_ms = c->timeout_ms;
+        store_wait_begin();
         w->conn.pg = sym_PQconnectdbParams(keys, values, 0);
+        store_wait_end();
         sym_PQconninfoFree(opts);
         if (!w->conn.pg || sym_PQstatus(w->conn.pg) != CONNECTION_OK) {
                 log_error("store: change feed: cannot connect to PostgreSQL: %s",

@@ -19,8 +19,16 @@
 
 struct Store {
         const StoreDriver *driver;
-        StoreConn *conn;
+        StoreConn *conn;        /* opening, migrating, shutdown; SQLite: everything */
+        StoreConn **workers;    /* remote: one per store worker thread (store_thread_bind()) */
+        unsigned n_workers;
+        bool loop_forbidden;    /* store_forbid_unbound(): calls need a bound thread */
+        bool strict;            /* ...or abort (SAUTH_STORE_STRICT=1, tests) */
 };
+
+/* The connection this thread uses: its own when it is a store worker
+ * (store_thread_bind()), else the store's first. */
+StoreConn *store_conn(Store *s);
 
 /* One use of a prepared statement. Declare it with _cleanup_cursor_ so
  * the statement is reset (row, lock and bindings dropped) on every path. */

@@ -192,7 +192,7 @@ static int store_preparev(Store *s, StoreCursor *q, const char *sql, const char 
         _cleanup_cursor_ StoreCursor c = { .driver = s->driver };
         int r;
 
-        r = s->driver->prepare(s->conn, sql, &c.stmt);
+        r = s->driver->prepare(store_conn(s), sql, &c.stmt);
         if (r < 0)
                 return store_errno(r);
         r = store_bindv(s, c.stmt, types, ap);
@@ -236,7 +236,7 @@ int store_run(Store *s, const char *sql, const char *types, ...) {
                 log_error("store: run: statement returned a row");
                 return -EIO;
         }
-        return s->driver->changes(s->conn);
+        return s->driver->changes(store_conn(s));
 }
 
 int store_query_int64(Store *s, int64_t *ret, const char *sql, const char *types, ...) {
@@ -284,19 +284,19 @@ int64_t store_column_int64(StoreCursor *q, unsigned col) {
 }
 
 int store_begin(Store *s) {
-        return store_errno(s->driver->begin(s->conn));
+        return store_errno(s->driver->begin(store_conn(s)));
 }
 
 int store_end(Store *s, int r) {
         int q;
 
         if (r < 0) {
-                (void) s->driver->rollback(s->conn);
+                (void) s->driver->rollback(store_conn(s));
                 return r;
         }
-        q = s->driver->commit(s->conn);
+        q = s->driver->commit(store_conn(s));
         if (q < 0) {
-                (void) s->driver->rollback(s->conn);
+                (void) s->driver->rollback(store_conn(s));
                 return store_errno(q);
         }
         return r;
@@ -311,7 +311,7 @@ int store_changed(Store *s, const char *kind, const char *id) {
                 return 0;       /* one host: nobody else caches */
         if (snprintf(payload, sizeof payload, "%s:%s", kind, id ? id : "") >= (int) sizeof payload)
                 return -E2BIG;
-        return store_errno(s->driver->notify(s->conn, payload));
+        return store_errno(s->driver->notify(store_conn(s), payload));
 }
 
 struct StoreFeed {
@@ -382,22 +382,22 @@ void store_feed_close(StoreFeed *f) {
 static int store_migrate_step(Store *s, int version) {
         int current, r;
 
-        r = s->driver->schema_version_get(s->conn, &current);
+        r = s->driver->schema_version_get(store_conn(s), &current);
         if (r < 0 || current >= version)
                 return store_errno(r);
-        r = s->driver->exec(s->conn, store_migrations[version - 1]);
+        r = s->driver->exec(store_conn(s), store_migrations[version - 1]);
         if (r < 0)
                 return store_errno(r);
-        return store_errno(s->driver->schema_version_set(s->conn, version, (int64_t) time(NULL)));
+        return store_errno(s->driver->schema_version_set(store_conn(s), version, (int64_t) time(NULL)));
 }
 
 static int store_migrate_locked(Store *s, const char *path, int target) {
         int current, r;
 
-        r = s->driver->schema_init(s->conn);
+        r = s->driver->schema_init(store_conn(s));
         if (r < 0)
                 return store_errno(r);
-        r = s->driver->schema_version_get(s->conn, &current);
+        r = s->driver->schema_version_get(store_conn(s), &current);
         if (r < 0)
                 return store_errno(r);
         if (current > STORE_SCHEMA_VERSION) {
@@ -424,20 +424,83 @@ static int store_migrate(Store *s, const char *path, int target) {
 
         if (!s->driver->migrate_lock)
                 return store_migrate_locked(s, path, target);
-        r = s->driver->migrate_lock(s->conn);
+        r = s->driver->migrate_lock(store_conn(s));
         if (r < 0) {
                 log_error("store: %s: cannot take the migration lock", path);
                 return store_errno(r);
         }
         r = store_migrate_locked(s, path, target);
-        q = s->driver->migrate_unlock(s->conn);
+        q = s->driver->migrate_unlock(store_conn(s));
         return r < 0 ? r : store_errno(q);
 }
 
+/* ---- threads ---- */
+
+static _Thread_local Store *thread_store;
+static _Thread_local StoreConn *thread_conn;
+static void (*wait_leave)(void);
+static void (*wait_enter)(void);
+
+StoreConn *store_conn(Store *s) {
+        if (thread_store == s && thread_conn)
+                return thread_conn;
+        if (s->loop_forbidden) {
+                static bool said;
+
+                if (!said || s->strict)
+                        log_error("store: called from a thread without a connection of its own "
+                                  "(the event loop?): it may wait on the database there");
+                said = true;
+                if (s->strict)
+                        abort();
+        }
+        return s->conn;
+}
+
+int store_thread_bind(Store *s, unsigned i) {
+        if (!s) {
+                thread_store = NULL;
+                thread_conn = NULL;
+                return 0;
+        }
+        if (i >= s->n_workers)
+                return -EINVAL;
+        thread_store = s;
+        thread_conn = s->workers[i];
+        return 0;
+}
+
+unsigned store_workers(Store *s) {
+        return s ? s->n_workers : 0;
+}
+
+void store_forbid_unbound(Store *s, bool forbid) {
+        const char *e = getenv("SAUTH_STORE_STRICT");
+
+        s->loop_forbidden = forbid && s->driver->remote;
+        s->strict = e && streq(e, "1");
+}
+
+void store_set_wait_hooks(void (*leave)(void), void (*enter)(void)) {
+        wait_leave = leave;
+        wait_enter = enter;
+}
+
+void store_wait_begin(void) {
+        if (wait_leave)
+                wait_leave();
+}
+
+void store_wait_end(void) {
+        if (wait_enter)
+                wait_enter();
+}
+
 /* path is what the driver opens; label names it in the log (a conninfo
- * may hold a password: its file's name is logged instead). */
+ * may hold a password: its file's name is logged instead). n_workers more
+ * connections are opened for the store workers. */
 static int store_open_impl(const StoreDriver *driver, const char *path, const char *label, unsigned timeout_ms,
-                           int target, Store **ret) {
+                           unsigned n_workers, int target, Store **ret) {
         _cleanup_(store_closep) Store *s = NULL;
         int r;
 
@@ -451,6 +514,17 @@ static int store_open_impl(const StoreDriver *driver, const char *path, const ch
         r = store_migrate(s, label, target);
         if (r < 0)
                 return r;
+        if (n_workers > 0) {
+                s->workers = calloc(n_workers, sizeof *s->workers);
+                if (!s->workers)
+                        return -ENOMEM;
+                for (; s->n_workers < n_workers; s->n_workers++) {
+                        r = driver->open_timeout ? driver->open_timeout(path, timeout_ms, &s->workers[s->n_workers])
+                                                 : driver->open(path, &s->workers[s->n_workers]);
+                        if (r < 0)
+                                return store_errno(r);
+                }
+        }
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -465,7 +539,7 @@ int store_open_at_version(const char *path, int target, Store **ret) {
         /* Whatever the driver creates while we set up (SQLite's -wal and
          * -shm) is ours only. */
         old_umask = umask(0077);
-        r = store_open_impl(&store_driver_sqlite, path, path, 0, target, ret);
+        r = store_open_impl(&store_driver_sqlite, path, path, 0, 0, target, ret);
         umask(old_umask);
         return r;
 }
@@ -473,7 +547,7 @@ int store_open_at_version(const char *path, int target, Store **ret) {
 int store_open_conninfo_at_version(const char *conninfo, int target, Store **ret) {
         if (!conninfo || !ret || target < 0 || target > STORE_SCHEMA_VERSION)
                 return -EINVAL;
-        return store_open_impl(&store_driver_postgresql, conninfo, "postgresql", 0, target, ret);
+        return store_open_impl(&store_driver_postgresql, conninfo, "postgresql", 0, 0, target, ret);
 }
 
 const StoreDriver *store_driver_by_name(const char *name) {
@@ -515,7 +589,8 @@ int store_open_with(const StoreOptions *o, Store **ret) {
         }
         while (len > 0 && (conninfo[len - 1] == '\n' || conninfo[len - 1] == '\r'))
                 conninfo[--len] = 0;
-        return store_open_impl(driver, conninfo, o->conninfo_file, o->timeout_ms, STORE_SCHEMA_VERSION, ret);
+        return store_open_impl(driver, conninfo, o->conninfo_file, o->timeout_ms, driver->remote ? o->n_workers : 0,
+                               STORE_SCHEMA_VERSION, ret);
 }
 
 bool store_is_remote(Store *s) {
@@ -529,15 +604,19 @@ int store_open(const char *path, Store **ret) {
 void store_close(Store *s) {
         if (!s)
                 return;
-        if (s->driver)
+        if (s->driver) {
+                for (unsigned i = 0; i < s->n_workers; i++)
+                        s->driver->close(s->workers[i]);
                 s->driver->close(s->conn);
+        }
+        free(s->workers);
         free(s);
 }
 
 int store_schema_version(Store *s) {
         int v, r;
 
-        r = s->driver->schema_version_get(s->conn, &v);
+        r = s->driver->schema_version_get(store_conn(s), &v);
         return r < 0 ? store_errno(r) : v;
 }
 

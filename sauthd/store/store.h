@@ -14,7 +14,9 @@
  * PostgreSQL store with no change outside sauthd/store/ (a driver beside
  * sqlite.c, see driver.h).
  *
- * Every function is one transaction. All run on the event-loop thread only.
+ * Every function is one transaction. On SQLite all run on the event-loop
+ * thread; on PostgreSQL on the store workers, each with a connection of
+ * its own (store_thread_bind(), sauthd/store-work.h), never on the loop.
  * Errors are negative errno: -ENOENT nothing matched, -EEXIST a uniqueness
  * conflict, -EKEYREJECTED a token that is not valid for the request, -EIO
  * anything the database said, a lock held too long by another process
@@ -60,6 +62,7 @@ typedef struct StoreOptions {
         const char *path;               /* sqlite: the database file */
         const char *conninfo_file;      /* postgresql: a file holding the conninfo */
         unsigned timeout_ms;            /* postgresql: every wait on the server */
+        unsigned n_workers;             /* postgresql: connections for store workers */
 } StoreOptions;
 
 /* Opens the store o describes and migrates it. A PostgreSQL store's
@@ -75,6 +78,20 @@ const struct StoreDriver *store_driver_by_name(const char *name);
 
 /* Whether the store's database is across the network (its calls may wait). */
 bool store_is_remote(Store *s);
+
+/* Store workers: thread i (< the n_workers opened) uses connection i from
+ * now on; NULL s unbinds the thread. */
+int store_thread_bind(Store *s, unsigned i);
+unsigned store_workers(Store *s);
+
+/* From now on a remote store's calls belong on a bound thread: one from
+ * an unbound thread (the loop) is a bug, logged — and fatal with
+ * SAUTH_STORE_STRICT=1 in the environment (the test suites). */
+void store_forbid_unbound(Store *s, bool forbid);
+
+/* Called around every wait of the driver on the network, by the waiting
+ * thread: leave() before, enter() after (sauthd lets its lock go). */
+void store_set_wait_hooks(void (*leave)(void), void (*enter)(void));
 
 void store_close(Store *s);
 static inline void store_closep(Store **s) {

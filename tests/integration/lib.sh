@@ -28,6 +28,9 @@ EXTRA_PIDS=()
 NSS_ENV=()
 # An ASan build must not insist on coming first: nss_wrapper is preloaded.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-verify_asan_link_order=0}
+# A store call on the event loop of a PostgreSQL sauthd aborts it: whatever
+# may wait on the database belongs on a store worker (store-work.h).
+export SAUTH_STORE_STRICT=1
 
 fail() {
         echo "FAIL: $*" >&2
