@@ -119,10 +119,16 @@ static bool bus_access_allowed(Manager *m, const BusMethod *bm, sd_bus_message *
                 return caller_is_admin_or_self(c, bus_first_arg(msg));
         case BUS_SELF_UID:
                 return bus_is_own_uid(m, c, bus_first_arg(msg));
-        case BUS_SELF_APIKEY:
+        case BUS_SELF_APIKEY: {
                 /* An unknown id is denied like another's key: which ids
-                 * exist is nobody else's business. */
-                return bus_is_own_uid(m, c, apikeys_owner(m->apikeys, bus_first_arg(msg)));
+                 * exist is nobody else's business. The owner is copied:
+                 * the key may go while the store is asked (a store
+                 * worker lets the daemon run meanwhile). */
+                const char *owner = apikeys_owner(m->apikeys, bus_first_arg(msg));
+                _cleanup_free_ char *uid = owner ? strdup(owner) : NULL;
+
+                return bus_is_own_uid(m, c, uid);
+        }
         case BUS_REGISTER:
                 return m->config->login_register == LOGIN_OPEN;
         default:

@@ -38,6 +38,9 @@ typedef struct StoreDriver {
         /* Optional: open() with every wait on the database bounded by
          * timeout_ms (0: the driver's default). */
         int (*open_timeout)(const char *target, unsigned timeout_ms, StoreConn **ret);
+        /* Optional: c is another connection to first's database (a store
+         * worker's); they share what they learn of the server's health. */
+        void (*join)(StoreConn *c, StoreConn *first);
         /* Takes NULL. Finalizes every cached statement. */
         void (*close)(StoreConn *c);
 

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,8 +150,18 @@ struct StoreStmt {
         int row;
 };
 
+/* What the connections of one store know together: the server stopped
+ * answering one of them, so the others fail at once instead of each
+ * waiting the timeout, until a connection is made again. Shared by the
+ * store's first connection and its workers' (join()). */
+typedef struct PgHealth {
+        _Atomic bool down;
+        unsigned refs;          /* changed only while opening and closing */
+} PgHealth;
+
 struct StoreConn {
         PGconn *pg;
+        PgHealth *health;
         unsigned generation;            /* bumped by every (re)connect */
         int timeout_ms;
         int changes;
@@ -165,6 +176,12 @@ struct StoreConn {
         PGconn *fresh;
         StoreStmt *stmts[PG_STMT_CACHE];
 };
+
+/* The change feed's connection has no health of its own to share. */
+static void pg_health_set(StoreConn *c, bool down) {
+        if (c->health)
+                atomic_store(&c->health->down, down);
+}
 
 static int64_t now_ms(void) {
         struct timespec ts;
@@ -307,6 +324,9 @@ static void *pg_reconnect_thread(void *arg) {
                         pthread_mutex_lock(&c->lock);
                         c->fresh = pg;
                         pthread_mutex_unlock(&c->lock);
+                        /* The server answers again: the other connections
+                         * may try theirs. */
+                        pg_health_set(c, false);
                         break;
                 }
                 if (attempt == 0)
@@ -349,8 +369,26 @@ static bool pg_adopt(StoreConn *c) {
 static void pg_connected(StoreConn *c) {
         sym_PQsetNoticeProcessor(c->pg, pg_notice, NULL);
         c->broken = c->down = false;
+        pg_health_set(c, false);
         c->generation++;
         log_notice("store: reconnected to PostgreSQL");
+}
+
+/* Starts the thread that connects again; -EHOSTDOWN (or -ENOMEM). */
+static int pg_spawn_reconnect(StoreConn *c) {
+        PgParams *p;
+
+        if (c->thread_running)
+                return -EHOSTDOWN;
+        p = pg_params_of(c);
+        if (!p)
+                return -ENOMEM;
+        if (pthread_create(&c->thread, NULL, pg_reconnect_thread, p) != 0) {
+                pg_params_free(p);
+                return -EHOSTDOWN;
+        }
+        c->thread_running = true;
+        return -EHOSTDOWN;
 }
 
 /* Reopens a connection that failed. Only between transactions: a
@@ -378,15 +416,7 @@ static int pg_reconnect(StoreConn *c) {
                 }
                 c->down = true;
         }
-        PgParams *p = pg_params_of(c);
-        if (!p)
-                return -ENOMEM;
-        if (pthread_create(&c->thread, NULL, pg_reconnect_thread, p) != 0) {
-                pg_params_free(p);
-                return -EHOSTDOWN;
-        }
-        c->thread_running = true;
-        return -EHOSTDOWN;
+        return pg_spawn_reconnect(c);
 }
 
 /* Before a statement outside a transaction: a connection the server
@@ -407,6 +437,10 @@ static bool pg_closed_while_idle(StoreConn *c) {
 }
 
 static int pg_ready(StoreConn *c) {
+        /* Another connection found the server silent: do not wait on it
+         * too. Its thread tells when the server answers again. */
+        if (c->health && atomic_load(&c->health->down) && !c->broken && !c->down)
+                return -EHOSTDOWN;
         if (!c->broken && sym_PQstatus(c->pg) == CONNECTION_OK && !pg_closed_while_idle(c))
                 return 0;
         if (c->in_tx)
@@ -449,6 +483,8 @@ static PGresult *pg_wait(StoreConn *c, const char *what, int *ret_r) {
                         log_error("store: %s: PostgreSQL did not answer within %d ms", what, c->timeout_ms);
                         c->broken = true;
                         c->down = true;
+                        pg_health_set(c, true);
+                        (void) pg_spawn_reconnect(c);
                         *ret_r = -EHOSTDOWN;
                         return NULL;
                 }
@@ -952,6 +988,8 @@ static void pg_close(StoreConn *c) {
                 (void) pthread_join(c->thread, NULL);
         }
         sym_PQfinish(c->fresh);
+        if (c->health && --c->health->refs == 0)
+                free(c->health);
         pthread_mutex_destroy(&c->lock);
         pthread_cond_destroy(&c->wake);
         for (size_t i = 0; i < PG_STMT_CACHE; i++)
@@ -984,6 +1022,10 @@ static int pg_open_timeout(const char *conninfo, unsigned timeout_ms, StoreConn 
                 return -ENOMEM;
         pthread_mutex_init(&c->lock, NULL);
         pthread_cond_init(&c->wake, NULL);
+        c->health = calloc(1, sizeof *c->health);
+        if (!c->health)
+                return -ENOMEM;
+        c->health->refs = 1;
         c->timeout_ms = timeout_ms ? (int) MIN(timeout_ms, (unsigned) INT_MAX) : PG_DEFAULT_TIMEOUT_MS;
         snprintf(connect_timeout, sizeof connect_timeout, "%d", MAX(2, (c->timeout_ms + 999) / 1000));
         /* The server gives up on its side a little before we do, so that
@@ -1011,11 +1053,19 @@ static int pg_open(const char *conninfo, StoreConn **ret) {
         return pg_open_timeout(conninfo, 0, ret);
 }
 
+static void pg_join(StoreConn *c, StoreConn *first) {
+        if (--c->health->refs == 0)
+                free(c->health);
+        c->health = first->health;
+        c->health->refs++;
+}
+
 const StoreDriver store_driver_postgresql = {
         .name = "postgresql",
         .remote = true,
         .open = pg_open,
         .open_timeout = pg_open_timeout,
+        .join = pg_join,
         .close = pg_close,
         .exec = pg_exec,
         .prepare = pg_prepare,

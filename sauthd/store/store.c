@@ -523,6 +523,8 @@ static int store_open_impl(const StoreDriver *driver, const char *path, const ch
                                                  : driver->open(path, &s->workers[s->n_workers]);
                         if (r < 0)
                                 return store_errno(r);
+                        if (driver->join)
+                                driver->join(s->workers[s->n_workers], s->conn);
                 }
         }
         *ret = TAKE_PTR(s);

@@ -253,6 +253,50 @@ test_store_unreachable_bounded() {
         expect_eq "$(sa_login alice "$PW" | jget username)" alice "login once the store is back"
 }
 
+# While calls wait on a database that stopped answering, the loop still
+# answers what it holds in memory (Methods, VerifyToken, AuthParams,
+# ApiAccess): those calls come back while the waiting ones are still
+# waiting. More waiting calls than store workers ([store] pool_size = 2)
+# all get StoreUnavailable, the queued ones too, within about the timeout.
+test_loop_answers_while_store_waits() {
+        sa_setup "store.timeout=3" "store.pool_size=2"
+        local uid tok key i pids=() rc start ms
+        uid=$(sa_user alice "$PW")
+        tok=$(sa_login alice "$PW" | jget jwt_token)
+        key=$(sa_call CreateApiKey ssast "$uid" ci 1 full 0 | jget apikey)
+        pg_freeze
+        start=$(date +%s%3N)
+        for i in 1 2 3 4 5 6; do
+                sa_error AccountStatus alice > "$T/waiting.$i" 2>&1 &
+                pids+=($!)
+        done
+        sleep 0.3
+        expect_match "$(sa_call Methods)" "local" "Methods while the store waits"
+        expect_eq "$(sa_call VerifyToken s "$tok" | jget uid)" "$uid" "VerifyToken while the store waits"
+        expect_match "$(sa_call AuthParams s "$tok" | jget issuer)" "." "AuthParams while the store waits"
+        expect_eq "$(sa_call ApiAccess sas "$key" 1 full | jget uid)" "$uid" "ApiAccess while the store waits"
+        # The answers came while every worker still waited on the store.
+        kill -0 "${pids[0]}" 2>/dev/null || fail "the waiting calls ended before the cheap ones were answered"
+        for i in "${!pids[@]}"; do
+                rc=0
+                wait "${pids[$i]}" || rc=$?
+                expect_eq "$rc" 0 "waiting call $((i + 1)) answered"
+        done
+        ms=$(($(date +%s%3N) - start))
+        for i in 1 2 3 4 5 6; do
+                expect_eq "$(cat "$T/waiting.$i")" StoreUnavailable "waiting call $i"
+        done
+        # Three seconds for the two that reached the store; the four queued
+        # behind them expire with them, not three seconds later each.
+        [ "$ms" -lt 6000 ] || fail "six calls on a frozen store took $ms ms"
+        pg_thaw
+        for i in $(seq 1 100); do
+                [ "$(sa_call AccountStatus s alice 2>/dev/null | jget exists)" = true ] && break
+                sleep 0.1
+        done
+        expect_eq "$(sa_call AccountStatus s alice | jget exists)" true "the store is back"
+}
+
 # kill -9 of A during a flood of writes: everything A acknowledged is in
 # the store, and B answers throughout.
 test_sigkill_of_a_loses_nothing_acknowledged() {
