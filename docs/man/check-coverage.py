@@ -381,7 +381,7 @@ def check_dbus():
     access = {}
     for path in sorted(glob.glob(os.path.join(ROOT, 'sauthd', '*-bus.c'))):
         with open(path, encoding='utf-8') as f:
-            for name, who in re.findall(r'BUS_METHOD\("(\w+)",.*?\b(' + '|'.join(levels) + r')\b',
+            for name, who in re.findall(r'BUS_METHOD(?:_FROM_MEMORY)?\("(\w+)",.*?\b(' + '|'.join(levels) + r')\b',
                                         f.read(), re.S):
                 access[name] = who
 
