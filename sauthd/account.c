@@ -310,13 +310,17 @@ SauthStatus account_add(Manager *m, const Caller *caller, const char *username, 
 }
 
 /* The account's API keys follow its status at once; disabling it also
- * ends its sessions, so its tokens no longer verify. */
-static void account_status_follow(Manager *m, const char *username, bool active) {
+ * ends its sessions, so its tokens no longer verify. The status is the
+ * one just read, not the one this call set: the daemon lock is let go
+ * while the store waits, and another change may have come in between. */
+static void account_status_follow(Manager *m, const char *username) {
         _cleanup_(store_account_freep) StoreAccount *a = NULL;
+        bool active;
         int r;
 
         if (store_account_by_username(m->store, username, &a) < 0)
                 return;
+        active = streq(a->status, SAUTH_STATUS_ACTIVE);
         apikeys_set_account_active(m->apikeys, a->uid, active);
         if (active)
                 return;
@@ -350,7 +354,7 @@ int account_change(Manager *m, const Caller *caller, const char *username, Accou
                 return -EINVAL;
         }
         if (r >= 0 && what == ACCOUNT_SET_STATUS)
-                account_status_follow(m, username, streq(value, SAUTH_STATUS_ACTIVE));
+                account_status_follow(m, username);
         audit_log(&(AuditRecord) {
                 .event = events[what], .result = r >= 0 ? AUDIT_OK : AUDIT_FAILED,
                 .user = username, .user_unknown = r == -ENOENT, .caller_uid = caller->uid,

@@ -112,6 +112,24 @@ static int apikeys_load_one(const StoreApiKey *x, void *userdata) {
         return r;
 }
 
+/* Puts e in the place of an entry with the same id, if there is one. A
+ * last use noted on that entry and not yet written stays noted. Takes e,
+ * also on failure. */
+static int apikeys_put(IdMap *keys, ApiKeyEntry *e) {
+        ApiKeyEntry *old = idmap_remove(keys, e->id);
+        int r;
+
+        if (old && old->dirty && old->last_used > e->last_used) {
+                e->last_used = old->last_used;
+                e->dirty = true;
+        }
+        entry_free(old);
+        r = idmap_put(keys, e->id, e);
+        if (r < 0)
+                entry_free(e);
+        return r;
+}
+
 int apikeys_new(const char *pepper_file, const char *allowed_scopes, unsigned max_per_user, Store *store,
                 int64_t now, ApiKeys **ret, char *msg, size_t msg_size) {
         _cleanup_(apikeys_freep) ApiKeys *k = NULL;
@@ -195,11 +213,12 @@ int apikeys_create(ApiKeys *k, Store *store, const char *uid, const char *name, 
                         .created = now, .expires = expires, .account_active = account_active,
                 }, &e);
         sodium_memzero(hash_hex, sizeof hash_hex);
-        if (r >= 0) {
-                r = idmap_put(k->keys, e->id, e);
-                if (r < 0)
-                        entry_free(e);
-        }
+        /* The entry may be there already: the store announces the new key,
+         * this host hears its own announcement too, and its reload may have
+         * read the key while the store was written. Then this one replaces
+         * it (the same key). */
+        if (r >= 0)
+                r = apikeys_put(k->keys, e);
         if (r >= 0) {
                 id_copy = strdup(id);
                 *ret_full = strdup(full);
@@ -274,7 +293,7 @@ void apikeys_set_account_active(ApiKeys *k, const char *uid, bool active) {
 }
 
 int apikeys_flush(ApiKeys *k, Store *store) {
-        _cleanup_free_ const char **ids = NULL;
+        _cleanup_strv_free_ char **ids = NULL;
         _cleanup_free_ int64_t *times = NULL;
         size_t n = 0, cursor = 0, size = idmap_size(k->keys);
         const char *id;
@@ -283,7 +302,7 @@ int apikeys_flush(ApiKeys *k, Store *store) {
 
         if (size == 0)
                 return 0;
-        ids = calloc(size, sizeof *ids);
+        ids = calloc(size + 1, sizeof *ids);
         times = calloc(size, sizeof *times);
         if (!ids || !times)
                 return -ENOMEM;
@@ -291,32 +310,75 @@ int apikeys_flush(ApiKeys *k, Store *store) {
                 ApiKeyEntry *e = value;
 
                 if (e->dirty) {
-                        ids[n] = e->id;
+                        /* A copy of the id: the daemon lock is let go while
+                         * the store is written, and the entry may go
+                         * meanwhile (a revocation, a reload, a prune). */
+                        ids[n] = strdup(e->id);
+                        if (!ids[n])
+                                return -ENOMEM;
                         times[n++] = e->last_used;
                 }
         }
-        r = store_apikeys_touch(store, ids, times, n);
+        r = store_apikeys_touch(store, (const char *const *) ids, times, n);
         if (r < 0)
                 return r;
-        cursor = 0;
-        while (idmap_next(k->keys, &cursor, &id, &value))
-                ((ApiKeyEntry *) value)->dirty = false;
+        /* Written: the entries still there whose last use is the one
+         * written. A use noted meanwhile stays for the next flush. */
+        for (size_t i = 0; i < n; i++) {
+                ApiKeyEntry *e = idmap_get(k->keys, ids[i]);
+
+                if (e && e->last_used == times[i])
+                        e->dirty = false;
+        }
         return (int) n;
 }
 
-static bool entry_of_uid(const char *key, void *value, void *userdata) {
-        return !userdata || streq(((const ApiKeyEntry *) value)->uid, userdata);
+typedef struct Reload {
+        const char *uid;        /* NULL: everyone's */
+        IdMap *fresh;
+} Reload;
+
+/* An entry of the keys reloaded that the store no longer has. */
+static bool entry_gone(const char *key, void *value, void *userdata) {
+        const Reload *x = userdata;
+
+        return (!x->uid || streq(((const ApiKeyEntry *) value)->uid, x->uid)) && !idmap_get(x->fresh, key);
+}
+
+static void entry_map_freep(IdMap **m) {
+        idmap_free(*m, entry_free);
 }
 
 int apikeys_reload(ApiKeys *k, Store *store, const char *uid, int64_t now) {
-        int r;
+        _cleanup_(entry_map_freep) IdMap *fresh = NULL;
+        size_t cursor = 0;
+        const char *id;
+        void *value;
+        int r, ret = 0;
 
         /* What this host counted is written before its entries go. */
         r = apikeys_flush(k, store);
         if (r < 0)
                 log_warning("API keys: last use not written before a reload: %s", strerror(-r));
-        (void) idmap_remove_if(k->keys, entry_of_uid, (void *) uid, entry_free);
-        return store_apikeys_foreach(store, uid, now, apikeys_load_one, k);
+
+        /* Read into a map of its own, which replaces the entries once the
+         * store has answered: the daemon lock is let go while it is read,
+         * and ApiAccess meanwhile finds the keys as they were, not none. */
+        r = idmap_new(&fresh);
+        if (r < 0)
+                return r;
+        r = store_apikeys_foreach(store, uid, now, apikeys_load_one, &(ApiKeys) { .keys = fresh });
+        if (r < 0)
+                return r;
+        (void) idmap_remove_if(k->keys, entry_gone, &(Reload) { uid, fresh }, entry_free);
+        while (idmap_next(fresh, &cursor, &id, &value)) {
+                r = apikeys_put(k->keys, value);
+                if (r < 0)
+                        ret = r;
+        }
+        /* Every entry went into k->keys (or was freed): the map only. */
+        idmap_free(TAKE_PTR(fresh), NULL);
+        return ret;
 }
 
 static bool entry_expired(const char *key, void *value, void *userdata) {

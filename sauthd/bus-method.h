@@ -46,24 +46,20 @@ typedef struct BusMethod {
 
 /* sd-bus's own capability check is off for every row: the table's access
  * is what decides. */
-#define BUS_METHOD(member, args, result, fn, who, flags)                                \
+#define BUS_METHOD_ROW(member, args, result, fn, who, flags, memory)                    \
         {                                                                               \
                 .row = SD_BUS_METHOD_WITH_ARGS(member, SD_BUS_ARGS args, SD_BUS_RESULT result, \
                                                bus_method_dispatch,                     \
                                                (flags) | SD_BUS_VTABLE_UNPRIVILEGED),   \
                 .access = (who),                                                        \
                 .handler = (fn),                                                        \
+                .from_memory = (memory),                                                \
         }
+#define BUS_METHOD(member, args, result, fn, who, flags)                                \
+        BUS_METHOD_ROW(member, args, result, fn, who, flags, false)
 /* A row whose handler never calls the store, however deep. */
 #define BUS_METHOD_FROM_MEMORY(member, args, result, fn, who, flags)                    \
-        {                                                                               \
-                .row = SD_BUS_METHOD_WITH_ARGS(member, SD_BUS_ARGS args, SD_BUS_RESULT result, \
-                                               bus_method_dispatch,                     \
-                                               (flags) | SD_BUS_VTABLE_UNPRIVILEGED),   \
-                .access = (who),                                                        \
-                .handler = (fn),                                                        \
-                .from_memory = true,                                                    \
-        }
+        BUS_METHOD_ROW(member, args, result, fn, who, flags, true)
 #define BUS_METHOD_END { .handler = NULL }
 
 /* The vtable handler of every row (manager-bus.c). */

@@ -34,8 +34,12 @@ static void pending_free(void *p) {
 
 typedef struct Held {
         char *username;         /* for the log */
-        unsigned failures;      /* not yet written */
+        unsigned failures;      /* not yet written, nor being written */
+        uint64_t serial;        /* which hold: an unlock and a new hold make another */
+        bool writing;           /* lockout_release() is at work on it */
 } Held;
+
+static uint64_t held_serial;
 
 static void held_free(void *p) {
         Held *h = p;
@@ -58,6 +62,7 @@ static void lockout_hold_id(Manager *m, const char *id, const char *username, un
                         held_free(h);
                         return;
                 }
+                h->serial = ++held_serial;
                 log_warning("account %s: held until the store takes writes again", username);
         }
         h->failures = MIN(h->failures + failures, m->config->deny + 1);
@@ -67,54 +72,98 @@ void lockout_hold(Manager *m, const StoreAccount *a, bool failure) {
         lockout_hold_id(m, a->id, a->username, failure ? 1 : 0);
 }
 
-/* Writes one held account's pending failures; 0 once nothing is pending. */
-static int lockout_write_pending(Manager *m, const char *account_id, Held *h, int64_t now) {
-        const SauthConfig *c = m->config;
-        int r;
+/* The hold of account_id that is serial, or NULL if it went meanwhile. */
+static Held *held_find(Manager *m, const char *account_id, uint64_t serial) {
+        Held *h = idmap_get(m->held, account_id);
 
-        while (h->failures > 0) {
-                r = store_record_failure(m->store, account_id, now, c->deny, (int64_t) c->fail_interval,
-                                         (int64_t) c->unlock_time);
-                if (r < 0 && r != -ENOENT)
-                        return r;
-                h->failures--;
-        }
-        /* A write that changes nothing tells whether the store takes
-         * writes again (also when the hold came from a success). */
-        return store_account_touch(m->store, account_id);
+        return h && h->serial == serial ? h : NULL;
 }
 
-typedef struct Retry {
-        Manager *m;
-        int64_t now;
-} Retry;
+/* Writes a held account's pending failures and, once the store took them,
+ * releases the account. 0 when it is no longer held, negative errno while
+ * it is.
+ *
+ * The daemon lock is let go while the store waits, so the entry is not
+ * held on to across a write: its failures are taken out first (another
+ * attempt for the account, lockout_retry() or an unlock may run
+ * meanwhile), the entry is marked so that no other call writes it at the
+ * same time, and it is looked up again after each wait. Failures added
+ * meanwhile are written in the next round; an unlock meanwhile drops
+ * what was not written. */
+static int lockout_release(Manager *m, const char *account_id, int64_t now) {
+        const SauthConfig *c = m->config;
+        _cleanup_free_ char *username = NULL;
+        Held *h = idmap_get(m->held, account_id);
+        uint64_t serial;
+        int r;
 
-/* Whether a held account's pending writes went through: then it is free. */
-static bool lockout_written(const char *account_id, void *value, void *userdata) {
-        Retry *r = userdata;
-        Held *h = value;
+        if (!h)
+                return 0;
+        if (h->writing)
+                return -EBUSY;
+        username = strdup(h->username);
+        if (!username)
+                return -ENOMEM;
+        serial = h->serial;
 
-        if (lockout_write_pending(r->m, account_id, h, r->now) < 0)
-                return false;
-        log_notice("account %s: the store takes writes again, no longer held", h->username);
-        return true;
+        for (;;) {
+                unsigned failures = h->failures, written = 0;
+
+                h->failures = 0;
+                h->writing = true;
+                for (r = 0; written < failures; written++) {
+                        r = store_record_failure(m->store, account_id, now, c->deny, (int64_t) c->fail_interval,
+                                                 (int64_t) c->unlock_time);
+                        if (r < 0 && r != -ENOENT)
+                                break;
+                        r = 0;
+                }
+                /* A write that changes nothing tells whether the store
+                 * takes writes again (also when the hold came from a
+                 * success). */
+                if (r >= 0)
+                        r = store_account_touch(m->store, account_id);
+
+                h = held_find(m, account_id, serial);
+                if (!h)
+                        return 0;       /* unlocked meanwhile */
+                h->writing = false;
+                if (r < 0) {
+                        h->failures = MIN(h->failures + (failures - written), c->deny + 1);
+                        return r;
+                }
+                if (h->failures == 0)
+                        break;
+        }
+        log_notice("account %s: the store takes writes again, no longer held", username);
+        held_free(idmap_remove(m->held, account_id));
+        return 0;
 }
 
 size_t lockout_retry(Manager *m, int64_t now) {
-        (void) idmap_remove_if(m->held, lockout_written, &(Retry) { m, now }, held_free);
+        _cleanup_strv_free_ char **ids = NULL;
+        size_t n = 0, cursor = 0;
+        const char *id;
+        void *value;
+
+        if (idmap_size(m->held) == 0)
+                return 0;
+        /* The ids first, copied: the map changes while the store is
+         * written (the daemon lock is let go then), and must not during a
+         * walk. */
+        ids = calloc(idmap_size(m->held) + 1, sizeof *ids);
+        if (!ids)
+                return idmap_size(m->held);
+        while (idmap_next(m->held, &cursor, &id, &value))
+                if (!(ids[n++] = strdup(id)))
+                        return idmap_size(m->held);
+        for (size_t i = 0; i < n; i++)
+                (void) lockout_release(m, ids[i], now);
         return idmap_size(m->held);
 }
 
 bool lockout_held(Manager *m, const StoreAccount *a, int64_t now) {
-        Held *h = idmap_get(m->held, a->id);
-
-        if (!h)
-                return false;
-        if (lockout_write_pending(m, a->id, h, now) < 0)
-                return true;
-        log_notice("account %s: the store takes writes again, no longer held", h->username);
-        held_free(idmap_remove(m->held, a->id));
-        return false;
+        return lockout_release(m, a->id, now) < 0;
 }
 
 void lockout_done(Manager *m) {
@@ -299,9 +348,14 @@ void lockout_success(Manager *m, const LockoutSource *src, const char *name, con
                 pending_free(idmap_remove(m->pending, a->id));
 }
 
+static void pending_map_freep(IdMap **m) {
+        idmap_free(*m, pending_free);
+}
+
 void lockout_flush(Manager *m, int64_t now, bool wrote) {
         const SauthConfig *c = m->config;
         size_t n = idmap_size(m->pending), cursor = 0, k = 0;
+        _cleanup_(pending_map_freep) IdMap *batch = NULL, *fresh = NULL;
         _cleanup_free_ char **ids = NULL;
         _cleanup_free_ unsigned *counts = NULL;
         _cleanup_free_ int *after = NULL;
@@ -314,16 +368,21 @@ void lockout_flush(Manager *m, int64_t now, bool wrote) {
         ids = calloc(n + 1, sizeof *ids);
         counts = calloc(n + 1, sizeof *counts);
         after = calloc(n + 1, sizeof *after);
-        if (!ids || !counts || !after)
+        if (!ids || !counts || !after || idmap_new(&fresh) < 0)
                 return; /* kept in memory, where they count already; the next tick tries again */
-        while (idmap_next(m->pending, &cursor, &id, &value)) {
+        /* This batch is taken out of the table before it is written: the
+         * daemon lock is let go while the store waits, and failures counted
+         * meanwhile go into a new table, for the next flush. */
+        batch = TAKE_PTR(m->pending);
+        m->pending = TAKE_PTR(fresh);
+        while (idmap_next(batch, &cursor, &id, &value)) {
                 ids[k] = (char *) id;
                 counts[k++] = ((Pending *) value)->failures;
         }
         r = store_record_failures(m->store, ids, counts, n, now, c->deny, (int64_t) c->fail_interval,
                                   (int64_t) c->unlock_time, after);
         for (size_t i = 0; i < n; i++) {
-                Pending *p = idmap_get(m->pending, ids[i]);
+                Pending *p = idmap_get(batch, ids[i]);
 
                 if (r < 0) {
                         log_error("account %s: failure not recorded: %s", p->username, strerror(-r));
@@ -331,9 +390,5 @@ void lockout_flush(Manager *m, int64_t now, bool wrote) {
                 } else if (c->deny > 0 && after[i] >= (int) c->deny && after[i] - (int) p->failures < (int) c->deny)
                         log_warning("account %s locked after %d failures", p->username, after[i]);
         }
-        /* ids point into the map's keys: copy nothing, empty it after. */
-        idmap_free(m->pending, pending_free);
-        m->pending = NULL;
-        if (idmap_new(&m->pending) < 0)
-                log_error("out of memory for the lockout table");
+        /* ids point into the batch's keys, freed only now. */
 }

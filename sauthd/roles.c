@@ -353,6 +353,7 @@ static SauthStatus roles_refresh(Manager *m, const Caller *caller, const JwtClai
         _cleanup_(store_account_freep) StoreAccount *a = NULL;
         _cleanup_(session_context_done) SessionContext ctx = { .jti = old->jti };
         _cleanup_free_ char *jti = NULL;
+        bool ended = false;
         int r;
 
         r = store_account_by_uid(m->store, old->sub, &a);
@@ -371,13 +372,24 @@ static SauthStatus roles_refresh(Manager *m, const Caller *caller, const JwtClai
                         .service = ctx.service, .tty = ctx.tty, .rhost = ctx.rhost,
                 }, now, &ret->token, &ret->expires, &jti, &ret->roles);
         if (r >= 0) {
-                r = session_revoke(m->sessions, m->store, old->jti, old->exp, now);
+                /* 0: the old token was revoked already. The daemon lock is
+                 * let go while the store waits, so a Logout or another
+                 * UpdateAuth of the same token (here, or on another host)
+                 * may have ended it since it was verified: then the new
+                 * one ends too, as if the old had been revoked before. */
+                r = session_revoke_once(m->sessions, m->store, old->jti, old->exp, now);
+                ended = r == 0;
                 /* Never two live tokens where the caller asked for one. */
-                if (r < 0 && session_revoke(m->sessions, m->store, jti, ret->expires, now) < 0)
+                if (r <= 0 && session_revoke(m->sessions, m->store, jti, ret->expires, now) < 0)
                         log_error("account %s: new session %s not revoked", a->username, jti);
         }
-        roles_audit(AUDIT_ROLES_REFRESH, r >= 0 ? AUDIT_OK : AUDIT_ERROR, caller, a ? a->username : NULL,
-                    r >= 0 ? NULL : "store");
+        roles_audit(AUDIT_ROLES_REFRESH, r > 0 ? AUDIT_OK : ended ? AUDIT_FAILED : AUDIT_ERROR, caller,
+                    a ? a->username : NULL, r > 0 ? NULL : ended ? "revoked" : "store");
+        if (ended) {
+                update_auth_result_done(ret);
+                *ret_message = "The session has ended.";
+                return SAUTH_E_INVALID_TOKEN;
+        }
         if (r < 0) {
                 log_error("roles not refreshed: %s", strerror(-r));
                 update_auth_result_done(ret);

@@ -257,7 +257,7 @@ static int method_revoke_session(sd_bus_message *msg, Manager *m, const Caller *
 
 static int method_rotate_key(sd_bus_message *msg, Manager *m, const Caller *caller, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        char text[512] = "";
+        char text[512] = "", kid[KEYS_KID_LEN + 1], public_key[KEYS_PUBLIC_B64_LEN + 1];
         int r;
 
         r = sessions_rotate_key(m->sessions, (uint64_t) time(NULL), text, sizeof text);
@@ -269,6 +269,10 @@ static int method_rotate_key(sd_bus_message *msg, Manager *m, const Caller *call
                 session_audit(AUDIT_KEY_ROTATE, AUDIT_ERROR, caller, "write");
                 return bus_error(error, SAUTH_E_INTERNAL, "The new key could not be stored.");
         }
+        /* The new key, copied: the daemon lock is let go while the store
+         * waits below, and another rotation meanwhile replaces the ring. */
+        snprintf(kid, sizeof kid, "%s", keys_current(m->sessions->ring)->kid);
+        snprintf(public_key, sizeof public_key, "%s", keys_current_public_b64(m->sessions->ring));
         /* The other hosts sharing the store learn the new key from it; the
          * ring file holds it already, and the next start publishes it if
          * this fails. */
@@ -277,20 +281,20 @@ static int method_rotate_key(sd_bus_message *msg, Manager *m, const Caller *call
         session_audit(AUDIT_KEY_ROTATE, AUDIT_OK, caller, NULL);
         r = bus_dict_new(msg, &reply);
         if (r >= 0)
-                r = bus_append_s(reply, "kid", keys_current(m->sessions->ring)->kid);
+                r = bus_append_s(reply, "kid", kid);
         if (r >= 0)
-                r = bus_append_s(reply, "public_key", keys_current_public_b64(m->sessions->ring));
+                r = bus_append_s(reply, "public_key", public_key);
         if (r < 0)
                 return r;
         return bus_dict_send(reply);
 }
 
 const BusMethod session_bus_methods[] = {
-        BUS_METHOD("VerifyToken", BUS_ARGS("s", token), BUS_RESULT("a{sv}", result),
+        BUS_METHOD_FROM_MEMORY("VerifyToken", BUS_ARGS("s", token), BUS_RESULT("a{sv}", result),
                    method_verify_token, BUS_ANYONE, SD_BUS_VTABLE_SENSITIVE),
         BUS_METHOD("Logout", BUS_ARGS("s", token), BUS_NO_RESULT,
                    method_logout, BUS_ANYONE, SD_BUS_VTABLE_SENSITIVE),
-        BUS_METHOD("AuthParams", BUS_ARGS("s", token), BUS_RESULT("a{sv}", result),
+        BUS_METHOD_FROM_MEMORY("AuthParams", BUS_ARGS("s", token), BUS_RESULT("a{sv}", result),
                    method_auth_params, BUS_ANYONE, SD_BUS_VTABLE_SENSITIVE),
         BUS_METHOD("ListSessions", BUS_ARGS("s", uid), BUS_RESULT("a{sv}", result),
                    method_list_sessions, BUS_SELF_UID, 0),

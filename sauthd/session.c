@@ -219,8 +219,9 @@ int session_verify(Sessions *s, const char *token, uint64_t now, JwtClaims *ret)
         return claims_copy(c, ret);
 }
 
-int session_revoke(Sessions *s, Store *store, const char *jti, uint64_t expires, uint64_t now) {
-        int r;
+int session_revoke_once(Sessions *s, Store *store, const char *jti, uint64_t expires, uint64_t now) {
+        bool already;
+        int r, k;
 
         /* The store first: a revocation that would not survive a restart
          * is not made. A token with no row (its row pruned, or a store
@@ -228,7 +229,19 @@ int session_revoke(Sessions *s, Store *store, const char *jti, uint64_t expires,
         r = store_session_revoke(store, jti, (int64_t) now);
         if (r < 0 && r != -ENOENT)
                 return r;
-        return sessions_remember(s, jti, expires);
+        /* Revoked before this call: the store says so, or for a token
+         * with no row, the memory (looked at after the store's wait). */
+        already = r == 0 || (r == -ENOENT && idmap_get(s->revoked, jti));
+        k = sessions_remember(s, jti, expires);
+        if (k < 0)
+                return k;
+        return already ? 0 : 1;
+}
+
+int session_revoke(Sessions *s, Store *store, const char *jti, uint64_t expires, uint64_t now) {
+        int r = session_revoke_once(s, store, jti, expires, now);
+
+        return r < 0 ? r : 0;
 }
 
 typedef struct RevokeAll {
@@ -292,17 +305,31 @@ int sessions_rotate_key(Sessions *s, uint64_t now, char *msg, size_t msg_size) {
 }
 
 int sessions_publish_keys(Sessions *s, Store *store) {
+        struct {
+                char kid[KEYS_KID_LEN + 1];
+                char public_b64[KEYS_PUBLIC_B64_LEN + 1];
+                uint64_t created, not_after;
+        } keys[KEYS_MAX];
+        size_t n = s->ring->n_keys;
         int r;
 
-        for (size_t i = 0; i < s->ring->n_keys; i++) {
+        /* Copied first: the daemon lock is let go while the store waits,
+         * and a rotation meanwhile replaces the ring's keys in place. */
+        for (size_t i = 0; i < n; i++) {
                 const SigningKey *k = &s->ring->keys[i];
 
+                memcpy(keys[i].kid, k->kid, sizeof keys[i].kid);
+                memcpy(keys[i].public_b64, k->public_b64, sizeof keys[i].public_b64);
+                keys[i].created = k->created;
+                keys[i].not_after = k->not_after;
+        }
+        for (size_t i = 0; i < n; i++) {
                 r = store_signing_key_put(store, &(StoreSigningKey) {
-                        .kid = k->kid,
+                        .kid = keys[i].kid,
                         .issuer = s->issuer,
-                        .public_key = k->public_b64,
-                        .created = (int64_t) k->created,
-                        .not_after = (int64_t) k->not_after,
+                        .public_key = keys[i].public_b64,
+                        .created = (int64_t) keys[i].created,
+                        .not_after = (int64_t) keys[i].not_after,
                 });
                 if (r < 0)
                         return r;

@@ -74,6 +74,10 @@ int session_verify_peek(Sessions *s, const char *token, uint64_t now, JwtClaims 
 
 /* Revokes one session; 0 also if it was revoked already. */
 int session_revoke(Sessions *s, Store *store, const char *jti, uint64_t expires, uint64_t now);
+/* The same, for a caller that replaces the session: 1 if this call
+ * revoked it, 0 if it was revoked already (by another call, here or on
+ * another host sharing the store, perhaps while this one waited on it). */
+int session_revoke_once(Sessions *s, Store *store, const char *jti, uint64_t expires, uint64_t now);
 /* Revokes every session of the person uid. Returns how many. */
 int sessions_revoke_uid(Sessions *s, Store *store, const char *uid, uint64_t now);
 

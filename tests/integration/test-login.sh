@@ -275,7 +275,10 @@ test_register_refuses_control_characters() {
 # right one. Its hash is checked after the lock was set by the others, so
 # it must be refused — not let through and the lock cleared.
 test_lockout_holds_for_parallel_attempts() {
-        sa_setup "lockout.deny=3" "daemon.workers=1" "password.hash_mem_kib=65536" "password.hash_ops=3"
+        # One hashing worker (admin_workers=0: these logins come from root,
+        # which a kept worker would hash beside the others): the attempts
+        # end in the order they came.
+        sa_setup "lockout.deny=3" "daemon.workers=1" "daemon.admin_workers=0" "password.hash_mem_kib=65536" "password.hash_ops=3"
         sa_user alice "$PW" > /dev/null
         local pids=() i n
         for i in 1 2 3; do
