@@ -207,10 +207,14 @@ static const char *lockout_name(const char *name, const StoreAccount *a) {
         return a ? a->id : name;
 }
 
+/* Failures not yet in the store: waiting for the flush, and those the
+ * flush is writing (the daemon lock is let go while it waits, and they
+ * must count meanwhile). */
 static unsigned pending_failures(Manager *m, const StoreAccount *a) {
         Pending *p = idmap_get(m->pending, a->id);
+        Pending *f = m->flushing ? idmap_get(m->flushing, a->id) : NULL;
 
-        return p ? p->failures : 0;
+        return (p ? p->failures : 0) + (f ? f->failures : 0);
 }
 
 /* The store's count in its window, as store_record_failure() sees it. */
@@ -379,8 +383,10 @@ void lockout_flush(Manager *m, int64_t now, bool wrote) {
                 ids[k] = (char *) id;
                 counts[k++] = ((Pending *) value)->failures;
         }
+        m->flushing = batch;
         r = store_record_failures(m->store, ids, counts, n, now, c->deny, (int64_t) c->fail_interval,
                                   (int64_t) c->unlock_time, after);
+        m->flushing = NULL;
         for (size_t i = 0; i < n; i++) {
                 Pending *p = idmap_get(batch, ids[i]);
 

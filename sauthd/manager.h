@@ -32,6 +32,7 @@ typedef struct Manager {
         ApiKeys *apikeys;       /* the API keys in use */
         IdMap *held;            /* accounts held while the store cannot write (lockout.c) */
         IdMap *pending;         /* failures of accounts not yet written (lockout.c) */
+        IdMap *flushing;        /* the batch of them being written, or NULL */
         struct FailTable *fail_pairs;   /* per (account or name, source) */
         struct FailTable *fail_sources; /* per source, over all accounts */
         struct FailTable *fail_unknown; /* per unknown user name */
