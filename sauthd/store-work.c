@@ -164,15 +164,6 @@ int store_work_submit(StoreWork *w, store_work_fn fn, store_work_fn expired, voi
         return r;
 }
 
-unsigned store_work_pending(const StoreWork *w) {
-        unsigned n;
-
-        pthread_mutex_lock((pthread_mutex_t *) &w->lock);
-        n = w->pending;
-        pthread_mutex_unlock((pthread_mutex_t *) &w->lock);
-        return n;
-}
-
 void store_work_free(StoreWork *w) {
         bool held = daemon_lock_held();
 

@@ -37,9 +37,6 @@ int store_work_new(sd_event *event, Store *store, unsigned max_queue, uint64_t m
  * stopping; the caller keeps userdata then. Under the daemon lock. */
 _must_check_ int store_work_submit(StoreWork *w, store_work_fn fn, store_work_fn expired, void *userdata);
 
-/* Jobs queued or running. */
-unsigned store_work_pending(const StoreWork *w);
-
 /* Runs what is queued, then stops the threads. Called by the lock's holder,
  * which lets it go while the workers finish. */
 void store_work_free(StoreWork *w);
