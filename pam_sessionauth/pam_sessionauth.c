@@ -6,6 +6,7 @@
  */
 
 #include <errno.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <syslog.h>
@@ -73,6 +74,7 @@ typedef struct Context {
         const char *user;
         bool session;                   /* the session phase: one failure code */
         locale_t locale;                /* the user's, for our messages; (locale_t) 0: none */
+        bool locale_owned;              /* made for this call alone (not one kept) */
         char locale_name[SAUTH_LOCALE_MAX + 1]; /* its name, for sauthd; "": none */
         int daemon_uid_r;               /* 1: not looked up yet, 0: daemon_uid holds it, <0: errno */
         uid_t daemon_uid;
@@ -86,7 +88,9 @@ static void context_done(Context *c) {
         c->bus = sd_bus_close_unref(c->bus);
         free(c->owner);
         c->owner = NULL;
-        i18n_locale_freep(&c->locale);
+        if (c->locale_owned)
+                i18n_locale_freep(&c->locale);
+        c->locale = (locale_t) 0;
 }
 
 /* ------------------------------------------------------------ messages */
@@ -103,6 +107,51 @@ static bool locale_untranslated(const char *name) {
         return strncmp(name, "C.", 2) == 0 && isempty(getenv("LANGUAGE"));
 }
 
+/* The locale objects of this process, kept until it exits: glibc leaks a
+ * little each time one that gettext used is freed (docs/decisions.md,
+ * "Locales kept"), and a screen locker runs a PAM transaction per unlock.
+ * The module stays loaded once loaded (linked -z nodelete), so what is kept
+ * here outlives pam_end(). Past LOCALE_KEPT_MAX names, a call's locale is
+ * made and freed with the call, as before. PAM applications may run
+ * transactions on several threads: the table has a lock. */
+#define LOCALE_KEPT_MAX 4
+
+static pthread_mutex_t locales_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+        char name[SAUTH_LOCALE_MAX + 1];
+        locale_t locale;
+} locales_kept[LOCALE_KEPT_MAX];
+
+/* The locale for name, kept (*ret_owned false) or for this call alone. */
+static int locale_for(const char *name, locale_t *ret, bool *ret_owned) {
+        locale_t l = (locale_t) 0;
+        int r = 0;
+
+        pthread_mutex_lock(&locales_lock);
+        for (size_t i = 0; i < ELEMENTSOF(locales_kept) && locales_kept[i].locale; i++)
+                if (streq(locales_kept[i].name, name)) {
+                        l = locales_kept[i].locale;
+                        break;
+                }
+        *ret_owned = false;
+        if (!l) {
+                r = i18n_locale_new(name, &l);
+                *ret_owned = r >= 0;
+                for (size_t i = 0; r >= 0 && i < ELEMENTSOF(locales_kept); i++)
+                        if (!locales_kept[i].locale) {
+                                /* Valid, so it fits. */
+                                snprintf(locales_kept[i].name, sizeof locales_kept[i].name, "%s", name);
+                                locales_kept[i].locale = l;
+                                *ret_owned = false;
+                                break;
+                        }
+        }
+        pthread_mutex_unlock(&locales_lock);
+        if (r >= 0)
+                *ret = l;
+        return r;
+}
+
 static void context_locale(Context *c) {
         static const char *const vars[] = { "LC_ALL", "LC_MESSAGES", "LANG" };
         const char *name = NULL;
@@ -113,7 +162,7 @@ static void context_locale(Context *c) {
                 name = getenv(vars[i]);
         /* In the C locale there is nothing to translate: gettext is left
          * alone (no locale object, no binding). */
-        if (isempty(name) || locale_untranslated(name) || i18n_locale_new(name, &c->locale) < 0)
+        if (isempty(name) || locale_untranslated(name) || locale_for(name, &c->locale, &c->locale_owned) < 0)
                 return;
         /* Our catalog's folder, set only when there is something to
          * translate: bindtextdomain() takes glibc's gettext write lock, and
