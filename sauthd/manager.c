@@ -368,24 +368,6 @@ static int manager_load(Manager *m, const ManagerOptions *o) {
         return r;
 }
 
-/* The store's wait hooks: a thread that holds the daemon lock lets it go
- * while its store call waits on the network. */
-static _Thread_local bool wait_released;
-
-static void manager_wait_leave(void) {
-        if (daemon_lock_held()) {
-                daemon_unlock();
-                wait_released = true;
-        }
-}
-
-static void manager_wait_enter(void) {
-        if (wait_released) {
-                wait_released = false;
-                daemon_lock();
-        }
-}
-
 /* With a remote store, the store workers; from here on the loop thread
  * holds the daemon lock except while it polls (manager_run()). */
 static int manager_store_work_start(Manager *m) {
@@ -393,7 +375,6 @@ static int manager_store_work_start(Manager *m) {
 
         if (!store_is_remote(m->store))
                 return 0;
-        store_set_wait_hooks(manager_wait_leave, manager_wait_enter);
         daemon_lock();
         r = store_work_new(m->event, m->store, STORE_WORK_QUEUE_MAX,
                            (uint64_t) m->config->store_timeout * USEC_PER_SEC, &m->store_work);

@@ -82,6 +82,31 @@ static void *store_worker(void *arg) {
         return NULL;
 }
 
+/* The store's wait hooks (store_set_wait_hooks()): a thread that holds the
+ * daemon lock lets it go while its store call waits on the network, after
+ * waking the loop, which then arms what the thread changed so far (a
+ * timer, a reply waiting in the bus's queue). One StoreWork per process. */
+static int wake_fd = -1;
+static _Thread_local bool wait_released;
+
+static void store_work_wait_leave(void) {
+        uint64_t one = 1;
+
+        if (!daemon_lock_held())
+                return;
+        if (wake_fd >= 0)
+                (void) !write(wake_fd, &one, sizeof one);
+        daemon_unlock();
+        wait_released = true;
+}
+
+static void store_work_wait_enter(void) {
+        if (!wait_released)
+                return;
+        wait_released = false;
+        daemon_lock();
+}
+
 static int store_work_on_eventfd(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         uint64_t n;
 
@@ -113,6 +138,8 @@ int store_work_new(sd_event *event, Store *store, unsigned max_queue, uint64_t m
         if (r < 0)
                 return r;
         (void) sd_event_source_set_description(w->efd_source, "store-work");
+        wake_fd = w->efd;
+        store_set_wait_hooks(store_work_wait_leave, store_work_wait_enter);
 
         w->threads = calloc(n, sizeof *w->threads);
         if (!w->threads)
@@ -147,7 +174,7 @@ int store_work_submit(StoreWork *w, store_work_fn fn, store_work_fn expired, voi
         pthread_mutex_lock(&w->lock);
         if (w->stop)
                 r = -ESHUTDOWN;
-        else if (w->pending >= w->max_queue)
+        else if (expired && w->pending >= w->max_queue)
                 r = -EBUSY;
         else {
                 if (w->tail)
@@ -183,6 +210,8 @@ void store_work_free(StoreWork *w) {
         if (held)
                 daemon_lock();
 
+        if (wake_fd == w->efd)
+                wake_fd = -1;
         sd_event_source_disable_unref(w->efd_source);
         closep(&w->efd);
         pthread_mutex_destroy(&w->lock);

@@ -23,6 +23,10 @@
  * A job that waited in the queue longer than max_wait (the store's timeout)
  * runs its expired() instead: the caller gets "store unavailable" within
  * the timeout, whatever queued up in front of it.
+ *
+ * store_work_new() also sets the store's wait hooks: a thread holding the
+ * daemon lock lets it go around each wait on the network, and wakes the
+ * loop first.
  */
 
 typedef struct StoreWork StoreWork;
@@ -32,9 +36,12 @@ typedef void (*store_work_fn)(void *userdata);
 /* Starts store_workers(store) threads, with room for max_queue jobs. */
 int store_work_new(sd_event *event, Store *store, unsigned max_queue, uint64_t max_wait_usec, StoreWork **ret);
 
-/* Queues fn(userdata); expired (may be NULL: fn runs however late) instead
- * if it waited too long. -EBUSY when the queue is full, -ESHUTDOWN once
- * stopping; the caller keeps userdata then. Under the daemon lock. */
+/* Queues fn(userdata); expired instead if it waited too long. A call
+ * (expired given) is refused with -EBUSY when max_queue jobs are queued or
+ * running; internal work (expired NULL: a request's end, a timer's round,
+ * bounded where it comes from, and run however late) never is, so that it
+ * never falls back to the loop. -ESHUTDOWN once stopping; the caller keeps
+ * userdata then. Under the daemon lock. */
 _must_check_ int store_work_submit(StoreWork *w, store_work_fn fn, store_work_fn expired, void *userdata);
 
 /* Runs what is queued, then stops the threads. Called by the lock's holder,

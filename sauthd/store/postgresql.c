@@ -484,7 +484,10 @@ static PGresult *pg_wait(StoreConn *c, const char *what, int *ret_r) {
                         c->broken = true;
                         c->down = true;
                         pg_health_set(c, true);
-                        (void) pg_spawn_reconnect(c);
+                        /* The change feed's connection (no health) is
+                         * reopened by the fleet, not by a thread. */
+                        if (c->health)
+                                (void) pg_spawn_reconnect(c);
                         *ret_r = -EHOSTDOWN;
                         return NULL;
                 }
