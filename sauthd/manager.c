@@ -36,12 +36,7 @@
 #define USEC_PER_SEC UINT64_C(1000000)
 #define HOUSEKEEPING_USEC (60 * USEC_PER_SEC)
 #define PRUNE_USEC (3600 * USEC_PER_SEC)
-/* Nice steps of the hash workers below the loop thread: the loop (Methods,
- * ApiAccess, VerifyToken) wins the CPU from the kept admin worker, which
- * wins it from the others. The unit starts sauthd at Nice=-5, so that a
- * console login's hash runs at the host's usual priority, 0. */
-#define HASH_POOL_KEPT_NICE 5
-#define HASH_POOL_WORKER_NICE 10
+#define HASH_POOL_WORKER_NICE 5     /* the other hash workers' nice value */
 /* Store jobs queued at most (calls held per connection are capped before). */
 #define STORE_WORK_QUEUE_MAX 1024
 
@@ -425,13 +420,12 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         /* [daemon] admin_workers (1) more workers are kept for admin callers
          * (PAM stacks run as root): with every other worker busy with an
          * ordinary uid's flood, a login at the console starts hashing at
-         * once instead of waiting for a hash to end. The workers run at
-         * higher nice values than the loop thread, the others higher than
-         * the kept one, so that on a host with as many workers as cores
-         * cheap calls and then admin logins win the CPU from a flood's
-         * hashes. */
+         * once instead of waiting for a hash to end. The other workers run
+         * at a higher nice value, so that the loop thread (answering
+         * Methods, ApiAccess, VerifyToken) and the kept worker win the CPU
+         * from them on a host with as many workers as cores. */
         r = pool_new_full(m->event, "hash-pool", m->config->workers, m->config->admin_workers,
-                          HASH_POOL_KEPT_NICE, HASH_POOL_WORKER_NICE, m->config->max_queue, &m->hash_pool);
+                          HASH_POOL_WORKER_NICE, m->config->max_queue, &m->hash_pool);
         /* The outbox hands the pool at most OUTBOX_IN_FLIGHT_MAX messages;
          * everything else waits in the store, where nothing is dropped. */
         if (r >= 0)

@@ -45,8 +45,7 @@ struct Pool {
         pthread_t *threads;
         unsigned n_threads;
         unsigned n_first_threads;       /* of n_threads, the last ones: "first" jobs only */
-        int first_nice;                 /* added to the creator's nice by the kept workers */
-        int worker_nice;                /* ...and by the others */
+        int worker_nice;                /* of the other workers; 0: the process's */
 
         /* Loop thread only. */
         unsigned pending;
@@ -155,34 +154,19 @@ static void pool_work(Pool *p, bool first_only) {
         }
 }
 
-/* A thread's own nice value (Linux keeps one per thread), raised by add
- * from the one it started with (its creator's). Raising it needs no
- * privilege; failing leaves it as it was. */
-static void pool_thread_nice(int add) {
-        int base;
-
-        if (add <= 0)
-                return;
-        errno = 0;
-        base = getpriority(PRIO_PROCESS, (id_t) gettid());
-        if (base == -1 && errno != 0)
-                return;
-        (void) setpriority(PRIO_PROCESS, (id_t) gettid(), MIN(base + add, 19));
-}
-
 static void *pool_worker(void *arg) {
         Pool *p = arg;
 
-        pool_thread_nice(p->worker_nice);
+        /* A thread's own nice value (Linux keeps one per thread). Raising
+         * it needs no privilege; failing leaves the process's. */
+        if (p->worker_nice > 0)
+                (void) setpriority(PRIO_PROCESS, (id_t) gettid(), p->worker_nice);
         pool_work(p, false);
         return NULL;
 }
 
 static void *pool_first_worker(void *arg) {
-        Pool *p = arg;
-
-        pool_thread_nice(p->first_nice);
-        pool_work(p, true);
+        pool_work(arg, true);
         return NULL;
 }
 
@@ -250,11 +234,11 @@ static int pool_start_threads(Pool *p, unsigned n, unsigned n_first) {
 }
 
 int pool_new(sd_event *event, const char *name, unsigned n_workers, unsigned max_queue, Pool **ret) {
-        return pool_new_full(event, name, n_workers, 0, 0, 0, max_queue, ret);
+        return pool_new_full(event, name, n_workers, 0, 0, max_queue, ret);
 }
 
 int pool_new_full(sd_event *event, const char *name, unsigned n_workers, unsigned n_first_workers,
-                  int first_nice, int worker_nice, unsigned max_queue, Pool **ret) {
+                  int worker_nice, unsigned max_queue, Pool **ret) {
         _cleanup_(pool_freep) Pool *p = NULL;
         int r;
 
@@ -265,7 +249,6 @@ int pool_new_full(sd_event *event, const char *name, unsigned n_workers, unsigne
         pthread_mutex_init(&p->lock, NULL);
         pthread_cond_init(&p->wake, NULL);
         pthread_cond_init(&p->wake_first, NULL);
-        p->first_nice = first_nice;
         p->worker_nice = worker_nice;
         p->max_queue = max_queue ? max_queue : 1;
         p->name = strdup(name);

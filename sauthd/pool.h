@@ -23,11 +23,10 @@ typedef void (*pool_done_fn)(void *userdata);
 int pool_new(sd_event *event, const char *name, unsigned n_workers, unsigned max_queue, Pool **ret);
 
 /* The same, with n_first_workers more workers kept for "first" jobs (idle
- * while only others wait). The kept workers run first_nice and the
- * n_workers others worker_nice nice steps below the thread that creates
- * the pool (the loop), so that the loop wins the CPU from both. */
+ * while only others wait), and the n_workers others running at nice value
+ * worker_nice (0: the process's). */
 int pool_new_full(sd_event *event, const char *name, unsigned n_workers, unsigned n_first_workers,
-                  int first_nice, int worker_nice, unsigned max_queue, Pool **ret);
+                  int worker_nice, unsigned max_queue, Pool **ret);
 
 /* Queues a job. userdata belongs to the job until done() runs. */
 _must_check_ int pool_submit(Pool *p, pool_work_fn work, pool_done_fn done, void *userdata);
