@@ -133,7 +133,7 @@ static void fleet_kick(Fleet *f) {
         if (f->busy || !f->feed || (!f->head && !f->reload))
                 return;
         f->busy = true;
-        manager_store_defer(f->m, fleet_apply_round, f);
+        request_tracker_defer(&f->m->requests, fleet_apply_round, f);
 }
 
 static void fleet_on_change(const char *kind, const char *id, void *userdata) {
@@ -211,7 +211,7 @@ static int fleet_on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
                 return 0;
         }
         f->busy = true;
-        manager_store_defer(f->m, fleet_retry_round, f);
+        request_tracker_defer(&f->m->requests, fleet_retry_round, f);
         return 0;
 }
 

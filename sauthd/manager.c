@@ -71,12 +71,6 @@ static void manager_trim_heap(void) {
         (void) malloc_trim(0);
 }
 
-void manager_store_defer(Manager *m, void (*fn)(void *userdata), void *userdata) {
-        if (m->store_work && store_work_submit(m->store_work, fn, NULL, userdata) >= 0)
-                return;
-        fn(userdata);
-}
-
 static int manager_defer_request(void (*fn)(void *arg), void *arg, void *userdata) {
         Manager *m = userdata;
 
@@ -103,7 +97,7 @@ static int manager_on_housekeeping(sd_event_source *s, uint64_t usec, void *user
 
         if (!m->housekeeping_busy) {
                 m->housekeeping_busy = true;
-                manager_store_defer(m, manager_housekeeping_round, m);
+                request_tracker_defer(&m->requests, manager_housekeeping_round, m);
         }
         manager_trim_heap();
         return sd_event_source_set_time(s, usec + HOUSEKEEPING_USEC);
@@ -139,7 +133,7 @@ static int manager_on_flush(sd_event_source *s, uint64_t usec, void *userdata) {
                 return 0;
         }
         m->flush_busy = true;
-        manager_store_defer(m, manager_flush_round, m);
+        request_tracker_defer(&m->requests, manager_flush_round, m);
         return 0;
 }
 

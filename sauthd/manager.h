@@ -81,11 +81,6 @@ typedef struct ManagerOptions {
  * account or not, the loop then makes a write (rule 11). */
 void manager_schedule_flush(Manager *m);
 
-/* Runs fn(userdata) where store calls belong: at once on the loop with a
- * local store, on a store worker with a remote one (store-work.h). When no
- * worker takes it (stopping, queue full) it runs at once all the same. */
-void manager_store_defer(Manager *m, void (*fn)(void *userdata), void *userdata);
-
 /* Exits the loop once stopping and nothing is left in flight. */
 void manager_maybe_exit(Manager *m);
 
