@@ -89,16 +89,14 @@ static void manager_housekeeping_round(void *userdata) {
                 manager_prune(m);
                 m->last_prune = now;
         }
-        m->housekeeping_busy = false;
+        (void) request_round_end(&m->housekeeping_round); /* the timer asks again in a minute */
 }
 
 static int manager_on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
-        if (!m->housekeeping_busy) {
-                m->housekeeping_busy = true;
+        if (request_round_start(&m->housekeeping_round))
                 request_tracker_defer(&m->requests, manager_housekeeping_round, m);
-        }
         manager_trim_heap();
         return sd_event_source_set_time(s, usec + HOUSEKEEPING_USEC);
 }
@@ -118,22 +116,15 @@ static void manager_flush_round(void *userdata) {
         Manager *m = userdata;
 
         manager_flush_batch(m);
-        m->flush_busy = false;
-        if (m->flush_again) {
-                m->flush_again = false;
+        if (request_round_end(&m->flush_round))
                 manager_schedule_flush(m);
-        }
 }
 
 static int manager_on_flush(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
-        if (m->flush_busy) {
-                m->flush_again = true;
-                return 0;
-        }
-        m->flush_busy = true;
-        request_tracker_defer(&m->requests, manager_flush_round, m);
+        if (request_round_start(&m->flush_round))
+                request_tracker_defer(&m->requests, manager_flush_round, m);
         return 0;
 }
 

@@ -48,8 +48,8 @@ typedef struct Manager {
         struct Outbox *outbox;  /* mail waiting in the store (outbox.c) */
         struct Fleet *fleet;    /* other hosts' changes to a shared store (fleet.c) */
         struct StoreWork *store_work; /* remote store: where store calls run (store-work.h) */
-        bool housekeeping_busy; /* a housekeeping or flush round is on a store worker */
-        bool flush_busy, flush_again;
+        RequestRound housekeeping_round; /* on a store worker, it may wait */
+        RequestRound flush_round;
         HashCost cost;
         char dummy_hash[HASH_STR_MAX];
         RateLimit check_limit;  /* CheckPassword, per caller uid */

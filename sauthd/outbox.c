@@ -35,8 +35,7 @@ struct Outbox {
         sd_event_source *timer; /* CLOCK_REALTIME: next_attempt is UNIX time */
         IdMap *in_flight;       /* id -> OutboxSending, handed to the pool */
         bool stopping;
-        bool pumping;           /* a pass runs (on a store worker, it may wait) */
-        bool pump_again;        /* the timer fired meanwhile */
+        RequestRound pass;      /* on a store worker, a pass may wait */
 };
 
 /* One message on its way: what the result needs to be recorded. */
@@ -343,24 +342,15 @@ static void outbox_pass_deferred(void *userdata) {
         Outbox *o = userdata;
 
         outbox_pass(o);
-        o->pumping = false;
-        if (o->pump_again) {
-                o->pump_again = false;
+        if (request_round_end(&o->pass))
                 outbox_kick(o);
-        }
 }
 
 static int outbox_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Outbox *o = userdata;
 
-        if (o->stopping)
-                return 0;
-        if (o->pumping) {
-                o->pump_again = true;
-                return 0;
-        }
-        o->pumping = true;
-        request_tracker_defer(o->requests, outbox_pass_deferred, o);
+        if (!o->stopping && request_round_start(&o->pass))
+                request_tracker_defer(o->requests, outbox_pass_deferred, o);
         return 0;
 }
 

@@ -57,6 +57,31 @@ typedef void (*request_done_fn)(Request *req, void *job);
 int request_new(RequestTracker *t, sd_bus_message *call, void *job, void (*free_job)(void *job),
                 Request **ret);
 
+/* A round of work that must not overlap itself (a timer's batch, which
+ * may wait on the store): request_round_start() says whether to start one
+ * now; asked while one runs, the ask is kept, and request_round_end() says
+ * whether to start another at once. */
+typedef struct RequestRound {
+        bool busy;
+        bool again;
+} RequestRound;
+
+static inline bool request_round_start(RequestRound *r) {
+        if (r->busy) {
+                r->again = true;
+                return false;
+        }
+        r->busy = true;
+        return true;
+}
+
+static inline bool request_round_end(RequestRound *r) {
+        bool again = r->again;
+
+        r->busy = r->again = false;
+        return again;
+}
+
 /* Runs fn(arg) where the tracker runs done callbacks (on a store worker
  * with a remote store), or at once when it has nowhere else. */
 void request_tracker_defer(RequestTracker *t, void (*fn)(void *arg), void *arg);
