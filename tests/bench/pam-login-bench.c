@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pam-answer.h"
 #include "util.h"
 
 #define ROUNDS_MAX 100U
@@ -41,36 +42,11 @@ typedef struct Options {
         unsigned rounds;
 } Options;
 
-/* Answers the password prompt; other messages need no answer. The module
- * asks through pam_get_authtok(), so one echo-off prompt is expected. */
-static int bench_conv(int n, const struct pam_message **msg, struct pam_response **ret, void *userdata) {
-        const char *password = userdata;
-        struct pam_response *resp;
-
-        if (n <= 0 || n > PAM_MAX_NUM_MSG)
-                return PAM_CONV_ERR;
-        resp = calloc((size_t) n, sizeof *resp);
-        if (!resp)
-                return PAM_BUF_ERR;
-        for (int i = 0; i < n; i++) {
-                if (msg[i]->msg_style != PAM_PROMPT_ECHO_OFF)
-                        continue;
-                resp[i].resp = strdup(password);
-                if (!resp[i].resp) {
-                        for (int k = 0; k < i; k++)
-                                erase_and_free(resp[k].resp);
-                        free(resp);
-                        return PAM_BUF_ERR;
-                }
-        }
-        *ret = resp;
-        return PAM_SUCCESS;
-}
-
 /* One PAM transaction; with_account adds the account phase. Returns the
  * microseconds it took, or 0 after printing why it failed. */
 static uint64_t bench_pam(const Options *o, const char *password, bool with_account) {
-        struct pam_conv conv = { bench_conv, (void *) password };
+        PamAnswer answer = { .password = password };
+        struct pam_conv conv = { pam_answer_conv, &answer };
         pam_handle_t *pamh = NULL;
         uint64_t t0 = now_usec(), t1;
         int r;

@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pam-answer.h"
+
 #define WARMUP_ROUNDS 3
 
 /* With AddressSanitizer malloc is its own, and mallinfo2() says nothing. */
@@ -32,37 +34,9 @@ static size_t allocated(void) {
         return mallinfo2().uordblks;
 }
 
-typedef struct Conv {
-        const char *password;
-        char notice[512];
-} Conv;
-
-static int conv(int n, const struct pam_message **msg, struct pam_response **ret, void *userdata) {
-        Conv *c = userdata;
-        struct pam_response *resp;
-
-        if (n <= 0 || n > PAM_MAX_NUM_MSG)
-                return PAM_CONV_ERR;
-        resp = calloc((size_t) n, sizeof *resp);
-        if (!resp)
-                return PAM_BUF_ERR;
-        for (int i = 0; i < n; i++)
-                if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF) {
-                        resp[i].resp = strdup(c->password);
-                        if (!resp[i].resp) {
-                                for (int k = 0; k < i; k++)
-                                        free(resp[k].resp);
-                                free(resp);
-                                return PAM_BUF_ERR;
-                        }
-                } else if (msg[i]->msg_style == PAM_ERROR_MSG)
-                        snprintf(c->notice, sizeof c->notice, "%s", msg[i]->msg);
-        *ret = resp;
-        return PAM_SUCCESS;
-}
-
-static int round_once(const char *confdir, const char *service, const char *user, const char *lang, Conv *c) {
-        struct pam_conv pc = { conv, c };
+static int round_once(const char *confdir, const char *service, const char *user, const char *lang,
+                      PamAnswer *a) {
+        struct pam_conv pc = { pam_answer_conv, a };
         pam_handle_t *h = NULL;
         int r, ok = 0;
 
@@ -77,8 +51,8 @@ static int round_once(const char *confdir, const char *service, const char *user
 }
 
 int main(int argc, char **argv) {
-        char password[256], lang[128];
-        Conv c = { .password = password };
+        char password[256], lang[128], notice[512] = "";
+        PamAnswer a = { .password = password, .notice = notice, .notice_size = sizeof notice };
         size_t before, after;
         unsigned long rounds;
         char *end;
@@ -94,14 +68,14 @@ int main(int argc, char **argv) {
         snprintf(lang, sizeof lang, "LANG=%s", argv[4]);
 
         for (unsigned i = 0; i < WARMUP_ROUNDS; i++)
-                if (round_once(argv[1], argv[2], argv[3], lang, &c) < 0)
+                if (round_once(argv[1], argv[2], argv[3], lang, &a) < 0)
                         return fprintf(stderr, "warm-up round %u failed\n", i + 1), 1;
         before = allocated();
         for (unsigned long i = 0; i < rounds; i++)
-                if (round_once(argv[1], argv[2], argv[3], lang, &c) < 0)
+                if (round_once(argv[1], argv[2], argv[3], lang, &a) < 0)
                         return fprintf(stderr, "round %lu failed\n", i + 1), 1;
         after = allocated();
         explicit_bzero(password, sizeof password);
-        printf("bytes_per_round=%ld notice=%s\n", ((long) after - (long) before) / (long) rounds, c.notice);
+        printf("bytes_per_round=%ld notice=%s\n", ((long) after - (long) before) / (long) rounds, notice);
         return 0;
 }
