@@ -332,8 +332,15 @@ static int parse_argv(Ctl *c, int argc, char **argv, bool *help) {
                 case ARG_ID:         c->seen |= OPT_ID; c->id = optarg; break;
                 case ARG_METHOD:     c->seen |= OPT_METHOD; c->method = optarg; break;
                 default:
-                        /* Unknown, or missing its argument. */
-                        return ctl_usage_error("invalid option '%s'", argv[optind - 1]);
+                        /* Unknown, or missing its argument. In a cluster
+                         * ("-Xy…") optind may still point at it, so name the
+                         * letter getopt stopped at; a long option is the
+                         * word before optind. */
+                        if (optopt > 0 && optopt < 0x80)
+                                return ctl_usage_error("invalid option '-%c' (an argument that begins "
+                                                       "with '-' goes after '--')", optopt);
+                        return ctl_usage_error("invalid option '%s' (an argument that begins "
+                                               "with '-' goes after '--')", argv[optind - 1]);
                 }
         return -1;
 }

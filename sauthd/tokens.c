@@ -9,9 +9,14 @@
 void token_new(char text[static TOKEN_TEXT_MAX]) {
         unsigned char raw[TOKEN_BYTES];
 
-        randombytes_buf(raw, sizeof raw);
-        sodium_bin2base64(text, TOKEN_TEXT_MAX, raw, sizeof raw,
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+        /* People paste these into command lines (sauthctl oauth-callback,
+         * scripts), where a leading '-' reads as an option: one token in 64
+         * would. Drawing again costs under 0.03 bits of 256. */
+        do {
+                randombytes_buf(raw, sizeof raw);
+                sodium_bin2base64(text, TOKEN_TEXT_MAX, raw, sizeof raw,
+                                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+        } while (text[0] == '-');
         sodium_memzero(raw, sizeof raw);
 }
 

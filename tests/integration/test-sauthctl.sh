@@ -441,6 +441,15 @@ test_usage() {
         done
         ctl "" passwd alice --uid x; expect_rc 2 "USER and --uid"
         ctl "" passwd --token --old; expect_rc 2 "--token and --old"
+        # A code or state from elsewhere may begin with '-': the message
+        # names what getopt saw and says how to pass it; after '--' it is
+        # an argument, and sauthctl goes on to call sauthd (not started in
+        # this case: 3, unreachable).
+        ctl "" oauth-callback web -Xcode state; expect_rc 2 "argument that looks like an option"
+        expect_match "$ERR" "invalid option '-X'.*'--'" "the option named, and the way out"
+        ctl "" oauth-callback web --xcode state; expect_rc 2 "argument that looks like a long option"
+        expect_match "$ERR" "invalid option '--xcode'" "the long option named"
+        ctl "" oauth-callback web -- -Xcode state; expect_rc 3 "an argument after --"
 
         ctl "" help; expect_rc 0 help
         local v

@@ -563,6 +563,12 @@ static void test_token_new(void **state) {
         assert_true(is_base64url(a));
         assert_true(is_base64url(b));
         assert_int_not_equal(sodium_memcmp(a, b, 43), 0);
+        /* Never one a command line would take for an option: without the
+         * redraw, 4096 tokens all pass with a chance of (63/64)^4096. */
+        for (int i = 0; i < 4096; i++) {
+                token_new(a);
+                assert_int_not_equal(a[0], '-');
+        }
         sodium_memzero(a, sizeof a);
         sodium_memzero(b, sizeof b);
 }
