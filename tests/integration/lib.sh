@@ -43,6 +43,19 @@ note() {
 
 # ---------------------------------------------------------------- lifecycle
 
+# sa_stop_extra PID — stops a helper started into EXTRA_PIDS, waits for it,
+# and forgets it, so the clean-up never signals a pid that may be reused.
+sa_stop_extra() {
+        local stop=$1 keep=() pid
+        [ -n "$stop" ] || return 0
+        kill "$stop" 2>/dev/null || true
+        wait "$stop" 2>/dev/null || true
+        for pid in "${EXTRA_PIDS[@]}"; do
+                [ "$pid" = "$stop" ] || keep+=("$pid")
+        done
+        EXTRA_PIDS=("${keep[@]}")
+}
+
 sa_cleanup() {
         local rc=$?
         # EXTRA_PIDS holds the helpers' children too: the SMTP sink, the

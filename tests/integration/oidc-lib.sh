@@ -86,14 +86,7 @@ oidc_start() {
 }
 
 oidc_stop() {
-        [ -n "$OIDC_PID" ] || return 0
-        kill "$OIDC_PID" 2>/dev/null || true
-        wait "$OIDC_PID" 2>/dev/null || true
-        local keep=() pid
-        for pid in "${EXTRA_PIDS[@]}"; do
-                [ "$pid" = "$OIDC_PID" ] || keep+=("$pid")
-        done
-        EXTRA_PIDS=("${keep[@]}")
+        sa_stop_extra "$OIDC_PID"
         OIDC_PID=""
 }
 

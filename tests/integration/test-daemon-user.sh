@@ -69,8 +69,7 @@ du_start_fake_as() {
 }
 
 du_stop_fake() {
-        kill "$FAKE_PID"
-        wait "$FAKE_PID" || true
+        sa_stop_extra "$FAKE_PID"
         FAKE_PID=""
 }
 

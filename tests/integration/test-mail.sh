@@ -34,13 +34,7 @@ ml_start_sink() {
 # Stops the sink and forgets it, so the harness does not signal a pid that
 # may be reused.
 ml_stop_sink() {
-        kill "$SINK_PID"
-        wait "$SINK_PID" || true
-        local keep=() pid
-        for pid in "${EXTRA_PIDS[@]}"; do
-                [ "$pid" = "$SINK_PID" ] || keep+=("$pid")
-        done
-        EXTRA_PIDS=("${keep[@]}")
+        sa_stop_extra "$SINK_PID"
         SINK_PID=""
 }
 
