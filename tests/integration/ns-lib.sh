@@ -10,6 +10,10 @@
 #               successful logins never reach the machine's files
 #   /etc/passwd, /etc/group  with NS_FILES=1 only, the test's $T/passwd and
 #               $T/group (see ns_cmd)
+#   /run/dbus/system_bus_socket  with NS_SYSTEM_BUS=1 only, the test's bus
+#               socket, for a module line without bus= (a packaged profile)
+#   /var/cache/debconf  with NS_DEBCONF=DIR only, DIR: a copy of the
+#               machine's debconf database, for pam-auth-update to write
 #
 # The mounts end with the last process of the namespace. Source it after
 # lib.sh, once sa_prepare has made $T.
@@ -67,11 +71,19 @@ ns_cmd() {
                         mount --bind "$SA_NS_PASSWD" /etc/passwd
                         mount --bind "$SA_NS_GROUP" /etc/group
                 fi
-                unset SA_NS_PAMD SA_NS_FILES SA_NS_PASSWD SA_NS_GROUP
+                if [ -n "$SA_NS_BUS_SOCKET" ]; then
+                        mkdir -m 755 /run/dbus
+                        ln -s "$SA_NS_BUS_SOCKET" /run/dbus/system_bus_socket
+                fi
+                [ -z "$SA_NS_DEBCONF" ] || mount --bind "$SA_NS_DEBCONF" /var/cache/debconf
+                unset SA_NS_PAMD SA_NS_FILES SA_NS_PASSWD SA_NS_GROUP SA_NS_BUS_SOCKET SA_NS_DEBCONF
                 exec "$@"'
+        local bus_socket=""
         [ -d "$T/etc-pam.d" ] || fail "ns_cmd: no PAM files (ns_pam_file)"
+        [ "${NS_SYSTEM_BUS:-0}" = 0 ] || bus_socket=${BUS_ADDRESS#unix:path=}
         NS_CMD=(env SA_NS_PAMD="$T/etc-pam.d" SA_NS_FILES="${NS_FILES:-0}" SA_NS_PASSWD="$T/passwd"
-                SA_NS_GROUP="$T/group" unshare --mount --propagation private -- bash -c "$setup" sa-ns)
+                SA_NS_GROUP="$T/group" SA_NS_BUS_SOCKET="$bus_socket" SA_NS_DEBCONF="${NS_DEBCONF:-}"
+                unshare --mount --propagation private -- bash -c "$setup" sa-ns)
 }
 
 ns_preload() {

@@ -161,4 +161,82 @@ test_passwd_wrong_old_password() {
         no_secret_logged
 }
 
+# ---------------------------------------------------------------- the profile
+
+# The packaged pam-auth-update profile, wired in by the real pam-auth-update
+# as an administrator would (`pam-auth-update --enable sessionauth`), then
+# used by Debian's own su and passwd files through the common-* files it
+# wrote. It runs on copies: the machine's /etc/pam.d and pam-configs under
+# $T/pau (its --root), its debconf database bound over /var/cache/debconf
+# in the namespace. The module line has no bus=: the namespace's
+# /run/dbus/system_bus_socket is the test's bus. alice and bob have no Unix
+# password ('*'), so pam_unix, first in the stack, refuses them and the
+# module's try_first_pass takes the password it read.
+pau_setup() {
+        su_setup
+        sed -i -E 's#^(alice|bob):x:#\1:*:#' "$T/passwd"
+        local root=$T/pau
+        mkdir -p "$root/usr/share" "$root/var/lib/pam" "$root/etc"
+        rm -rf "$T/etc-pam.d"
+        cp -a /etc/pam.d "$T/etc-pam.d"
+        ln -s "$T/etc-pam.d" "$root/etc/pam.d"
+        cp -a /usr/share/pam-configs "$root/usr/share/pam-configs"
+        # The profile meson configured, pointing at the module under test.
+        sed "s#[^[:space:]]*/pam_sessionauth\.so#$PAM_MODULE#" \
+                "$BUILD_DIR/sauthd/data/sessionauth" > "$root/usr/share/pam-configs/sessionauth"
+        cp -a /var/cache/debconf "$T/debconf"
+        NS_SYSTEM_BUS=1
+        NS_DEBCONF="$T/debconf"
+        ns_cmd
+        DEBIAN_FRONTEND=noninteractive "${NS_CMD[@]}" pam-auth-update --root "$root" --force \
+                --enable sessionauth < /dev/null > "$T/pau.log" 2>&1 ||
+                fail "pam-auth-update: $(cat "$T/pau.log")"
+        local f
+        for f in auth account password session; do
+                grep -q "^$f.*$PAM_MODULE .*unavail=ignore" "$T/etc-pam.d/common-$f" ||
+                        fail "common-$f has no module line: $(grep -v '^#' "$T/etc-pam.d/common-$f")"
+        done
+        grep -q "^Value: .*sessionauth" "$T/debconf/config.dat" || fail "the profile is not recorded as enabled"
+        chmod 755 "$T/etc-pam.d"
+}
+
+test_pam_auth_update_su() {
+        pau_setup
+        # pam_unix's line jumps over the module's on success, the module's
+        # over pam_deny: a sauthd password opens su.
+        expect_match "$(grep -v '^#' "$T/etc-pam.d/common-auth")" \
+                "success=2 default=ignore\][[:space:]]+pam_unix.so" "pam_unix first, jumping past the module"
+        sa_user alice "$PW1" > /dev/null
+        pty_plan $BOB su alice -c 'id -u' -- "$(step 'Password: ?' "$PW1")"
+        pty_run
+        expect_pty_rc 0
+        expect_match "$PTY_OUT" "^$ALICE\\s*\$" "id -u as alice"
+        expect_match "$(cat "$T/sauthd.log")" "SAUTH_EVENT=login .*SAUTH_RESULT=ok.*SAUTH_SERVICE=su" "audit of the login"
+        expect_match "$(cat "$T/sauthd.log")" "SAUTH_EVENT=logout .*SAUTH_RESULT=ok" "session closed through common-session"
+
+        pty_plan $BOB su alice -c 'id -u' -- "$(step 'Password: ?' "$PW_WRONG")"
+        pty_run
+        expect_pty_rc 1
+        expect_match "$PTY_OUT" "su: Authentication failure" "su's message"
+        expect_match "$(cat "$T/sauthd.log")" "SAUTH_EVENT=login .*SAUTH_RESULT=failed.*SAUTH_SERVICE=su" "audit of the failure"
+        no_secret_logged
+}
+
+# Debian's passwd file through common-password: pam_unix cannot change
+# alice's password and lets the module do it with the passwords it read.
+test_pam_auth_update_passwd() {
+        pau_setup
+        sa_user alice "$PW1" > /dev/null
+        pty_plan $ALICE passwd -- \
+                "$(step 'Current password: ?' "$PW1")" \
+                "$(step 'New password: ?' "$PW2")" \
+                "$(step 'Retype new password: ?' "$PW2")"
+        pty_run
+        expect_pty_rc 0
+        expect_match "$PTY_OUT" "password updated successfully" "passwd's message"
+        sa_login alice "$PW2" > /dev/null
+        expect_eq "$(sa_error AccountLogin alice "$PW1" local '{}')" InvalidCredentials "the old password"
+        no_secret_logged
+}
+
 sa_main "$@"
