@@ -849,7 +849,17 @@ static SauthStatus op_resolve(OAuthOp *op, StoreAccount **ret, const char **ret_
                 *ret_reason = "email_invalid";
                 return SAUTH_E_INVALID_CREDENTIALS;
         }
+        /* The person whose identity it is, else the one person who
+         * confirmed it as another contact. */
         r = store_account_by_identity(op->o->m->store, identity, &a);
+        if (r == -ENOENT)
+                r = store_account_by_contact(op->o->m->store, identity, &a);
+        if (r == -ENOTUNIQ) {
+                log_warning("provider %s: identity is a confirmed contact of several people: refused",
+                            op->p->cfg->name);
+                *ret_reason = "identity_ambiguous";
+                return SAUTH_E_INVALID_CREDENTIALS;
+        }
         if (r == -ENOENT) {
                 s = op_external(op, identity, &a, ret_reason, ret_message);
                 if (s != SAUTH_OK)

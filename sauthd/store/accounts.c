@@ -97,6 +97,35 @@ int store_account_by_identity(Store *s, const char *identity, StoreAccount **ret
         return store_account_lookup(s, STORE_ACCOUNT_SELECT "p.identity = ?", identity, ret);
 }
 
+int store_account_by_contact(Store *s, const char *info, StoreAccount **ret) {
+        _cleanup_(store_account_freep) StoreAccount *a = NULL;
+        _cleanup_cursor_ StoreCursor q = {};
+        int r;
+
+        if (!s || !info || !ret)
+                return -EINVAL;
+        r = store_query(s, &q, STORE_ACCOUNT_SELECT
+                        "a.uid IN (SELECT c.uid FROM contacts c WHERE c.type = 'email'"
+                        " AND c.info = ? AND c.status = 'active')"
+                        " ORDER BY a.uid LIMIT 2", "s", info);
+        if (r < 0)
+                return r;
+        r = store_step(s, &q);
+        if (r <= 0)
+                return r < 0 ? r : -ENOENT;
+        r = store_account_read(&q, &a);
+        if (r < 0)
+                return r;
+        r = store_step(s, &q);
+        if (r != 0)
+                return r < 0 ? r : -ENOTUNIQ;
+        /* The contact that matched is confirmed, whatever became of the
+         * identity's own. */
+        a->contact_confirmed = true;
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
 static int store_account_insert(Store *s, const char *account_id, const char *uid,
                                 const char *username, int64_t now) {
         int r;

@@ -148,6 +148,11 @@ static const char *const store_migrations[] = {
         " public_key TEXT NOT NULL,"
         " created BIGINT NOT NULL,"
         " not_after BIGINT NOT NULL DEFAULT 0);",
+
+        /* 7: an OAuth identity that is no one's primary identity is looked
+         * up among the confirmed contacts; without an index every unknown
+         * identity a provider sends would scan them all. */
+        "CREATE INDEX contacts_info ON contacts(info);",
 };
 
 _Static_assert(ELEMENTSOF(store_migrations) == STORE_SCHEMA_VERSION,

@@ -23,7 +23,7 @@
  * included (logged without values).
  */
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 typedef struct Store Store;
 
@@ -105,6 +105,10 @@ int store_account_by_username(Store *s, const char *username, StoreAccount **ret
 int store_account_by_uid(Store *s, const char *uid, StoreAccount **ret);
 /* By normalised identity (people.identity). */
 int store_account_by_identity(Store *s, const char *identity, StoreAccount **ret);
+/* By a confirmed email contact other than the identity: -ENOENT if no
+ * person has it, -ENOTUNIQ if more than one does (which one is meant
+ * cannot be told, so none is). */
+int store_account_by_contact(Store *s, const char *info, StoreAccount **ret);
 
 /* ---- the mail outbox (outbox.c) ---- */
 

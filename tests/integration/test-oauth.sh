@@ -212,6 +212,32 @@ test_device_unconfirmed_identity_refused() {
         expect_eq "$(device_login_error_as alice alice)" InvalidCredentials "unconfirmed contact"
 }
 
+# An identity that is no one's primary one maps through a confirmed
+# secondary contact (the provider's stranger@example.net, given to alice
+# here in the store: no method adds contacts yet): not while unconfirmed,
+# and not when two people confirmed it, which would let either be taken
+# for the other.
+test_device_secondary_contact() {
+        oauth_setup
+        local alice bob out
+        alice=$(sa_user alice "$PW")
+        sa_sql "INSERT INTO contacts (id, uid, type, info, status, created)
+                VALUES ('x-00000000000000a1', '$alice', 'email', 'stranger@example.net', 'unconfirmed', 0)"
+        expect_eq "$(device_login_error_as alice stranger)" InvalidCredentials "an unconfirmed contact"
+        sa_sql "UPDATE contacts SET status = 'active' WHERE id = 'x-00000000000000a1'"
+        out=$(device_login_as alice stranger)
+        expect_eq "$(jget status <<<"$out")" complete "a confirmed contact"
+        expect_eq "$(jget username <<<"$out")" alice "its account"
+        # The contact maps to alice, whoever asks.
+        expect_eq "$(device_login_error_as bob stranger)" InvalidCredentials "asked as another user"
+
+        bob=$(sa_user bob "$PW")
+        sa_sql "INSERT INTO contacts (id, uid, type, info, status, created)
+                VALUES ('x-00000000000000b1', '$bob', 'email', 'stranger@example.net', 'active', 0)"
+        expect_eq "$(device_login_error_as alice stranger)" InvalidCredentials "a contact two people confirmed"
+        expect_match "$(cat "$T/sauthd.log")" "confirmed contact of several people" "the refusal logged"
+}
+
 # ---------------------------------------------------------------- [login] external
 
 # device_login_as USER ACCOUNT — a device login for USER ("" for none)

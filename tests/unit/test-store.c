@@ -403,6 +403,40 @@ static void test_register_lookup(void **state) {
         assert_int_equal(n, 0);
 }
 
+/* A confirmed contact other than the identity finds its person's account;
+ * an unconfirmed one does not; one that two people confirmed finds none. */
+static void test_account_by_contact(void **state) {
+        _cleanup_(store_closep) Store *s = NULL;
+        _cleanup_(store_ids_done) StoreIds alice = {}, bob = {};
+        char path[PATH_MAX], t[65], sql[256];
+        StoreAccount *a = NULL;
+
+        s = open_new("contact", path);
+        do_register(s, "alice", "alice@example.org", tok(t, 1), &alice);
+        do_register(s, "bob", "bob@example.org", tok(t, 2), &bob);
+        assert_int_equal(store_account_by_contact(s, "alice.work@example.com", &a), -ENOENT);
+
+        snprintf(sql, sizeof sql, "INSERT INTO contacts (id, uid, type, info, status, created)"
+                 " VALUES ('x-00000000000000a1', '%s', 'email', 'alice.work@example.com', 'unconfirmed', 1)",
+                 alice.uid);
+        raw_exec(path, sql);
+        assert_int_equal(store_account_by_contact(s, "alice.work@example.com", &a), -ENOENT);
+        raw_exec(path, "UPDATE contacts SET status = 'active' WHERE id = 'x-00000000000000a1'");
+        assert_int_equal(store_account_by_contact(s, "alice.work@example.com", &a), 0);
+        assert_string_equal(a->username, "alice");
+        assert_string_equal(a->identity, "alice@example.org");
+        assert_true(a->contact_confirmed);
+        store_account_free(a);
+        a = NULL;
+
+        snprintf(sql, sizeof sql, "INSERT INTO contacts (id, uid, type, info, status, created)"
+                 " VALUES ('x-00000000000000b1', '%s', 'email', 'alice.work@example.com', 'active', 1)",
+                 bob.uid);
+        raw_exec(path, sql);
+        assert_int_equal(store_account_by_contact(s, "alice.work@example.com", &a), -ENOTUNIQ);
+        assert_null(a);
+}
+
 static void assert_row_counts(const char *path, int64_t n) {
         assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM people"), n);
         assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM contacts"), n);
@@ -1380,6 +1414,7 @@ int main(void) {
                 cmocka_unit_test(test_refuse_writable),
                 cmocka_unit_test(test_tighten_readable),
                 cmocka_unit_test(test_register_lookup),
+                cmocka_unit_test(test_account_by_contact),
                 cmocka_unit_test(test_register_duplicates),
                 cmocka_unit_test(test_account_add),
                 cmocka_unit_test(test_token_check),
