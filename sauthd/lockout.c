@@ -274,8 +274,12 @@ LockoutVerdict lockout_check(Manager *m, const LockoutSource *src, const char *n
                 return LOCKOUT_RATE_LIMITED;
         /* A held account first tries to write what is pending (and is
          * released when that works), before the lock is looked at. */
-        if (a)
-                return lockout_held(m, a, now) || account_locked(m, a, now) ? LOCKOUT_LOCKED : LOCKOUT_OPEN;
+        if (a && (lockout_held(m, a, now) || account_locked(m, a, now)))
+                return LOCKOUT_LOCKED;
+        if (a && a->password_hash)
+                return LOCKOUT_OPEN;
+        /* No account, or one with no password yet (no password can let
+         * it in): counted by name in memory, so the two lock alike. */
         e = failtable_get(m->fail_unknown, name, "", now, window, false);
         return e && e->until > now ? LOCKOUT_LOCKED : LOCKOUT_OPEN;
 }
@@ -337,7 +341,8 @@ uint64_t lockout_failure(Manager *m, const LockoutSource *src, const char *name,
                         e->strikes++;
         } else if (a && a->password_hash)
                 lockout_pending_add(m, a);
-        else if (!a) {
+        else {
+                /* As lockout_check(): no password, counted like no account. */
                 e = failtable_get(m->fail_unknown, name, "", now, window, true);
                 (void) lockout_count(e, c->deny, c->unlock_time, now);
         }

@@ -460,6 +460,12 @@ test_unknown_users_lock() {
                 sa_error AccountLogin "$name" wrong local '@a{sv} {}' > /dev/null
                 expect_eq "$(sa_error AccountLogin "$name" wrong local '@a{sv} {}')" AccountLocked "$name, root"
         done
+        # Registered, no password yet (the confirmation not used): a PAM
+        # stack must not tell it from an unknown name by its lock.
+        sa_register carol > /dev/null
+        sa_error AccountLogin carol wrong local '@a{sv} {}' > /dev/null
+        sa_error AccountLogin carol wrong local '@a{sv} {}' > /dev/null
+        expect_eq "$(sa_error AccountLogin carol wrong local '@a{sv} {}')" AccountLocked "carol (no password yet), root"
         for name in bob ghost2; do
                 sa_error_as 4243 AccountLogin "$name" wrong local '@a{sv} {}' > /dev/null
                 sa_error_as 4243 AccountLogin "$name" wrong local '@a{sv} {}' > /dev/null

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -18,6 +19,7 @@
 #include <sodium.h>
 #include <systemd/sd-event.h>
 
+#include "failtable.h"
 #include "hash.h"
 #include "identity.h"
 #include "pool.h"
@@ -288,6 +290,109 @@ static void test_pool_first_worker_kept(void **state) {
         check_job(&busy);
         check_job(&other);
         assert_int_equal(busy.nice, base + 3 > 19 ? 19 : base + 3);
+        gate_destroy(&g);
+}
+
+/* The order in which a one-worker pool ran its jobs, recorded by work(). */
+typedef struct RunOrder {
+        pthread_mutex_t lock;
+        unsigned n;
+        unsigned ran[16];       /* job ids, in the order work() ran */
+} RunOrder;
+
+typedef struct OrderJob {
+        Job job;                /* gate, done count */
+        unsigned id;
+        RunOrder *order;
+} OrderJob;
+
+static void order_work(void *userdata) {
+        OrderJob *o = userdata;
+
+        pthread_mutex_lock(&o->order->lock);
+        if (o->order->n < ELEMENTSOF(o->order->ran))
+                o->order->ran[o->order->n] = o->id;
+        o->order->n++;
+        pthread_mutex_unlock(&o->order->lock);
+        job_work(&o->job);
+}
+
+static void order_done(void *userdata) {
+        job_done(&((OrderJob *) userdata)->job);
+}
+
+/* One worker, none kept for "first" jobs: while a gated job holds the
+ * worker, uid 1000 queues three jobs, then uid 1001 three, then an admin
+ * caller one. The admin job runs next, ahead of everything queued before
+ * it; then the uids take turns, one job each, each uid's own jobs in the
+ * order queued. A FIFO pool would run 1000, 1000, 1000, 1001, ... and the
+ * admin job last. */
+static void test_pool_admin_first_then_round_robin(void **state) {
+        enum { GATED = 0, ADMIN = 99, UID_A = 1000, UID_B = 1001, PER_UID = 3 };
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        Pool *p = NULL;
+        OrderJob gated, admin, a[PER_UID], b[PER_UID];
+        RunOrder order = {};
+        unsigned done = 0, n_jobs = 2 + 2 * PER_UID;
+        /* Job ids: UID_A * 10 + i and UID_B * 10 + i for the i-th of each. */
+        const unsigned want[] = { GATED, ADMIN, UID_A * 10 + 0, UID_B * 10 + 0, UID_A * 10 + 1,
+                                  UID_B * 10 + 1, UID_A * 10 + 2, UID_B * 10 + 2 };
+        Gate g;
+
+        assert_int_equal(ELEMENTSOF(want), n_jobs);
+        assert_int_equal(pthread_mutex_init(&order.lock, NULL), 0);
+        gate_init(&g, 0);
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(pool_new_full(e, "test", 1, 0, 0, n_jobs, &p), 0);
+        assert_int_equal(pool_workers(p), 1);
+
+        /* The worker is held at the gate before anything else is queued. */
+        gated = (OrderJob) { .job = { .gate = &g, .done_count = &done }, .id = GATED, .order = &order };
+        assert_int_equal(pool_submit_for(p, false, 7, order_work, order_done, &gated), 0);
+        assert_true(gate_wait_arrived(&g, 1));
+
+        for (unsigned i = 0; i < PER_UID; i++) {
+                a[i] = (OrderJob) { .job = { .done_count = &done }, .id = UID_A * 10 + i, .order = &order };
+                assert_int_equal(pool_submit_for(p, false, UID_A, order_work, order_done, &a[i]), 0);
+        }
+        for (unsigned i = 0; i < PER_UID; i++) {
+                b[i] = (OrderJob) { .job = { .done_count = &done }, .id = UID_B * 10 + i, .order = &order };
+                assert_int_equal(pool_submit_for(p, false, UID_B, order_work, order_done, &b[i]), 0);
+        }
+        admin = (OrderJob) { .job = { .done_count = &done }, .id = ADMIN, .order = &order };
+        assert_int_equal(pool_submit_for(p, true, 0, order_work, order_done, &admin), 0);
+        assert_int_equal(pool_pending(p), n_jobs);
+
+        /* Nothing else ran while the worker was held. */
+        pthread_mutex_lock(&order.lock);
+        assert_int_equal(order.n, 1);
+        pthread_mutex_unlock(&order.lock);
+
+        gate_open(&g);
+        loop_until(e, &done, n_jobs);
+        pool_free(p);
+
+        pthread_mutex_lock(&order.lock);
+        assert_int_equal(order.n, n_jobs);
+        assert_int_equal(order.ran[0], GATED);
+        /* The admin job, queued last, ran right after the gated one. */
+        assert_int_equal(order.ran[1], ADMIN);
+        /* Then the uids alternated, never one uid twice in a row. */
+        for (unsigned i = 3; i < n_jobs; i++)
+                assert_int_not_equal(order.ran[i] / 10, order.ran[i - 1] / 10);
+        /* Exactly: 1000 first (it queued first), each uid in its own order. */
+        for (unsigned i = 0; i < n_jobs; i++)
+                assert_int_equal(order.ran[i], want[i]);
+        pthread_mutex_unlock(&order.lock);
+
+        assert_true(gated.job.passed);
+        check_job(&gated.job);
+        check_job(&admin.job);
+        for (unsigned i = 0; i < PER_UID; i++) {
+                check_job(&a[i].job);
+                check_job(&b[i].job);
+        }
+        pthread_mutex_destroy(&order.lock);
         gate_destroy(&g);
 }
 
@@ -831,6 +936,146 @@ static void test_template_name_valid(void **state) {
         assert_false(template_name_valid(name));
 }
 
+/* ---- failtable ---- */
+
+/* Counts one failure at t, as lockout_count() does. */
+static void ft_fail(FailEntry *e, int64_t t) {
+        assert_non_null(e);
+        e->failures++;
+        e->last = t;
+}
+
+/* How many of names[0..n) the table holds (a lookup that creates nothing),
+ * each a distinct entry of its set. */
+static unsigned ft_held(FailTable *t, char names[][16], unsigned n, int64_t now, int64_t window) {
+        FailEntry *seen[FAILTABLE_WAYS + 1];
+        unsigned held = 0;
+
+        for (unsigned i = 0; i < n; i++) {
+                FailEntry *e = failtable_get(t, names[i], "", now, window, false);
+
+                if (!e)
+                        continue;
+                for (unsigned j = 0; j < held && j < ELEMENTSOF(seen); j++)
+                        assert_ptr_not_equal(seen[j], e);
+                if (held < ELEMENTSOF(seen))
+                        seen[held] = e;
+                held++;
+        }
+        return held;
+}
+
+/* The table of unknown user names is bounded: with room for one set of
+ * FAILTABLE_WAYS entries, every name lands in that set. Filling it past
+ * that never holds more than FAILTABLE_WAYS names; a new name takes the
+ * least recently failed entry, or before that one whose window ran out;
+ * the names it did not take keep their counts. */
+static void test_failtable_bounded(void **state) {
+        enum { N = 64 };
+        const int64_t window = 900, t0 = 1700000000;
+        FailTable *t = NULL;
+        static char names[N][16];
+        int64_t model_last[N] = {};     /* last failure of the names held; 0: not held */
+        int64_t now = t0;
+        FailEntry *e;
+
+        for (unsigned i = 0; i < N; i++)
+                snprintf(names[i], sizeof names[i], "nouser%u", i);
+
+        /* Sizes round up to whole sets. */
+        assert_int_equal(failtable_new(1, &t), 0);
+        assert_int_equal(failtable_size(t), FAILTABLE_WAYS);
+        failtable_free(t);
+        assert_int_equal(failtable_new(FAILTABLE_WAYS + 1, &t), 0);
+        assert_int_equal(failtable_size(t), 2 * FAILTABLE_WAYS);
+        failtable_free(t);
+
+        assert_int_equal(failtable_new(FAILTABLE_WAYS, &t), 0);
+        assert_int_equal(failtable_size(t), FAILTABLE_WAYS);
+
+        /* Fill the set: name i fails i + 1 times, at t0 + i. */
+        for (unsigned i = 0; i < FAILTABLE_WAYS; i++) {
+                now = t0 + i;
+                assert_null(failtable_get(t, names[i], "", now, window, false));
+                for (unsigned k = 0; k <= i; k++)
+                        ft_fail(failtable_get(t, names[i], "", now, window, true), now);
+        }
+        assert_int_equal(ft_held(t, names, FAILTABLE_WAYS, now, window), FAILTABLE_WAYS);
+
+        /* Name 0 fails again: now name 1 is the least recently failed. */
+        now++;
+        ft_fail(failtable_get(t, names[0], "", now, window, true), now);
+
+        /* A new name takes name 1's entry, and only that one. */
+        now++;
+        e = failtable_get(t, names[FAILTABLE_WAYS], "", now, window, true);
+        assert_non_null(e);
+        assert_int_equal(e->failures, 0);
+        ft_fail(e, now);
+        assert_null(failtable_get(t, names[1], "", now, window, false));
+        assert_int_equal(ft_held(t, names, FAILTABLE_WAYS + 1, now, window), FAILTABLE_WAYS);
+        /* The others kept their counts. */
+        e = failtable_get(t, names[0], "", now, window, false);
+        assert_non_null(e);
+        assert_int_equal(e->failures, 2);
+        for (unsigned i = 2; i < FAILTABLE_WAYS; i++) {
+                e = failtable_get(t, names[i], "", now, window, false);
+                assert_non_null(e);
+                assert_int_equal(e->failures, i + 1);
+        }
+        assert_int_equal(failtable_get(t, names[FAILTABLE_WAYS], "", now, window, false)->failures, 1);
+
+        /* Many more names, one failure a second: never more than the bound
+         * held, and each new name takes the entry of the least recently
+         * failed one, checked against a model of the set. */
+        for (unsigned i = 0; i <= FAILTABLE_WAYS; i++)
+                model_last[i] = i == 1 ? 0 : failtable_get(t, names[i], "", now, window, false)->last;
+        for (unsigned i = FAILTABLE_WAYS + 1; i < N; i++) {
+                unsigned oldest = N;
+
+                for (unsigned j = 0; j < i; j++)
+                        if (model_last[j] != 0 && (oldest == N || model_last[j] < model_last[oldest]))
+                                oldest = j;
+                assert_true(oldest < N);
+                model_last[oldest] = 0;
+                now++;
+                ft_fail(failtable_get(t, names[i], "", now, window, true), now);
+                model_last[i] = now;
+                assert_int_equal(ft_held(t, names, N, now, window), FAILTABLE_WAYS);
+                for (unsigned j = 0; j < N; j++)
+                        assert_true((failtable_get(t, names[j], "", now, window, false) != NULL) ==
+                                    (model_last[j] != 0));
+        }
+        /* The last names held: name 0 went in its turn, after name 7. */
+        assert_null(failtable_get(t, names[0], "", now, window, false));
+        assert_non_null(failtable_get(t, names[N - 1], "", now, window, false));
+        failtable_free(t);
+
+        /* A name whose window ran out (and not blocked) goes before the
+         * least recently failed one: name 0's window began at t0, its last
+         * failure was late in it; names 1.. began later, name 1 failed
+         * least recently. Name 1 is entered first, so that it holds the
+         * set's first entry and name 0 does not. */
+        assert_int_equal(failtable_new(FAILTABLE_WAYS, &t), 0);
+        ft_fail(failtable_get(t, names[1], "", t0 + 1, window, true), t0 + 1);
+        ft_fail(failtable_get(t, names[0], "", t0, window, true), t0);
+        for (unsigned i = 2; i < FAILTABLE_WAYS; i++)
+                ft_fail(failtable_get(t, names[i], "", t0 + i, window, true), t0 + i);
+        ft_fail(failtable_get(t, names[0], "", t0 + window - 1, window, true), t0 + window - 1);
+        now = t0 + window + 1;
+        e = failtable_get(t, names[FAILTABLE_WAYS], "", now, window, true);
+        assert_non_null(e);
+        ft_fail(e, now);
+        assert_null(failtable_get(t, names[0], "", now, window, false));
+        for (unsigned i = 1; i < FAILTABLE_WAYS; i++) {
+                e = failtable_get(t, names[i], "", now, window, false);
+                assert_non_null(e);
+                assert_int_equal(e->failures, 1);
+        }
+        assert_int_equal(ft_held(t, names, FAILTABLE_WAYS + 1, now, window), FAILTABLE_WAYS);
+        failtable_free(t);
+}
+
 /* ---- ratelimit ---- */
 
 #define SEC 1000000ULL
@@ -947,6 +1192,7 @@ int main(void) {
                 cmocka_unit_test(test_pool_free_drains),
                 cmocka_unit_test(test_pool_idle),
                 cmocka_unit_test(test_pool_first_worker_kept),
+                cmocka_unit_test(test_pool_admin_first_then_round_robin),
                 cmocka_unit_test(test_pool_concurrent),
                 cmocka_unit_test(test_pool_submit_from_done),
                 cmocka_unit_test(test_pool_submit_during_free),
@@ -967,6 +1213,7 @@ int main(void) {
                 cmocka_unit_test(test_ratelimit_burst),
                 cmocka_unit_test(test_ratelimit_steady),
                 cmocka_unit_test(test_ratelimit_many_keys),
+                cmocka_unit_test(test_failtable_bounded),
         };
 
         if (sodium_init() < 0)
