@@ -179,17 +179,15 @@ sa_start_bus() {
         fail "dbus-daemon did not start"
 }
 
-# A service folder in the bus config with an activation file for sauthd
-# whose Exec= fails, as the shipped one does without systemd: with sauthd
-# not running, dbus-daemon tries to start it and answers a
+# A service folder in the bus config holding the activation file the build
+# ships (Exec=/bin/false: activation is systemd's): with sauthd not
+# running, dbus-daemon tries to start it and answers a
 # org.freedesktop.DBus.Error.Spawn.* error. Call before sa_start_bus.
 sa_bus_failing_activation() {
         mkdir -p "$T/services"
-        cat > "$T/services/$BUS_NAME.service" <<SVC
-[D-BUS Service]
-Name=$BUS_NAME
-Exec=/bin/false
-SVC
+        cp "$BUILD_DIR/sauthd/data/$BUS_NAME.service" "$T/services/$BUS_NAME.service"
+        grep -qxF "Exec=/bin/false" "$T/services/$BUS_NAME.service" ||
+                fail "the shipped activation file starts something: $(grep '^Exec=' "$T/services/$BUS_NAME.service")"
         sed -i "s|</busconfig>|  <servicedir>$T/services</servicedir>\n</busconfig>|" "$T/bus.conf"
 }
 

@@ -124,6 +124,25 @@ inst_check_tree() {
         [ "$P" = /usr ] || ref=$module
         expect_match "$(grep -P '^\t' "$D$prof")" "^	\[[^]]+\]	$ref " "profile module lines"
         [ "$(grep -cP "^\t.*	\Q$ref\E " "$D$prof")" -eq 7 ] || fail "profile: not every stanza names $ref"
+
+        # The man pages, the completion and the translation.
+        local mandir page
+        mandir=$(inst_option mandir)
+        for page in man1/sauthctl.1 man5/sauthd.conf.5 man5/org.sessionauth.SessionAuth1.5 \
+                    man8/sauthd.8 man8/pam_sessionauth.8; do
+                expect_file "$P/$mandir/$page"
+        done
+        expect_file "$P/share/bash-completion/completions/sauthctl"
+        expect_file "$P/share/locale/de/LC_MESSAGES/sessionauth.mo"
+
+        # The paths built into the programs follow the prefix too.
+        local built
+        built=$(strings "$D$P/libexec/sauthd")
+        for c in "$etc/sauthd.conf" "$state/sauth.db" "$state/jwt.key" "$P/share/sauthd/templates" \
+                 "$P/share/locale"; do
+                grep -qxF -- "$c" <<<"$built" || fail "sauthd has no built-in $c"
+        done
+        grep -qxF -- "$P/share/locale" <<<"$(strings "$D$module")" || fail "the module's locale folder is not $P/share/locale"
 }
 
 # Full RELRO and BIND_NOW on the three programs.
@@ -187,6 +206,13 @@ test_prefix_opt() {
         # A path that starts at the root (not inside /opt/sauth/…).
         stale=$(grep -rIlP '(?<![\w.-])(/usr/(libexec|local|share/sauthd|share/dbus-1)|/var/lib/sauthd|/etc/sauthd)' "$D" || true)
         [ -z "$stale" ] || fail "paths of another prefix in: $stale"
+        # The programs too (grep -I skips binaries): their strings.
+        local prog
+        for prog in "$D/opt/sauth/libexec/sauthd" "$D/opt/sauth/bin/sauthctl" \
+                    "$(find "$D" -name pam_sessionauth.so)"; do
+                stale=$(strings "$prog" | grep -P '^(/usr/(libexec|local|share)|/var/lib/sauthd|/etc/sauthd)' || true)
+                [ -z "$stale" ] || fail "${prog#"$D"} has paths of another prefix: $stale"
+        done
         inst_check_relro
         inst_check_reinstall /opt/sauth/etc/sauthd
         inst_check_unit
