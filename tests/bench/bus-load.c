@@ -24,6 +24,16 @@
  *   bus-load --address ADDR logins --user NAME [--count N] [--concurrency C]
  *       N logins, C in flight at once; reports the wall time and rate.
  *
+ *   bus-load --address ADDR flood --method NAME[,NAME...] --user NAME
+ *            [--connections N] [--depth D] [--seconds S]
+ *       A flood as one uid can make it: N connections at once, connection
+ *       i calling method i mod the list, each keeping D calls in flight
+ *       for S seconds. Besides the read-only ones, NAME may be
+ *       CheckPassword (of --user, the password from stdin), AccountLogin
+ *       (the same), Register (a new name each call) or ForgotPassword (of
+ *       --user). Reports, per method, calls, errors and how many of them
+ *       were LimitExceeded ("CheckPassword.limit_exceeded=...").
+ *
  * Secrets come on standard input, one per line, never in argv:
  *
  *   line 1  the password of --user (logins mode, --background-logins)
@@ -46,6 +56,7 @@
 #include <string.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
+#include <unistd.h>
 
 #include "sauth-names.h"
 #include "util.h"
@@ -54,6 +65,7 @@
 #define DEPTH_MAX 1024U
 #define KINDS_MAX 8U
 #define SLICES_MAX 1000U
+#define FLOOD_CONNECTIONS_MAX 64U
 #define SECRETS_MAX 3U          /* stdin lines: password, API key, session token */
 #define SECRET_MAX 4096U        /* bytes in one stdin line, far above any of them */
 
@@ -68,6 +80,9 @@ typedef enum CallKind {
         CALL_VERIFY_TOKEN,
         CALL_GET_ROLES,
         CALL_LOGIN,
+        CALL_CHECK_PASSWORD,
+        CALL_REGISTER,
+        CALL_FORGOT,
         _CALL_KIND_MAX,
 } CallKind;
 
@@ -80,6 +95,9 @@ static const char *const kind_names[_CALL_KIND_MAX] = {
         [CALL_VERIFY_TOKEN] = "VerifyToken",
         [CALL_GET_ROLES] = "GetRoles",
         [CALL_LOGIN] = "AccountLogin",
+        [CALL_CHECK_PASSWORD] = "CheckPassword",
+        [CALL_REGISTER] = "Register",
+        [CALL_FORGOT] = "ForgotPassword",
 };
 
 typedef struct Load Load;
@@ -95,6 +113,7 @@ typedef struct Stream {
         uint64_t sent;
         uint64_t done;
         uint64_t errors;
+        uint64_t limit_exceeded;        /* errors that were LimitExceeded */
         char first_error[128];
         bool measuring;                 /* counts and latencies kept only while set */
         uint64_t measured;
@@ -176,6 +195,33 @@ static int stream_new_message(Stream *s, sd_bus_message **ret) {
                         r = sd_bus_message_append(m, "sssa{sv}", s->load->user, s->load->password,
                                                   SAUTH_METHOD_LOCAL, 0);
                 break;
+        case CALL_CHECK_PASSWORD:
+                r = sd_bus_message_new_method_call(s->bus, &m, SAUTH_BUS_NAME, SAUTH_BUS_PATH,
+                                                   SAUTH_BUS_INTERFACE, "CheckPassword");
+                if (r >= 0)
+                        r = sd_bus_message_sensitive(m);
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "ss", s->load->user, s->load->password);
+                break;
+        case CALL_REGISTER: {
+                /* A name of its own for every call: "f" + pid + count. */
+                static unsigned long n;
+                char name[32], identity[64];
+
+                snprintf(name, sizeof name, "f%lx%lx", (unsigned long) getpid() & 0xffff, ++n);
+                snprintf(identity, sizeof identity, "%s@flood.example", name);
+                r = sd_bus_message_new_method_call(s->bus, &m, SAUTH_BUS_NAME, SAUTH_BUS_PATH,
+                                                   SAUTH_BUS_INTERFACE, "Register");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "sssss", identity, name, "Flood", "", "");
+                break;
+        }
+        case CALL_FORGOT:
+                r = sd_bus_message_new_method_call(s->bus, &m, SAUTH_BUS_NAME, SAUTH_BUS_PATH,
+                                                   SAUTH_BUS_INTERFACE, "ForgotPassword");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "sss", "", s->load->user, "");
+                break;
         default:
                 r = -EINVAL;
         }
@@ -236,6 +282,8 @@ static int stream_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret
 
         if (s->kind == CALL_LOGIN)
                 (void) sd_bus_message_sensitive(reply);  /* it carries a session token */
+        if (e && e->name && streq(e->name, SAUTH_ERROR_PREFIX "LimitExceeded"))
+                s->limit_exceeded++;
 
         s->in_flight--;
         s->done++;
@@ -337,6 +385,7 @@ static void stream_print(Stream *s, const char *prefix) {
                 printf(" %sfirst_error=%s", prefix, s->first_error);
 }
 
+
 typedef struct Options {
         const char *address;
         const char *mode;
@@ -351,6 +400,7 @@ typedef struct Options {
         unsigned warmup_ms;
         uint64_t count;
         unsigned concurrency;
+        unsigned connections;           /* flood mode */
         bool needs[SECRETS_MAX];        /* which stdin lines the run uses */
 } Options;
 
@@ -481,6 +531,58 @@ static int run_logins(const Options *o, Load *l) {
         return 0;
 }
 
+/* ---- flood mode ---- */
+
+static int run_flood(const Options *o, Load *l) {
+        sd_bus *buses[FLOOD_CONNECTIONS_MAX] = {};
+        Stream streams[FLOOD_CONNECTIONS_MAX] = {};
+        uint64_t stop = 0;
+        int r = 0;
+
+        for (unsigned i = 0; i < o->connections && r >= 0; i++) {
+                r = bus_open(o->address, l->event, &buses[i]);
+                if (r >= 0)
+                        streams[i] = (Stream) { .load = l, .bus = buses[i], .kind = o->kinds[i % o->n_kinds],
+                                                .depth = o->depth, .measuring = true };
+        }
+        if (r >= 0) {
+                stop = now_usec() + (uint64_t) (o->seconds * 1e6);
+                for (unsigned i = 0; i < o->connections && r >= 0; i++) {
+                        streams[i].stop_usec = stop;
+                        r = stream_fill(&streams[i]);
+                }
+        }
+        if (r >= 0)
+                r = load_run_until(l, stop);
+        for (unsigned i = 0; i < o->connections && r >= 0; i++)
+                r = stream_drain(&streams[i]);
+        if (r >= 0) {
+                printf("connections=%u depth=%u", o->connections, o->depth);
+                for (size_t k = 0; k < o->n_kinds; k++) {
+                        uint64_t calls = 0, errors = 0, limited = 0;
+                        const char *first = NULL;
+
+                        for (unsigned i = k; i < o->connections; i += (unsigned) o->n_kinds) {
+                                calls += streams[i].measured;
+                                errors += streams[i].errors;
+                                limited += streams[i].limit_exceeded;
+                                if (!first && streams[i].errors > 0)
+                                        first = streams[i].first_error;
+                        }
+                        printf(" %s.calls=%" PRIu64 " %s.errors=%" PRIu64 " %s.limit_exceeded=%" PRIu64,
+                               kind_names[o->kinds[k]], calls, kind_names[o->kinds[k]], errors,
+                               kind_names[o->kinds[k]], limited);
+                        if (first)
+                                printf(" %s.first_error=%s", kind_names[o->kinds[k]], first);
+                }
+                putchar('\n');
+        }
+        for (unsigned i = 0; i < o->connections; i++)
+                if (buses[i])
+                        sd_bus_flush_close_unref(buses[i]);
+        return r;
+}
+
 static int parse_kinds(const char *arg, Options *o) {
         _cleanup_free_ char *copy = strdup(arg);
         char *save = NULL;
@@ -491,10 +593,10 @@ static int parse_kinds(const char *arg, Options *o) {
         for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
                 CallKind k;
 
-                for (k = 0; k < CALL_LOGIN; k++)
+                for (k = 0; k < _CALL_KIND_MAX; k++)
                         if (streq(w, kind_names[k]))
                                 break;
-                if (k == CALL_LOGIN || o->n_kinds >= KINDS_MAX)
+                if (k == _CALL_KIND_MAX || o->n_kinds >= KINDS_MAX)
                         return -EINVAL;
                 o->kinds[o->n_kinds++] = k;
         }
@@ -514,13 +616,14 @@ static int parse_args(int argc, char *argv[], Options *o) {
                 { "warmup-ms", required_argument, NULL, 'w' },
                 { "count", required_argument, NULL, 'n' },
                 { "concurrency", required_argument, NULL, 'c' },
+                { "connections", required_argument, NULL, 'C' },
                 {}
         };
         bool needs_user = false;
         int c;
 
         *o = (Options) { .kinds = { CALL_METHODS }, .n_kinds = 1, .depth = 1, .seconds = 2.0, .slices = 1,
-                         .warmup_ms = 300, .count = 8, .concurrency = 8 };
+                         .warmup_ms = 300, .count = 8, .concurrency = 8, .connections = 4 };
         while ((c = getopt_long(argc, argv, "", longopts, NULL)) >= 0) {
                 switch (c) {
                 case 'a':
@@ -557,6 +660,9 @@ static int parse_args(int argc, char *argv[], Options *o) {
                 case 'c':
                         o->concurrency = (unsigned) strtoul(optarg, NULL, 10);
                         break;
+                case 'C':
+                        o->connections = (unsigned) strtoul(optarg, NULL, 10);
+                        break;
                 default:
                         return -EINVAL;
                 }
@@ -566,7 +672,8 @@ static int parse_args(int argc, char *argv[], Options *o) {
         o->mode = argv[optind];
         if (o->depth < 1 || o->depth > DEPTH_MAX || o->concurrency < 1 || o->concurrency > DEPTH_MAX ||
             o->background > DEPTH_MAX || o->count < 1 || o->count > 100000 || o->warmup_ms > 60000 ||
-            !(o->seconds > 0 && o->seconds <= 120) || o->slices < o->n_kinds || o->slices > SLICES_MAX)
+            !(o->seconds > 0 && o->seconds <= 120) || o->slices > SLICES_MAX ||
+            (streq(o->mode, "calls") && o->slices < o->n_kinds))
                 return -EINVAL;
 
         for (size_t i = 0; i < o->n_kinds; i++) {
@@ -578,6 +685,18 @@ static int parse_args(int argc, char *argv[], Options *o) {
                 o->needs[SECRET_PASSWORD] = true;
                 return o->user ? 0 : -EINVAL;
         }
+        if (streq(o->mode, "flood")) {
+                bool writes = false;
+
+                for (size_t i = 0; i < o->n_kinds; i++)
+                        writes = writes || o->kinds[i] == CALL_LOGIN || o->kinds[i] == CALL_CHECK_PASSWORD;
+                o->needs[SECRET_PASSWORD] = writes;
+                return o->user && o->connections >= o->n_kinds && o->connections <= FLOOD_CONNECTIONS_MAX ? 0 : -EINVAL;
+        }
+        /* The writing kinds are the flood's only. */
+        for (size_t i = 0; i < o->n_kinds; i++)
+                if (o->kinds[i] >= CALL_LOGIN)
+                        return -EINVAL;
         if (streq(o->mode, "calls")) {
                 o->needs[SECRET_PASSWORD] = o->background > 0;
                 return (needs_user || o->background > 0) && !o->user ? -EINVAL : 0;
@@ -645,7 +764,10 @@ int main(int argc, char *argv[]) {
                         "usage: bus-load --address ADDR calls --method NAME[,NAME...] [--depth D] [--seconds S]\n"
                         "                [--slices N] [--user NAME] [--background-logins K] [--warmup-ms MS]\n"
                         "       bus-load --address ADDR logins --user NAME [--count N] [--concurrency C]\n"
-                        "       NAME: Methods AccountStatus ApiAccess VerifyToken GetRoles (of --uid) Ping GetId\n"
+                        "       bus-load --address ADDR flood --method NAME[,NAME...] --user NAME [--connections N]\n"
+                        "                [--depth D] [--seconds S]\n"
+                        "       NAME: Methods AccountStatus ApiAccess VerifyToken GetRoles (of --uid) Ping GetId;\n"
+                        "             flood also AccountLogin CheckPassword Register ForgotPassword\n"
                         "       stdin: line 1 password (logins), 2 API key (ApiAccess), 3 session token (VerifyToken)\n");
                 return 2;
         }
@@ -667,7 +789,8 @@ int main(int argc, char *argv[]) {
         r = sd_event_new(&event);
         if (r >= 0) {
                 l.event = event;
-                r = streq(o.mode, "logins") ? run_logins(&o, &l) : run_calls(&o, &l);
+                r = streq(o.mode, "logins") ? run_logins(&o, &l) :
+                    streq(o.mode, "flood")  ? run_flood(&o, &l) : run_calls(&o, &l);
         }
         for (size_t i = 0; i < SECRETS_MAX; i++)
                 erase_and_free(secrets[i]);
