@@ -11,6 +11,8 @@
 #   pg_conninfo DB    writes $T/conninfo (mode 0600) for database DB, made if new
 #   pg_psql SQL       runs SQL on the test database, unaligned output
 #   pg_stop           fast shutdown, waits
+#   pg_down / pg_up   a restart: shut down (fast, waits), keeping the data
+#                     dir; start again on the same data dir and socket
 
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 PG_DIR=""
@@ -45,12 +47,17 @@ pg_start() {
         mkdir -m 700 "$PG_DIR"
         cp -a "$tpl/data" "$PG_DIR/data"
         chown -R 65534:65534 "$PG_DIR"
-        # fsync off: a test's database dies with its temp dir. The logs
-        # stay in the temp dir; statements are not logged.
+        pg_server_start || { PG_DIR=""; fail "PostgreSQL did not start"; }
+        PG_SOCKET_DIR=$PG_DIR
+}
+
+# The server on $PG_DIR, started and waited for (at most 60 s). fsync off:
+# a test's database dies with its temp dir. The log stays in the temp dir
+# (appended to on a restart); statements are not logged.
+pg_server_start() {
         "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 60 \
                 -o "-c listen_addresses= -k $PG_DIR -c fsync=off -c max_connections=200" start >/dev/null ||
-                { cat "$PG_DIR/log" >&2; PG_DIR=""; fail "PostgreSQL did not start"; }
-        PG_SOCKET_DIR=$PG_DIR
+                { tail -n 20 "$PG_DIR/log" >&2; return 1; }
 }
 
 # pg_freeze / pg_thaw — SIGSTOP / SIGCONT the server and its backends: a
@@ -74,6 +81,21 @@ pg_stop() {
         pg_thaw
         "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
         PG_DIR=""
+}
+
+# pg_down — a database that went away: a fast shutdown (every session cut,
+# the socket removed), waited for. The data dir stays, for pg_up.
+pg_down() {
+        [ -n "$PG_DIR" ] || fail "pg_down: no server"
+        pg_thaw
+        "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 60 stop >/dev/null ||
+                fail "PostgreSQL did not stop"
+}
+
+# pg_up — the server of pg_down back, on the same data dir and socket.
+pg_up() {
+        [ -n "$PG_DIR" ] || fail "pg_up: no server"
+        pg_server_start || fail "PostgreSQL did not start again"
 }
 
 # pg_psql [-d DB] SQL — as the superuser "sauth", on the Unix socket.
