@@ -33,7 +33,13 @@
 #   oidc_break ENDPOINT MODE [N]    the next N requests to ENDPOINT (discovery jwks
 #                                   token device_authorization userinfo
 #                                   authorization) answer MODE: 500 hang garbage
-#                                   html close
+#                                   html close big (1 MiB of JSON, no length)
+#                                   big_length (the same, length announced)
+#   oidc_requests ENDPOINT          requests to ENDPOINT so far (names as for
+#                                   oidc_break; broken ones count too)
+#   oidc_cache_control ENDPOINT [VALUE]  Cache-Control of discovery or jwks
+#                                   answers from now on (none: the library's,
+#                                   which sends none)
 #   oidc_reset                      forget all test state (breaks, flags, polls,
 #                                   accounts back to the defaults)
 #   oidc_add_account ID EMAIL [VERIFIED] [USERNAME]   add or replace an account
@@ -140,6 +146,14 @@ oidc_last_user_code() {
 
 oidc_break() {
         oidc_ctl break --data-urlencode "endpoint=$1" --data-urlencode "mode=$2" -d "count=${3:-1}" >/dev/null
+}
+
+oidc_requests() {
+        oidc_ctl requests | jq -r --arg e "$1" '.[$e] // 0'
+}
+
+oidc_cache_control() {
+        oidc_ctl cache_control --data-urlencode "endpoint=$1" --data-urlencode "value=${2:-}" >/dev/null
 }
 
 oidc_reset() {

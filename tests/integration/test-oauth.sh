@@ -674,4 +674,335 @@ test_sauthctl_login_url_and_callback() {
         expect_eq "$(jq -r '.username' <<<"$out")" alice "username"
 }
 
+# ---------------------------------------------------------------- PAM: new code, prompt=auto
+
+# Milliseconds of the wall clock, for timing a call.
+now_ms() {
+        echo $(( $(date +%s%N) / 1000000 ))
+}
+
+# wait_new_user_code OLD — waits (bounded, 10 s) until the provider has
+# issued a user code other than OLD ("" for any); prints it.
+wait_new_user_code() {
+        local old=$1 code="" i
+        for i in $(seq 1 100); do
+                code=$(oidc_last_user_code 2>/dev/null) || code=""
+                if [ -n "$code" ] && [ "$code" != null ] && [ "$code" != "$old" ]; then
+                        echo "$code"
+                        return 0
+                fi
+                sleep 0.1
+        done
+        fail "no new user code at the provider (last: ${code:-none})"
+}
+
+# pam_items ITEM=VALUE... -- SERVICE USER OPS... — sa_pam with pamtester's
+# -I items (rhost=HOST, tty=...), which must come before the service.
+pam_items() {
+        local items=()
+        while [ "$1" != -- ]; do
+                items+=(-I "$1")
+                shift
+        done
+        shift
+        local preload=$PAM_WRAPPER_LIB asan
+        asan=$(ldd "$PAM_MODULE" | awk '/libasan/ {print $3}')
+        [ -z "$asan" ] || preload="$asan $preload"
+        LD_PRELOAD="$preload" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
+                ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0 \
+                pamtester -v "${items[@]}" "$@" 2>&1
+}
+
+# Answering "r" at the prompt drops the code shown and asks for a new one:
+# a second, different code is shown with the whole text again, and that
+# second flow completes the login. The first code was never polled.
+test_pam_device_flow_new_code() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        sa_pam_service oauth device=idp prompt=always timeout=30
+        mkfifo "$T/in"
+        sa_pam oauth alice authenticate < "$T/in" > "$T/pam.out" 2>&1 &
+        local pam=$! code1 code2
+        exec 7> "$T/in"
+        echo "" >&7     # the password: empty
+        code1=$(wait_new_user_code "")
+        echo "r" >&7    # a new code, please
+        code2=$(wait_new_user_code "$code1")
+        expect_ne "$code2" "$code1" "the second code"
+        oidc_approve "$code2" alice
+        echo "" >&7
+        exec 7>&-
+        local rc=0
+        wait "$pam" || rc=$?
+        expect_eq "$rc" 0 "pamtester exit: $(cat "$T/pam.out")"
+        expect_match "$(cat "$T/pam.out")" "enter the code $code1" "the first code shown"
+        expect_match "$(cat "$T/pam.out")" "enter the code $code2" "the second code shown"
+        expect_eq "$(grep -c "Press Enter once you have approved" "$T/pam.out")" 2 "the prompt, once per code"
+        expect_match "$(cat "$T/pam.out")" "successfully authenticated" "authenticated"
+        expect_eq "$(oidc_requests device_authorization)" 2 "two device authorizations"
+        expect_eq "$(oidc_poll_report | jq -r '[.polls[].user_code] | unique | join(" ")')" "$code2" \
+                "only the second code polled"
+}
+
+# "r" gets a new code at most DEVICE_RESTARTS_MAX (3) times in one
+# authenticate: after the third code's "r" the login fails, and no fourth
+# code is asked for.
+test_pam_device_flow_new_code_bounded() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        sa_pam_service oauth device=idp prompt=always timeout=30
+        mkfifo "$T/in"
+        sa_pam oauth alice authenticate < "$T/in" > "$T/pam.out" 2>&1 &
+        local pam=$! code="" codes=() i
+        exec 7> "$T/in"
+        echo "" >&7
+        for i in 1 2 3; do
+                code=$(wait_new_user_code "$code")
+                codes+=("$code")
+                echo "r" >&7
+        done
+        exec 7>&-
+        local rc=0
+        wait "$pam" || rc=$?
+        expect_ne "$rc" 0 "pamtester exit"
+        expect_match "$(cat "$T/pam.out")" "Authentication failure" "no login"
+        expect_eq "$(printf '%s\n' "${codes[@]}" | sort -u | wc -l)" 3 "three different codes"
+        expect_eq "$(oidc_requests device_authorization)" 3 "no fourth code"
+        expect_eq "$(oidc_polls)" 0 "nothing polled"
+}
+
+# pam_device_auto SERVICE [ITEM=VALUE...] — an authenticate of alice with
+# prompt=auto on SERVICE (pamtester items before the service): the empty
+# password, then the code approved, then Enter (read only when the module
+# prompts). Output in $T/pam.out; fails unless the login succeeds.
+pam_device_auto() {
+        local service=$1; shift
+        sa_pam_service "$service" device=idp prompt=auto timeout=30
+        rm -f "$T/in" && mkfifo "$T/in"
+        pam_items "$@" -- "$service" alice authenticate < "$T/in" > "$T/pam.out" 2>&1 &
+        local pam=$! code
+        exec 7> "$T/in"
+        echo "" >&7
+        code=$(wait_new_user_code "$(oidc_last_user_code 2>/dev/null || true)")
+        oidc_approve "$code" alice
+        echo "" >&7
+        exec 7>&-
+        local rc=0
+        wait "$pam" || rc=$?
+        expect_eq "$rc" 0 "pamtester exit ($service $*): $(cat "$T/pam.out")"
+        expect_match "$(cat "$T/pam.out")" "enter the code $code" "the code shown ($service $*)"
+        expect_match "$(cat "$T/pam.out")" "successfully authenticated" "authenticated ($service $*)"
+}
+
+# prompt=auto: a remote login (PAM_RHOST set) or the sshd service gets the
+# text as a prompt (OpenSSH shows info text only with the next prompt); a
+# local login of another service gets it as info, and the module polls on
+# its own.
+test_pam_device_prompt_auto() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        pam_device_auto oauth rhost=client.example
+        expect_match "$(cat "$T/pam.out")" "Press Enter once you have approved" "prompt with rhost"
+        pam_device_auto oauth
+        expect_no_match "$(cat "$T/pam.out")" "Press Enter" "no prompt without rhost"
+        pam_device_auto sshd
+        expect_match "$(cat "$T/pam.out")" "Press Enter once you have approved" "prompt for sshd"
+}
+
+# ---------------------------------------------------------------- unreachable providers
+
+# The provider gone (connection refused): ProviderError at once, well
+# within the timeout (3 s), before and after discovery; a poll of an open
+# flow too; and the PAM device flow says so (PAM_AUTHINFO_UNAVAIL). Back
+# on its port, the provider is used again.
+test_provider_stopped() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        local port=$OIDC_PORT t0 out handle
+        oidc_stop
+        t0=$(now_ms)
+        expect_eq "$(sa_error DeviceLoginStart idp "")" ProviderError "provider stopped, no discovery yet"
+        [ $(( $(now_ms) - t0 )) -lt 3000 ] || fail "ProviderError after $(( $(now_ms) - t0 )) ms"
+        oidc_start --port "$port"
+        out=$(device_start "")
+        handle=$(jget handle <<<"$out")
+        expect_eq "$(jget interval <<<"$out")" 1 "the provider back"
+        oidc_stop
+        t0=$(now_ms)
+        expect_eq "$(sa_error DeviceLoginStart idp "")" ProviderError "provider stopped, discovery cached"
+        expect_eq "$(sa_error DeviceLoginPoll "$handle")" ProviderError "poll, provider stopped"
+        [ $(( $(now_ms) - t0 )) -lt 3000 ] || fail "ProviderErrors after $(( $(now_ms) - t0 )) ms"
+        sa_pam_service oauth device=idp prompt=never timeout=30
+        local rc=0
+        echo "" | sa_pam oauth alice authenticate > "$T/pam.out" 2>&1 || rc=$?
+        expect_ne "$rc" 0 "pamtester exit"
+        expect_match "$(cat "$T/pam.out")" "Authentication service cannot retrieve authentication info" "PAM_AUTHINFO_UNAVAIL"
+        expect_eq "$(sa_call Methods | jget count)" 3 "sauthd still answers"
+}
+
+# The connection closed without an answer: ProviderError at once, on a
+# new connection (discovery) and on a kept-alive one (device
+# authorization; closed twice there, as curl retries once on a fresh
+# connection when a reused one dies).
+test_provider_close() {
+        oauth_setup
+        local t0
+        oidc_break discovery close 1
+        t0=$(now_ms)
+        expect_eq "$(sa_error DeviceLoginStart idp "")" ProviderError "discovery: connection closed"
+        [ $(( $(now_ms) - t0 )) -lt 3000 ] || fail "ProviderError after $(( $(now_ms) - t0 )) ms"
+        device_start "" > /dev/null     # discovery, and a kept-alive connection
+        oidc_break device_authorization close 2
+        t0=$(now_ms)
+        expect_eq "$(sa_error DeviceLoginStart idp "")" ProviderError "device authorization: connection closed"
+        [ $(( $(now_ms) - t0 )) -lt 3000 ] || fail "ProviderError after $(( $(now_ms) - t0 )) ms"
+        expect_eq "$(sa_call Methods | jget count)" 3 "sauthd still answers"
+        oidc_reset      # a second close left if curl did not retry
+        expect_eq "$(device_start "" | jget interval)" 1 "the next request works"
+}
+
+# While a request to the provider hangs, the event loop is free: a local
+# password login is answered at once, not after the HTTP timeout (10 s
+# here). When the provider drops the held request, the device login
+# fails then, not at the timeout either.
+test_provider_hang_local_login() {
+        sa_prepare
+        oidc_start
+        oidc_config_section idp device >> "$T/sauthd.conf"
+        echo "timeout = 10" >> "$T/sauthd.conf"
+        sa_start_bus
+        sa_start_daemon
+        sa_user alice "$PW" > /dev/null
+        oidc_break discovery hang 1
+        local start t0 t1 i out
+        start=$(now_ms)
+        sa_error DeviceLoginStart idp "" > "$T/hung.out" &
+        local client=$!
+        for i in $(seq 1 100); do
+                [ "$(oidc_requests discovery)" -ge 1 ] && break
+                sleep 0.05
+        done
+        expect_eq "$(oidc_requests discovery)" 1 "the discovery request is held"
+        t0=$(now_ms)
+        out=$(sa_login alice "$PW" | jget username)
+        t1=$(now_ms)
+        expect_eq "$out" alice "local login while the provider hangs"
+        [ $((t1 - t0)) -lt 2000 ] || fail "the local login took $((t1 - t0)) ms"
+        kill -0 "$client" 2>/dev/null || fail "DeviceLoginStart ended before the hang was released"
+        oidc_reset      # the held response goes: the connection closes
+        wait "$client" || true
+        expect_eq "$(cat "$T/hung.out")" ProviderError "after the hang"
+        [ $(( $(now_ms) - start )) -lt 8000 ] || fail "ProviderError after $(( $(now_ms) - start )) ms"
+}
+
+# The token endpoint broken while polling: the poll answers ProviderError,
+# and the flow stays (a later poll may work). A hung token request is
+# answered ProviderError within the timeout (3 s), and polls meanwhile
+# are answered "pending" at once, with no second request.
+test_device_poll_token_broken() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        local out handle code
+        out=$(device_start alice)
+        handle=$(jget handle <<<"$out")
+        code=$(jget user_code <<<"$out")
+        oidc_break token 500 1
+        expect_eq "$(sa_error DeviceLoginPoll "$handle")" ProviderError "token endpoint 500"
+        expect_eq "$(oidc_requests token)" 1 "one token request"
+        oidc_approve "$code" alice
+        sleep 1.1
+        out=$(device_poll_until_done "$handle")
+        expect_eq "$(jget status <<<"$out")" complete "the flow survived the 500"
+        expect_eq "$(jget username <<<"$out")" alice "username"
+
+        out=$(device_start alice)
+        handle=$(jget handle <<<"$out")
+        oidc_break token hang 1
+        local start t0 t1 i
+        start=$(now_ms)
+        sa_error DeviceLoginPoll "$handle" > "$T/hung.out" &
+        local client=$!
+        for i in $(seq 1 100); do
+                [ "$(oidc_requests token)" -ge 3 ] && break
+                sleep 0.05
+        done
+        expect_eq "$(oidc_requests token)" 3 "the token request is held"
+        t0=$(now_ms)
+        expect_eq "$(device_poll "$handle" | jget status)" pending "a poll while one hangs"
+        t1=$(now_ms)
+        [ $((t1 - t0)) -lt 1000 ] || fail "the second poll took $((t1 - t0)) ms"
+        wait "$client" || true
+        expect_eq "$(cat "$T/hung.out")" ProviderError "token endpoint hangs"
+        [ $(( $(now_ms) - start )) -lt 5000 ] || fail "ProviderError after $(( $(now_ms) - start )) ms"
+        expect_eq "$(oidc_requests token)" 3 "no second request while one was in flight"
+}
+
+# ---------------------------------------------------------------- body cap, caching
+
+# A body over the cap (256 KiB; the provider sends 1 MiB of valid JSON) is
+# refused, whether its length is announced or not, and for discovery too;
+# sauthd stays up, and the next normal answer works.
+test_provider_body_capped() {
+        oauth_setup
+        local t0 mode
+        for mode in big big_length; do
+                oidc_break device_authorization "$mode" 1
+                t0=$(now_ms)
+                expect_eq "$(sa_error DeviceLoginStart idp "")" ProviderError "device authorization $mode"
+                [ $(( $(now_ms) - t0 )) -lt 3000 ] || fail "ProviderError after $(( $(now_ms) - t0 )) ms"
+        done
+        # Refused for its size (the body is otherwise a valid answer):
+        # by our cap without a length, by curl's (the same) with one.
+        expect_match "$(cat "$T/sauthd.log")" "provider idp: device authorization: response body too large" \
+                "the cap, length not announced"
+        expect_match "$(cat "$T/sauthd.log")" "provider idp: device authorization: Maximum file size exceeded" \
+                "the cap, length announced"
+        kill -0 "$SAUTHD_PID" || fail "sauthd died"
+        expect_eq "$(sa_call Methods | jget count)" 3 "Methods after the big bodies"
+        expect_eq "$(device_start "" | jget interval)" 1 "a normal answer after them"
+        # web is a provider of its own, not discovered yet.
+        oidc_break discovery big 1
+        expect_eq "$(sa_error AccountLogin "" "" web "@a{sv} {}")" ProviderError "discovery big"
+        expect_match "$(cat "$T/sauthd.log")" "provider web: discovery: response body too large" "discovery cap"
+        expect_match "$(code_start "" | jget location)" "^$OIDC_ISSUER/auth\?" "the code flow after it"
+}
+
+# The discovery document and the JWKS are fetched once and kept (the
+# provider sends no Cache-Control: an hour): two device logins and a third
+# start make one request for each.
+test_provider_documents_cached() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        expect_eq "$(oidc_requests discovery) $(oidc_requests jwks)" "0 0" "nothing fetched at start"
+        expect_eq "$(device_login_as alice alice | jget username)" alice "first login"
+        expect_eq "$(oidc_requests discovery) $(oidc_requests jwks)" "1 1" "after the first login"
+        expect_eq "$(device_login_as alice alice | jget username)" alice "second login"
+        device_start "" > /dev/null
+        expect_eq "$(oidc_requests discovery) $(oidc_requests jwks)" "1 1" "after the second login"
+        expect_eq "$(oidc_requests device_authorization)" 3 "three device authorizations"
+}
+
+# Cache-Control max-age decides how long they are kept, but never less
+# than a minute (OAUTH_CACHE_MIN_SEC, so that polls do not refetch them):
+# max-age=1 keeps them past 1 s, and they are fetched again once the minute
+# is over. This case waits that minute (bounded: 75 s).
+test_provider_documents_max_age() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        oidc_cache_control discovery max-age=1
+        oidc_cache_control jwks "no-cache, max-age=1"
+        local t1
+        expect_eq "$(device_login_as alice alice | jget username)" alice "first login"
+        t1=$(now_ms)    # both documents were fetched before this
+        expect_eq "$(oidc_requests discovery) $(oidc_requests jwks)" "1 1" "after the first login"
+        sleep 1.5
+        expect_eq "$(device_login_as alice alice | jget username)" alice "second login"
+        expect_eq "$(oidc_requests discovery) $(oidc_requests jwks)" "1 1" "kept past max-age=1"
+        # A minute after the first fetches: fetched again, each once.
+        local wait_ms=$(( t1 + 60500 - $(now_ms) ))
+        [ "$wait_ms" -le 0 ] || sleep "$((wait_ms / 1000)).$(printf '%03d' $((wait_ms % 1000)))"
+        expect_eq "$(device_login_as alice alice | jget username)" alice "login after the minute"
+        expect_eq "$(oidc_requests discovery) $(oidc_requests jwks)" "2 2" "fetched again after the minute"
+}
+
 sa_main "$@"

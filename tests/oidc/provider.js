@@ -96,6 +96,8 @@ function freshState() {
     codes: [], // { deviceCode, userCode, interval, slowDowns }
     polls: [], // { t, mono, userCode, status, error, gapMs, interval }
     breaks: new Map(), // endpoint name -> { mode, count }
+    requests: {}, // endpoint name -> requests received (broken ones too)
+    cacheControl: {}, // endpoint name -> Cache-Control header of its answers
   };
 }
 
@@ -264,6 +266,59 @@ function isLoopback(addr) {
   return /^(127\.|::1$|::ffff:127\.)/.test(addr || '');
 }
 
+// The /test/break name of a path ('device' is an alias, not reported).
+function endpointName(path) {
+  return Object.keys(ENDPOINTS).find((n) => n !== 'device' && ENDPOINTS[n] === path);
+}
+
+// A JSON object of BIG_SIZE bytes that would pass as a discovery document,
+// a device authorization answer and a token answer (the codes are not
+// real ones), but for its size; sent in chunks without a content-length,
+// so that only the client's own cap stops it, or with `withLength` the
+// length announced.
+const BIG_SIZE = 1024 * 1024;
+
+function sendBig(req, res, withLength) {
+  const issuer = `http://${req.headers.host}`;
+  const fields = {
+    issuer,
+    authorization_endpoint: issuer + ROUTES.authorization,
+    token_endpoint: issuer + ROUTES.token,
+    device_authorization_endpoint: issuer + ROUTES.device_authorization,
+    userinfo_endpoint: issuer + ROUTES.userinfo,
+    jwks_uri: issuer + ROUTES.jwks,
+    device_code: crypto.randomBytes(16).toString('hex'),
+    user_code: 'BIGB-BIGB',
+    verification_uri: issuer + ROUTES.code_verification,
+    expires_in: 600,
+    interval: 1,
+    access_token: 'x',
+    token_type: 'Bearer',
+  };
+  const head = `${JSON.stringify(fields).slice(0, -1)}, "padding": "`;
+  const tail = '"}';
+  const chunk = 'a'.repeat(16384);
+  const n = Math.ceil((BIG_SIZE - head.length - tail.length) / chunk.length);
+  const headers = { 'content-type': 'application/json' };
+  if (withLength) headers['content-length'] = head.length + n * chunk.length + tail.length;
+  res.writeHead(200, headers);
+  res.on('error', () => {}); // the client hangs up at its cap
+  let i = 0;
+  const more = () => {
+    if (res.destroyed) return;
+    if (i === 0) res.write(head);
+    while (i < n) {
+      i += 1;
+      if (!res.write(chunk)) {
+        res.once('drain', more);
+        return;
+      }
+    }
+    res.end(tail);
+  };
+  more();
+}
+
 // ---------------------------------------------------------------- breaks
 
 // Applies a pending break for this path; returns true when it answered.
@@ -290,6 +345,12 @@ function applyBreak(req, res, path) {
       }
       case 'close':
         req.socket.destroy();
+        return true;
+      case 'big':
+        sendBig(req, res, false);
+        return true;
+      case 'big_length':
+        sendBig(req, res, true);
         return true;
       case 'hang':
       default:
@@ -423,11 +484,29 @@ async function handleTest(provider, req, res, url) {
       const mode = q.mode || '500';
       if (!(name in ENDPOINTS)) {
         out = [400, { error: `endpoint is one of ${Object.keys(ENDPOINTS).join(' ')}` }];
-      } else if (!['500', 'hang', 'garbage', 'html', 'close'].includes(mode)) {
-        out = [400, { error: 'mode is one of 500 hang garbage html close' }];
+      } else if (!['500', 'hang', 'garbage', 'html', 'close', 'big', 'big_length'].includes(mode)) {
+        out = [400, { error: 'mode is one of 500 hang garbage html close big big_length' }];
       } else {
         state.breaks.set(name, { mode, count: Number(q.count || 1) });
         out = [200, { ok: true, endpoint: name, mode }];
+      }
+      break;
+    }
+    case 'requests':
+      out = [200, { ...state.requests }];
+      break;
+    case 'cache_control': {
+      // Cache-Control of discovery or jwks answers from now on; empty: the
+      // library's own (none).
+      const name = q.endpoint;
+      if (!['discovery', 'jwks'].includes(name)) {
+        out = [400, { error: 'endpoint is discovery or jwks' }];
+      } else if (q.value && !/^[A-Za-z0-9=, -]{1,100}$/.test(q.value)) {
+        out = [400, { error: 'bad value' }];
+      } else {
+        if (q.value) state.cacheControl[name] = q.value;
+        else delete state.cacheControl[name];
+        out = [200, { ok: true, endpoint: name, value: q.value || null }];
       }
       break;
     }
@@ -584,6 +663,19 @@ async function main() {
       if (url.pathname.startsWith('/test/')) {
         await handleTest(provider, req, res, url);
         return;
+      }
+      const name = endpointName(url.pathname);
+      if (name) {
+        state.requests[name] = (state.requests[name] || 0) + 1;
+        const cc = state.cacheControl[name];
+        if (cc) {
+          // Set last, over whatever the library set.
+          const { writeHead } = res;
+          res.writeHead = function writeHeadHook(...args) {
+            res.setHeader('cache-control', cc);
+            return writeHead.apply(this, args);
+          };
+        }
       }
       if (applyBreak(req, res, url.pathname)) return;
       if (url.pathname.startsWith('/interaction/')) {
