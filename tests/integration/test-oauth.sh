@@ -451,6 +451,26 @@ test_code_flow_wrong_state() {
         expect_eq "$(sa_call OAuthCallback sss web "$code" "$state" | jget username)" alice "right state"
 }
 
+# Open authorization-code states are bounded per uid (16): the 17th start
+# of one uid is LimitExceeded, another uid still starts, and a state used
+# (single use) makes room again.
+test_code_flow_states_bounded() {
+        oauth_setup
+        sa_user alice "$PW" > /dev/null
+        local i out first="" back code
+        for i in $(seq 1 16); do
+                out=$(sa_call_as 4243 AccountLogin sssa{sv} "" "" web 0) || fail "start $i as uid 4243"
+                [ -n "$first" ] || first=$out
+        done
+        expect_eq "$(sa_error_as 4243 AccountLogin "" "" web '@a{sv} {}')" LimitExceeded "the 17th open state of one uid"
+        expect_match "$(code_start alice | jget state)" '^[A-Za-z0-9_-]{43}$' "another uid meanwhile"
+        back=$(oidc_code_login "$(jget location <<<"$first")" alice)
+        code=$(sed -n 's/.*[?&]code=\([^&]*\).*/\1/p' <<<"$back")
+        expect_eq "$(sa_call_as 4243 OAuthCallback sss web "$code" "$(jget state <<<"$first")" | jget username)" alice \
+                "the first state used"
+        sa_call_as 4243 AccountLogin sssa{sv} "" "" web 0 > /dev/null || fail "a start after a state was used"
+}
+
 test_code_flow_other_account_refused() {
         oauth_setup
         sa_user alice "$PW" > /dev/null
