@@ -157,6 +157,8 @@ struct StoreStmt {
 typedef struct PgHealth {
         _Atomic bool down;
         unsigned refs;          /* changed only while opening and closing */
+        pthread_mutex_t lock;   /* members */
+        StoreConn *members;     /* the connections sharing it, by health_next */
 } PgHealth;
 
 struct StoreConn {
@@ -173,7 +175,9 @@ struct StoreConn {
         pthread_t thread;
         bool thread_running;
         bool closing;
+        bool retry_now;                 /* another connection got through: try at once */
         PGconn *fresh;
+        StoreConn *health_next;
         StoreStmt *stmts[PG_STMT_CACHE];
 };
 
@@ -181,6 +185,59 @@ struct StoreConn {
 static void pg_health_set(StoreConn *c, bool down) {
         if (c->health)
                 atomic_store(&c->health->down, down);
+}
+
+static int pg_health_new(StoreConn *c) {
+        c->health = calloc(1, sizeof *c->health);
+        if (!c->health)
+                return -ENOMEM;
+        pthread_mutex_init(&c->health->lock, NULL);
+        c->health->refs = 1;
+        c->health->members = c;
+        return 0;
+}
+
+/* Takes c out of its health, which goes with its last member. */
+static void pg_health_leave(StoreConn *c) {
+        PgHealth *h = c->health;
+        bool last;
+
+        if (!h)
+                return;
+        pthread_mutex_lock(&h->lock);
+        for (StoreConn **i = &h->members; *i; i = &(*i)->health_next)
+                if (*i == c) {
+                        *i = c->health_next;
+                        break;
+                }
+        last = --h->refs == 0;
+        pthread_mutex_unlock(&h->lock);
+        c->health = NULL;
+        c->health_next = NULL;
+        if (last) {
+                pthread_mutex_destroy(&h->lock);
+                free(h);
+        }
+}
+
+/* The server answers c again: the other connections' reconnect threads,
+ * which wait a second between tries, try now, rather than leave their
+ * workers failing calls for up to that second. */
+static void pg_health_wake_others(StoreConn *c) {
+        PgHealth *h = c->health;
+
+        if (!h)
+                return;
+        pthread_mutex_lock(&h->lock);
+        for (StoreConn *o = h->members; o; o = o->health_next) {
+                if (o == c)
+                        continue;
+                pthread_mutex_lock(&o->lock);
+                o->retry_now = true;
+                pthread_cond_broadcast(&o->wake);
+                pthread_mutex_unlock(&o->lock);
+        }
+        pthread_mutex_unlock(&h->lock);
 }
 
 static int64_t now_ms(void) {
@@ -323,10 +380,13 @@ static void *pg_reconnect_thread(void *arg) {
                 if (pg && sym_PQstatus(pg) == CONNECTION_OK) {
                         pthread_mutex_lock(&c->lock);
                         c->fresh = pg;
+                        /* A call may be waiting for it (pg_await_thread). */
+                        pthread_cond_broadcast(&c->wake);
                         pthread_mutex_unlock(&c->lock);
                         /* The server answers again: the other connections
-                         * may try theirs. */
+                         * may try theirs, now. */
                         pg_health_set(c, false);
+                        pg_health_wake_others(c);
                         break;
                 }
                 if (attempt == 0)
@@ -334,13 +394,14 @@ static void *pg_reconnect_thread(void *arg) {
                                   pg ? sym_PQerrorMessage(pg) : "out of memory");
                 sym_PQfinish(pg);
                 pthread_mutex_lock(&c->lock);
-                if (!c->closing) {
+                if (!c->closing && !c->retry_now) {
                         struct timespec until;
 
                         clock_gettime(CLOCK_REALTIME, &until);
                         until.tv_sec += 1;
                         (void) pthread_cond_timedwait(&c->wake, &c->lock, &until);
                 }
+                c->retry_now = false;
                 stop = c->closing;
                 pthread_mutex_unlock(&c->lock);
                 if (stop)
@@ -348,6 +409,32 @@ static void *pg_reconnect_thread(void *arg) {
         }
         pg_params_free(p);
         return NULL;
+}
+
+/* The server answers another connection again, and this one's thread is
+ * still between tries: have it try now, and wait for it, at most the
+ * timeout, rather than fail a call that a moment later would work (a
+ * login's last lock check failing closed would say "locked"). The daemon
+ * lock is let go meanwhile, as around any wait on the server. */
+static void pg_await_thread(StoreConn *c) {
+        struct timespec until;
+
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += c->timeout_ms / 1000;
+        until.tv_nsec += (long) (c->timeout_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+        }
+        store_wait_begin();
+        pthread_mutex_lock(&c->lock);
+        c->retry_now = true;
+        pthread_cond_broadcast(&c->wake);
+        while (!c->fresh && !c->closing &&
+               pthread_cond_timedwait(&c->wake, &c->lock, &until) != ETIMEDOUT)
+                ;
+        pthread_mutex_unlock(&c->lock);
+        store_wait_end();
 }
 
 /* Takes the connection the thread made, if it is done. */
@@ -400,6 +487,8 @@ static int pg_spawn_reconnect(StoreConn *c) {
  * -EHOSTDOWN: the loop does not wait on a server that is not there. */
 static int pg_reconnect(StoreConn *c) {
         pg_forget_statements(c);
+        if (c->thread_running && c->health && !atomic_load(&c->health->down))
+                pg_await_thread(c);
         if (pg_adopt(c)) {
                 pg_connected(c);
                 return 0;
@@ -415,6 +504,9 @@ static int pg_reconnect(StoreConn *c) {
                         return 0;
                 }
                 c->down = true;
+                /* The others need not try either, until a thread gets
+                 * through (and pg_await_thread() waits only then). */
+                pg_health_set(c, true);
         }
         return pg_spawn_reconnect(c);
 }
@@ -991,8 +1083,7 @@ static void pg_close(StoreConn *c) {
                 (void) pthread_join(c->thread, NULL);
         }
         sym_PQfinish(c->fresh);
-        if (c->health && --c->health->refs == 0)
-                free(c->health);
+        pg_health_leave(c);
         pthread_mutex_destroy(&c->lock);
         pthread_cond_destroy(&c->wake);
         for (size_t i = 0; i < PG_STMT_CACHE; i++)
@@ -1025,10 +1116,8 @@ static int pg_open_timeout(const char *conninfo, unsigned timeout_ms, StoreConn 
                 return -ENOMEM;
         pthread_mutex_init(&c->lock, NULL);
         pthread_cond_init(&c->wake, NULL);
-        c->health = calloc(1, sizeof *c->health);
-        if (!c->health)
+        if (pg_health_new(c) < 0)
                 return -ENOMEM;
-        c->health->refs = 1;
         c->timeout_ms = timeout_ms ? (int) MIN(timeout_ms, (unsigned) INT_MAX) : PG_DEFAULT_TIMEOUT_MS;
         snprintf(connect_timeout, sizeof connect_timeout, "%d", MAX(2, (c->timeout_ms + 999) / 1000));
         /* The server gives up on its side a little before we do, so that
@@ -1057,10 +1146,15 @@ static int pg_open(const char *conninfo, StoreConn **ret) {
 }
 
 static void pg_join(StoreConn *c, StoreConn *first) {
-        if (--c->health->refs == 0)
-                free(c->health);
-        c->health = first->health;
-        c->health->refs++;
+        PgHealth *h = first->health;
+
+        pg_health_leave(c);
+        pthread_mutex_lock(&h->lock);
+        c->health = h;
+        c->health_next = h->members;
+        h->members = c;
+        h->refs++;
+        pthread_mutex_unlock(&h->lock);
 }
 
 const StoreDriver store_driver_postgresql = {
