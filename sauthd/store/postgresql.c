@@ -156,6 +156,7 @@ struct StoreStmt {
  * store's first connection and its workers' (join()). */
 typedef struct PgHealth {
         _Atomic bool down;
+        _Atomic unsigned epoch; /* bumped by every connection made */
         unsigned refs;          /* changed only while opening and closing */
         pthread_mutex_t lock;   /* members */
         StoreConn *members;     /* the connections sharing it, by health_next */
@@ -176,6 +177,7 @@ struct StoreConn {
         bool thread_running;
         bool closing;
         bool retry_now;                 /* another connection got through: try at once */
+        unsigned seen_epoch;            /* the health's epoch when the thread started */
         PGconn *fresh;
         StoreConn *health_next;
         StoreStmt *stmts[PG_STMT_CACHE];
@@ -185,6 +187,14 @@ struct StoreConn {
 static void pg_health_set(StoreConn *c, bool down) {
         if (c->health)
                 atomic_store(&c->health->down, down);
+}
+
+/* A connection was made: the server answers. */
+static void pg_health_up(StoreConn *c) {
+        if (!c->health)
+                return;
+        atomic_fetch_add(&c->health->epoch, 1);
+        atomic_store(&c->health->down, false);
 }
 
 static int pg_health_new(StoreConn *c) {
@@ -385,7 +395,7 @@ static void *pg_reconnect_thread(void *arg) {
                         pthread_mutex_unlock(&c->lock);
                         /* The server answers again: the other connections
                          * may try theirs, now. */
-                        pg_health_set(c, false);
+                        pg_health_up(c);
                         pg_health_wake_others(c);
                         break;
                 }
@@ -397,7 +407,7 @@ static void *pg_reconnect_thread(void *arg) {
                 if (!c->closing && !c->retry_now) {
                         struct timespec until;
 
-                        clock_gettime(CLOCK_REALTIME, &until);
+                        clock_gettime(CLOCK_MONOTONIC, &until);
                         until.tv_sec += 1;
                         (void) pthread_cond_timedwait(&c->wake, &c->lock, &until);
                 }
@@ -411,15 +421,17 @@ static void *pg_reconnect_thread(void *arg) {
         return NULL;
 }
 
-/* The server answers another connection again, and this one's thread is
- * still between tries: have it try now, and wait for it, at most the
- * timeout, rather than fail a call that a moment later would work (a
- * login's last lock check failing closed would say "locked"). The daemon
- * lock is let go meanwhile, as around any wait on the server. */
+/* Another connection reached the server since this one's thread started,
+ * and the thread is still between tries: have it try now, and wait for
+ * it, at most the timeout, rather than fail a call that a moment later
+ * would work (a login's last lock check failing closed would say
+ * "locked"). Once per connection made elsewhere (the epoch), so a thread
+ * that keeps failing on its own costs one wait, not one per call. The
+ * daemon lock is let go meanwhile, as around any wait on the server. */
 static void pg_await_thread(StoreConn *c) {
         struct timespec until;
 
-        clock_gettime(CLOCK_REALTIME, &until);
+        clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_sec += c->timeout_ms / 1000;
         until.tv_nsec += (long) (c->timeout_ms % 1000) * 1000000L;
         if (until.tv_nsec >= 1000000000L) {
@@ -456,7 +468,8 @@ static bool pg_adopt(StoreConn *c) {
 static void pg_connected(StoreConn *c) {
         sym_PQsetNoticeProcessor(c->pg, pg_notice, NULL);
         c->broken = c->down = false;
-        pg_health_set(c, false);
+        pg_health_up(c);
+        pg_health_wake_others(c);
         c->generation++;
         log_notice("store: reconnected to PostgreSQL");
 }
@@ -470,6 +483,9 @@ static int pg_spawn_reconnect(StoreConn *c) {
         p = pg_params_of(c);
         if (!p)
                 return -ENOMEM;
+        /* No thread runs: nothing else reads these now. */
+        c->retry_now = false;
+        c->seen_epoch = c->health ? atomic_load(&c->health->epoch) : 0;
         if (pthread_create(&c->thread, NULL, pg_reconnect_thread, p) != 0) {
                 pg_params_free(p);
                 return -EHOSTDOWN;
@@ -487,8 +503,10 @@ static int pg_spawn_reconnect(StoreConn *c) {
  * -EHOSTDOWN: the loop does not wait on a server that is not there. */
 static int pg_reconnect(StoreConn *c) {
         pg_forget_statements(c);
-        if (c->thread_running && c->health && !atomic_load(&c->health->down))
+        if (c->thread_running && c->health && atomic_load(&c->health->epoch) != c->seen_epoch) {
+                c->seen_epoch = atomic_load(&c->health->epoch);
                 pg_await_thread(c);
+        }
         if (pg_adopt(c)) {
                 pg_connected(c);
                 return 0;
@@ -504,9 +522,6 @@ static int pg_reconnect(StoreConn *c) {
                         return 0;
                 }
                 c->down = true;
-                /* The others need not try either, until a thread gets
-                 * through (and pg_await_thread() waits only then). */
-                pg_health_set(c, true);
         }
         return pg_spawn_reconnect(c);
 }
@@ -1078,7 +1093,7 @@ static void pg_close(StoreConn *c) {
         if (c->thread_running) {
                 pthread_mutex_lock(&c->lock);
                 c->closing = true;
-                pthread_cond_signal(&c->wake);
+                pthread_cond_broadcast(&c->wake);
                 pthread_mutex_unlock(&c->lock);
                 (void) pthread_join(c->thread, NULL);
         }
@@ -1115,7 +1130,16 @@ static int pg_open_timeout(const char *conninfo, unsigned timeout_ms, StoreConn 
         if (!c)
                 return -ENOMEM;
         pthread_mutex_init(&c->lock, NULL);
-        pthread_cond_init(&c->wake, NULL);
+        {
+                /* Timed waits on it count monotonic time: a clock set
+                 * back must not stretch them. */
+                pthread_condattr_t attr;
+
+                pthread_condattr_init(&attr);
+                pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+                pthread_cond_init(&c->wake, &attr);
+                pthread_condattr_destroy(&attr);
+        }
         if (pg_health_new(c) < 0)
                 return -ENOMEM;
         c->timeout_ms = timeout_ms ? (int) MIN(timeout_ms, (unsigned) INT_MAX) : PG_DEFAULT_TIMEOUT_MS;
