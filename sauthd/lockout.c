@@ -21,6 +21,7 @@
 typedef struct Pending {
         char *username;         /* for the log */
         unsigned failures;
+        bool forgiven;          /* in the flush, and a success or unlock came meanwhile */
 } Pending;
 
 static void pending_free(void *p) {
@@ -214,7 +215,19 @@ static unsigned pending_failures(Manager *m, const StoreAccount *a) {
         Pending *p = idmap_get(m->pending, a->id);
         Pending *f = m->flushing ? idmap_get(m->flushing, a->id) : NULL;
 
-        return (p ? p->failures : 0) + (f ? f->failures : 0);
+        return (p ? p->failures : 0) + (f && !f->forgiven ? f->failures : 0);
+}
+
+/* A success or an unlock while the flush writes this account's failures:
+ * whichever write lands last, the flush clears the count again after its
+ * own, so that failures from before the success do not come back. True
+ * if the account is in the batch. */
+static bool lockout_forgive_flushing(Manager *m, const char *account_id) {
+        Pending *f = m->flushing ? idmap_get(m->flushing, account_id) : NULL;
+
+        if (f)
+                f->forgiven = true;
+        return f;
 }
 
 /* The store's count in its window, as store_record_failure() sees it. */
@@ -238,6 +251,8 @@ unsigned lockout_failures(Manager *m, const StoreAccount *a, int64_t now) {
 }
 
 int lockout_unlock(Manager *m, const StoreAccount *a) {
+        bool flush_before = m->flushing;
+        uint64_t seq = m->flush_seq;
         int r;
 
         /* The store first: if it cannot take the write, nothing changes
@@ -245,6 +260,14 @@ int lockout_unlock(Manager *m, const StoreAccount *a) {
         r = store_clear_failures(m->store, a->id);
         if (r < 0)
                 return r;
+        /* A flush that overlapped this write may have landed after it:
+         * one still at work clears again after its write; one that ended
+         * meanwhile is made up for here. */
+        if (!lockout_forgive_flushing(m, a->id) && (flush_before || m->flush_seq != seq)) {
+                r = store_clear_failures(m->store, a->id);
+                if (r < 0)
+                        return r;
+        }
         pending_free(idmap_remove(m->pending, a->id));
         held_free(idmap_remove(m->held, a->id));
         /* Every source's count for this account (the pairs are known by
@@ -353,8 +376,10 @@ uint64_t lockout_failure(Manager *m, const LockoutSource *src, const char *name,
 
 void lockout_success(Manager *m, const LockoutSource *src, const char *name, const StoreAccount *a) {
         failtable_forget(m->fail_pairs, lockout_name(name, a), src->key);
-        if (a)
+        if (a) {
                 pending_free(idmap_remove(m->pending, a->id));
+                (void) lockout_forgive_flushing(m, a->id);
+        }
 }
 
 static void pending_map_freep(IdMap **m) {
@@ -389,12 +414,20 @@ void lockout_flush(Manager *m, int64_t now, bool wrote) {
                 counts[k++] = ((Pending *) value)->failures;
         }
         m->flushing = batch;
+        m->flush_seq++;
         r = store_record_failures(m->store, ids, counts, n, now, c->deny, (int64_t) c->fail_interval,
                                   (int64_t) c->unlock_time, after);
         m->flushing = NULL;
         for (size_t i = 0; i < n; i++) {
                 Pending *p = idmap_get(batch, ids[i]);
 
+                if (p->forgiven) {
+                        /* After our write, whatever the order of the two. */
+                        if (r >= 0 && store_clear_failures(m->store, ids[i]) < 0)
+                                log_warning("account %s: failures from before a success not cleared",
+                                            p->username);
+                        continue;
+                }
                 if (r < 0) {
                         log_error("account %s: failure not recorded: %s", p->username, strerror(-r));
                         lockout_hold_id(m, ids[i], p->username, p->failures);

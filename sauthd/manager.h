@@ -33,6 +33,7 @@ typedef struct Manager {
         IdMap *held;            /* accounts held while the store cannot write (lockout.c) */
         IdMap *pending;         /* failures of accounts not yet written (lockout.c) */
         IdMap *flushing;        /* the batch of them being written, or NULL */
+        uint64_t flush_seq;     /* batches taken so far */
         struct FailTable *fail_pairs;   /* per (account or name, source) */
         struct FailTable *fail_sources; /* per source, over all accounts */
         struct FailTable *fail_unknown; /* per unknown user name */
