@@ -130,9 +130,9 @@ test_su_must_change() {
         no_secret_logged
 }
 
-# alice changes her own password with passwd: old, new, retype.
-test_passwd_user_changes_own() {
-        su_setup
+# alice changes her own password with passwd: old, new, retype (after
+# su_setup or pau_setup).
+passwd_change_own() {
         sa_user alice "$PW1" > /dev/null
         pty_plan $ALICE passwd -- \
                 "$(step 'Current password: ?' "$PW1")" \
@@ -144,6 +144,11 @@ test_passwd_user_changes_own() {
         sa_login alice "$PW2" > /dev/null
         expect_eq "$(sa_error AccountLogin alice "$PW1" local '{}')" InvalidCredentials "the old password"
         no_secret_logged
+}
+
+test_passwd_user_changes_own() {
+        su_setup
+        passwd_change_own
 }
 
 # A wrong old password changes nothing (the daemon checks it with the change).
@@ -226,17 +231,7 @@ test_pam_auth_update_su() {
 # alice's password and lets the module do it with the passwords it read.
 test_pam_auth_update_passwd() {
         pau_setup
-        sa_user alice "$PW1" > /dev/null
-        pty_plan $ALICE passwd -- \
-                "$(step 'Current password: ?' "$PW1")" \
-                "$(step 'New password: ?' "$PW2")" \
-                "$(step 'Retype new password: ?' "$PW2")"
-        pty_run
-        expect_pty_rc 0
-        expect_match "$PTY_OUT" "password updated successfully" "passwd's message"
-        sa_login alice "$PW2" > /dev/null
-        expect_eq "$(sa_error AccountLogin alice "$PW1" local '{}')" InvalidCredentials "the old password"
-        no_secret_logged
+        passwd_change_own
 }
 
 sa_main "$@"
